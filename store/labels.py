@@ -1,0 +1,130 @@
+"""The label schema (`labels.toml` in the workspace): entity types, claim attributes, credibility indicators."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import StoreError
+
+DEFAULT_LABELS_TOML = """\
+# tahqiq label schema. Edit to add labels or change colours and keys; tahqiq checks it on start.
+# Entity types follow ANERcorp (which spells PER as PERS). A key is one character, unique.
+
+[entities.PER]
+name = "Person"
+color = "#e06c75"
+key = "p"
+
+[entities.ORG]
+name = "Organisation"
+color = "#61afef"
+key = "o"
+
+[entities.LOC]
+name = "Location"
+color = "#98c379"
+key = "l"
+
+[entities.MISC]
+name = "Miscellaneous"
+color = "#c678dd"
+key = "m"
+
+[claims]
+check_worthiness = ["check-worthy", "not check-worthy"]
+type = ["statistic", "quote", "causal", "prediction", "other"]
+verdict = ["unverified", "true", "false", "misleading", "unverifiable"]
+
+[credibility]
+indicators = ["named sources", "anonymous sources", "clickbait title", "emotional language", "verifiable numbers"]
+"""
+
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class EntityLabel:
+    """One entity type: its label (as exported), display name, colour and hotkey."""
+
+    label: str
+    name: str
+    color: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What can be tagged in this workspace."""
+
+    entities: dict[str, EntityLabel]
+    claim_attributes: dict[str, list[str]] = field(default_factory=dict)
+    indicators: list[str] = field(default_factory=list)
+
+    def entity_for_key(self, key: str) -> EntityLabel | None:
+        return next((e for e in self.entities.values() if e.key == key), None)
+
+
+def _line_of(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return number
+    return 1
+
+
+def parse_schema(text: str, path: Path | str = "labels.toml") -> Schema:
+    """Parse and check a schema; any problem is a StoreError naming the file, line and field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StoreError(f"{path}: {exc}") from exc
+
+    def fail(needle: str, message: str) -> StoreError:
+        return StoreError(f"{path}:{_line_of(text, needle)}: {message}")
+
+    entities: dict[str, EntityLabel] = {}
+    keys: dict[str, str] = {}
+    raw_entities = data.get("entities", {})
+    if not isinstance(raw_entities, dict) or not raw_entities:
+        raise fail("[entities", "field 'entities': define at least one entity type, e.g. [entities.PER]")
+    for label, spec in raw_entities.items():
+        where = f"[entities.{label}]"
+        if not _LABEL.match(label):
+            raise fail(where, f"entity label {label!r}: use letters, digits, '-' or '_' (max 32)")
+        if not isinstance(spec, dict):
+            raise fail(where, f"entities.{label}: expected a table with name, color and key")
+        color, key = spec.get("color", "#abb2bf"), spec.get("key")
+        if not isinstance(color, str) or not _COLOR.match(color):
+            raise fail(where, f"entities.{label}.color: {color!r} is not a #rrggbb colour")
+        if not isinstance(key, str) or len(key) != 1:
+            raise fail(where, f"entities.{label}.key: {key!r} must be one character")
+        if key in keys:
+            raise fail(where, f"entities.{label}.key: {key!r} is already the key of {keys[key]}")
+        keys[key] = label
+        entities[label] = EntityLabel(label, str(spec.get("name", label)), color, key)
+
+    claims = data.get("claims", {})
+    if not isinstance(claims, dict):
+        raise fail("claims", "field 'claims': expected a table")
+    attributes: dict[str, list[str]] = {}
+    for name, values in claims.items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise fail(name, f"claims.{name}: expected a non-empty list of strings")
+        attributes[name] = list(values)
+
+    indicators = data.get("credibility", {}).get("indicators", [])
+    if not isinstance(indicators, list) or not all(isinstance(v, str) for v in indicators):
+        raise fail("indicators", "credibility.indicators: expected a list of strings")
+    return Schema(entities, attributes, list(indicators))
+
+
+def load_schema(path: Path) -> Schema:
+    """Read `labels.toml`; an unreadable file is a one-line StoreError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path}: cannot read label schema ({exc})") from exc
+    return parse_schema(text, path)

@@ -1,0 +1,170 @@
+"""A workspace folder: the corpus, one annotation database per annotator, and the label schema."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinydb import TinyDB
+
+from .annotations import AnnotationSet
+from .article import Article
+from .errors import StoreError
+from .importer import Skip, expand, read_file
+from .labels import DEFAULT_LABELS_TOML, Schema, load_schema
+from .storage import AtomicJSONStorage
+from .atomic import write_atomic
+
+CORPUS_FILE = "corpus.json"
+LABELS_FILE = "labels.toml"
+ANNOTATIONS_DIR = "annotations"
+_ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+IMPORT_BATCH = 5000
+"""Articles written per corpus save during an import (each save rewrites the corpus file)."""
+
+
+def default_path() -> Path:
+    """The workspace used when none is given: $TAHQIQ_WORKSPACE, else the user's data folder."""
+    env = os.environ.get("TAHQIQ_WORKSPACE")
+    if env:
+        return Path(env).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "tahqiq"
+
+
+def seeds_path() -> Path:
+    """The bundled seed corpus (inside the installed package, or the repository's `seeds/`)."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "seeds"
+    return packaged if packaged.is_dir() else here.parent / "seeds"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: ids imported, ids already present, and inputs skipped with reasons."""
+
+    imported: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"imported {len(self.imported)}, duplicates {len(self.duplicates)}, "
+                f"skipped {len(self.skipped)}")
+
+
+class Workspace:
+    """The data layer the TUI, the CLI and scripts share. Use `Workspace.open(path)`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.corpus_path = path / CORPUS_FILE
+        self.labels_path = path / LABELS_FILE
+        self._corpus = TinyDB(self.corpus_path, storage=AtomicJSONStorage)
+        self._articles_table = self._corpus.table("articles", cache_size=0)
+        self._index: dict[str, Article] | None = None
+        self._index_stamp: object = None
+        self._sets: dict[str, AnnotationSet] = {}
+        self._schema: Schema | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        """Open (creating if needed) the workspace at `path`; corrupt files raise StoreError, untouched."""
+        folder = Path(path).expanduser() if path is not None else default_path()
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"{folder}: not a folder (a workspace is a folder)")
+        try:
+            (folder / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
+            labels = folder / LABELS_FILE
+            if not labels.exists():
+                write_atomic(labels, DEFAULT_LABELS_TOML.encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot create workspace ({exc.strerror})") from exc
+        workspace = cls(folder)
+        workspace._load()
+        return workspace
+
+    @property
+    def is_empty(self) -> bool:
+        return not self._load()
+
+    @property
+    def schema(self) -> Schema:
+        """The label schema, read from labels.toml (re-read when the file changes)."""
+        if self._schema is None:
+            self._schema = load_schema(self.labels_path)
+        return self._schema
+
+    def _load(self) -> dict[str, Article]:
+        storage = self._corpus.storage
+        tables = storage.read() or {}
+        stamp = storage.generation
+        if self._index is None or stamp != self._index_stamp:
+            rows = tables.get("articles", {})
+            self._index = {r["id"]: Article.from_record(r) for r in rows.values()}
+            self._index_stamp = stamp
+        return self._index
+
+    def articles(self) -> list[Article]:
+        """Every article, in import order."""
+        return list(self._load().values())
+
+    def article(self, article_id: str) -> Article:
+        """One article by id; StoreError if there is none."""
+        try:
+            return self._load()[article_id]
+        except KeyError:
+            raise StoreError(f"no article with id {article_id!r}") from None
+
+    def import_paths(
+        self, paths: Iterable[str | os.PathLike[str]], progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        """Import pages, JSONL and CSV; re-importing an id is a no-op. Bad inputs are reported, not raised."""
+        report = ImportReport()
+        files: list[Path] = []
+        for item in expand(paths):
+            (report.skipped.append(item) if isinstance(item, Skip) else files.append(item))
+        known = set(self._load())
+        pending: list[dict] = []
+        for done, path in enumerate(files, 1):
+            for item in read_file(path):
+                if isinstance(item, Skip):
+                    report.skipped.append(item)
+                elif item.id in known:
+                    report.duplicates.append(item.id)
+                else:
+                    known.add(item.id)
+                    pending.append(item.to_record())
+                    report.imported.append(item.id)
+                if len(pending) >= IMPORT_BATCH:
+                    self._articles_table.insert_multiple(pending)
+                    pending = []
+            if progress:
+                progress(done, len(files))
+        if pending:
+            self._articles_table.insert_multiple(pending)
+        return report
+
+    def import_seeds(self) -> ImportReport:
+        """Import the bundled seed articles (done automatically the first time the default app opens)."""
+        return self.import_paths([seeds_path()])
+
+    def annotators(self) -> list[str]:
+        """Names of everyone with an annotation database in this workspace."""
+        return sorted(p.stem for p in (self.path / ANNOTATIONS_DIR).glob("*.json"))
+
+    def annotations(self, annotator: str) -> AnnotationSet:
+        """The annotation set of `annotator` (created on first use)."""
+        if not _ANNOTATOR.match(annotator):
+            raise StoreError(f"annotator name {annotator!r}: use letters, digits, '.', '_' or '-'")
+        if annotator not in self._sets:
+            path = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
+            self._sets[annotator] = AnnotationSet(path, annotator, self.article, lambda: self.schema)
+        return self._sets[annotator]
+
+    def close(self) -> None:
+        for s in self._sets.values():
+            s.close()
+        self._corpus.close()

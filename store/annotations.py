@@ -19,6 +19,7 @@ Annotation = dict[str, Any]
 """A stored annotation: id, article_id, kind ("entity", "claim", "credibility"), start, end, text,
 label, attributes, created, updated."""
 KINDS = ("entity", "claim", "credibility")
+STATES = ("not started", "in progress", "done")
 
 
 def now() -> str:
@@ -38,6 +39,7 @@ class AnnotationSet:
         self._schema = schema
         self._db = TinyDB(path, storage=AtomicJSONStorage)
         self._table = self._db.table("annotations", cache_size=0)
+        self._progress = self._db.table("progress", cache_size=0)
         self._table.all()  # read now, so a corrupt file is reported on open rather than on first save
 
     def _span(self, article_id: str, start: int, end: int) -> str:
@@ -112,6 +114,21 @@ class AnnotationSet:
         """This annotator's annotations on one article, in text order (credibility first)."""
         rows = [dict(d) for d in self._table.search(Query().article_id == article_id)]
         return sorted(rows, key=lambda r: (r["start"] if r["start"] is not None else -1, r["end"] or 0))
+
+    def set_state(self, article_id: str, state: str) -> None:
+        """Record this annotator's progress on an article: not started, in progress or done."""
+        self._article(article_id)
+        if state not in STATES:
+            raise ValidationError(f"state must be one of {STATES}, got {state!r}")
+        self._progress.upsert({"article_id": article_id, "state": state, "updated": now()},
+                              Query().article_id == article_id)
+
+    def state(self, article_id: str) -> str:
+        """Progress on an article: as recorded, else "in progress" once anything is annotated."""
+        row = self._progress.get(Query().article_id == article_id)
+        if row is not None:
+            return str(row["state"])
+        return "in progress" if self._table.contains(Query().article_id == article_id) else "not started"
 
     def all(self) -> list[Annotation]:
         return [dict(d) for d in self._table.all()]

@@ -1,0 +1,93 @@
+"""The command line as a user meets it: exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, workspace: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    if workspace is not None:
+        full_env["TAHQIQ_WORKSPACE"] = str(workspace)
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
+                          env=full_env, timeout=60)
+
+
+def test_version_and_help() -> None:
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("tahqiq ")
+    for command in ([], ["import"], ["list"], ["show"], ["render"]):
+        result = run(*command, "--help")
+        assert result.returncode == 0 and "usage: tahqiq" in result.stdout
+
+
+def test_usage_error_exits_2() -> None:
+    result = run("frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_import_list_show(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    first = run("import", str(seeds), workspace=ws)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "imported 5, duplicates 0, skipped 0"
+    again = run("import", str(seeds), workspace=ws)
+    assert again.stdout.strip() == "imported 0, duplicates 5, skipped 0" and again.returncode == 0
+
+    listed = json.loads(run("list", "--json", workspace=ws).stdout)
+    assert [r["id"] for r in listed][:2] == ["f6acadc5c55dd27f", "d9577bfa1a0662c0"]
+    assert listed[0]["source"] == "محيط" and listed[0]["entities"] == 0
+    table = run("list", workspace=ws).stdout.splitlines()
+    assert len(table) == 5 and table[0].split("\t")[3] == "2014-11-25"
+
+    shown = run("show", "52f015e52f40b84e", "--workspace", str(ws))
+    assert shown.returncode == 0
+    assert "byline: كوثر زكي ورضى الرحماني" in shown.stdout and "بعد مرور أسابيع" in shown.stdout
+
+
+def test_import_with_bad_input_exits_1_with_one_line_each(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "نص جيد"}\nnot json\n', encoding="utf-8")
+    result = run("import", str(bad), str(tmp_path / "missing.txt"), workspace=tmp_path / "ws")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"tahqiq: skipped {tmp_path / 'missing.txt'}: no such file or folder",
+                     f"tahqiq: skipped {bad}:2: not JSON (Expecting value at column 1)"]
+    assert result.stdout.strip() == "imported 1, duplicates 0, skipped 2"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["show", "nope"], "tahqiq: error: no article with id 'nope'"),
+        (["render", "nope"], "tahqiq: error: no article with id 'nope'"),
+        (["render", "f6acadc5c55dd27f", "--width", "0"], "tahqiq: error: --width must be at least 1, got 0"),
+    ],
+)
+def test_user_errors_are_one_line_exit_1(workspace_path: Path, args, message) -> None:
+    result = run(*args, workspace=workspace_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == message and "Traceback" not in result.stderr
+
+
+def test_corrupt_workspace_is_one_line_and_untouched(workspace_path: Path) -> None:
+    corpus = workspace_path / "corpus.json"
+    corpus.write_text("{oops", encoding="utf-8")
+    result = run("list", workspace=workspace_path)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "corpus.json: not a valid database file" in result.stderr
+    assert corpus.read_text(encoding="utf-8") == "{oops"
+
+
+def test_workspace_that_is_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_text("x")
+    result = run("list", "--workspace", str(path))
+    assert result.returncode == 1 and "not a folder" in result.stderr

@@ -59,12 +59,27 @@ class AnnotationSet:
         self._table.insert(record)
         return record
 
-    def add_entity(self, article_id: str, start: int, end: int, label: str) -> Annotation:
-        """Tag body[start:end] with an entity label from the schema."""
+    def _check_entity(self, article_id: str, start: int, end: int, label: str, ignore: str | None = None) -> None:
         if label not in self._schema().entities:
             known = ", ".join(self._schema().entities)
             raise ValidationError(f"unknown entity label {label!r} (labels.toml has {known})")
+        nested = self._schema().nested_entities
+        for other in self.for_article(article_id):
+            if other["kind"] != "entity" or other["id"] == ignore:
+                continue
+            a, b = other["start"], other["end"]
+            if (a, b) == (start, end):
+                raise ValidationError(f"{other['text']!r} is already tagged {other['label']}")
+            inside = (a <= start and end <= b) or (start <= a and b <= end)
+            if start < b and a < end and not (inside and nested):
+                what = "crosses" if not inside else "nests in"
+                raise ValidationError(f"span {start}-{end} {what} entity {other['label']} {other['text']!r} "
+                                      f"at {a}-{b}" + ("" if not inside else " (nested_entities = false)"))
+
+    def add_entity(self, article_id: str, start: int, end: int, label: str) -> Annotation:
+        """Tag body[start:end] with an entity label; crossing (and, unless allowed, nested) entities are refused."""
         text = self._span(article_id, start, end)
+        self._check_entity(article_id, start, end, label)
         return self._insert({"article_id": article_id, "kind": "entity", "start": start, "end": end,
                              "text": text, "label": label, "attributes": {}})
 
@@ -97,6 +112,42 @@ class AnnotationSet:
             return {**existing, "attributes": attributes}
         return self._insert({"article_id": article_id, "kind": "credibility", "start": None, "end": None,
                              "text": None, "label": "CREDIBILITY", "attributes": attributes})
+
+    def get(self, annotation_id: str) -> Annotation:
+        """One annotation by id."""
+        found = self._table.get(Query().id == annotation_id)
+        if found is None:
+            raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+        return dict(found)
+
+    def update(self, annotation_id: str, *, start: int | None = None, end: int | None = None,
+               label: str | None = None, attributes: dict[str, Any] | None = None) -> Annotation:
+        """Change an annotation's span, label or attributes, with the same checks as when adding it."""
+        old = self.get(annotation_id)
+        new = dict(old)
+        if start is not None or end is not None:
+            new["start"] = old["start"] if start is None else start
+            new["end"] = old["end"] if end is None else end
+            new["text"] = self._span(old["article_id"], new["start"], new["end"])
+        if label is not None:
+            new["label"] = label
+        if attributes is not None:
+            new["attributes"] = attributes
+        if new["kind"] == "entity":
+            self._check_entity(new["article_id"], new["start"], new["end"], new["label"], ignore=annotation_id)
+        new["updated"] = now()
+        self._table.update(new, Query().id == annotation_id)
+        return new
+
+    def replace(self, record: Annotation) -> None:
+        """Write a whole record back as it was (for undo of an update)."""
+        self._table.update(dict(record), Query().id == record["id"])
+
+    def mismatches(self, article_id: str) -> list[Annotation]:
+        """Annotations whose stored text no longer equals the body at their offsets (never shifted silently)."""
+        body = self._article(article_id).body
+        return [r for r in self.for_article(article_id)
+                if r["start"] is not None and body[r["start"]:r["end"]] != r["text"]]
 
     def remove(self, annotation_id: str) -> Annotation:
         """Delete an annotation by id and return it (so it can be restored by undo)."""

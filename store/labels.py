@@ -12,6 +12,8 @@ from .errors import StoreError
 DEFAULT_LABELS_TOML = """\
 # tahqiq label schema. Edit to add labels or change colours and keys; tahqiq checks it on start.
 # Entity types follow ANERcorp (which spells PER as PERS). A key is one character, unique.
+# Set nested_entities = true to allow an entity inside another (crossing spans are always refused).
+nested_entities = false
 
 [entities.PER]
 name = "Person"
@@ -63,16 +65,26 @@ class Schema:
     entities: dict[str, EntityLabel]
     claim_attributes: dict[str, list[str]] = field(default_factory=dict)
     indicators: list[str] = field(default_factory=list)
+    nested_entities: bool = False
 
     def entity_for_key(self, key: str) -> EntityLabel | None:
         return next((e for e in self.entities.values() if e.key == key), None)
 
 
-def _line_of(text: str, needle: str) -> int:
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle in line:
-            return number
-    return 1
+def _line_of(text: str, table: str, key: str | None = None) -> int:
+    """Line number of `[table]` (or of `key = ...` inside it) in the TOML text, for error messages."""
+    lines = text.splitlines()
+    header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]") if table else None
+    start = next((i for i, line in enumerate(lines) if header and header.match(line)), -1)
+    if key is None:
+        return start + 1 if start >= 0 else 1
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for i in range(start + 1, len(lines)):
+        if header and lines[i].lstrip().startswith("["):
+            break
+        if assignment.match(lines[i]):
+            return i + 1
+    return max(start, 0) + 1
 
 
 def parse_schema(text: str, path: Path | str = "labels.toml") -> Schema:
@@ -82,43 +94,46 @@ def parse_schema(text: str, path: Path | str = "labels.toml") -> Schema:
     except tomllib.TOMLDecodeError as exc:
         raise StoreError(f"{path}: {exc}") from exc
 
-    def fail(needle: str, message: str) -> StoreError:
-        return StoreError(f"{path}:{_line_of(text, needle)}: {message}")
+    def fail(table: str, key: str | None, message: str) -> StoreError:
+        return StoreError(f"{path}:{_line_of(text, table, key)}: {message}")
 
     entities: dict[str, EntityLabel] = {}
     keys: dict[str, str] = {}
     raw_entities = data.get("entities", {})
     if not isinstance(raw_entities, dict) or not raw_entities:
-        raise fail("[entities", "field 'entities': define at least one entity type, e.g. [entities.PER]")
+        raise fail("", None, "field 'entities': define at least one entity type, e.g. [entities.PER]")
     for label, spec in raw_entities.items():
-        where = f"[entities.{label}]"
+        where = f"entities.{label}"
         if not _LABEL.match(label):
-            raise fail(where, f"entity label {label!r}: use letters, digits, '-' or '_' (max 32)")
+            raise fail(where, None, f"entity label {label!r}: use letters, digits, '-' or '_' (max 32)")
         if not isinstance(spec, dict):
-            raise fail(where, f"entities.{label}: expected a table with name, color and key")
+            raise fail(where, None, f"entities.{label}: expected a table with name, color and key")
         color, key = spec.get("color", "#abb2bf"), spec.get("key")
         if not isinstance(color, str) or not _COLOR.match(color):
-            raise fail(where, f"entities.{label}.color: {color!r} is not a #rrggbb colour")
+            raise fail(where, "color", f"entities.{label}.color: {color!r} is not a #rrggbb colour")
         if not isinstance(key, str) or len(key) != 1:
-            raise fail(where, f"entities.{label}.key: {key!r} must be one character")
+            raise fail(where, "key", f"entities.{label}.key: {key!r} must be one character")
         if key in keys:
-            raise fail(where, f"entities.{label}.key: {key!r} is already the key of {keys[key]}")
+            raise fail(where, "key", f"entities.{label}.key: {key!r} is already the key of {keys[key]}")
         keys[key] = label
         entities[label] = EntityLabel(label, str(spec.get("name", label)), color, key)
 
     claims = data.get("claims", {})
     if not isinstance(claims, dict):
-        raise fail("claims", "field 'claims': expected a table")
+        raise fail("claims", None, "field 'claims': expected a table")
     attributes: dict[str, list[str]] = {}
     for name, values in claims.items():
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-            raise fail(name, f"claims.{name}: expected a non-empty list of strings")
+            raise fail("claims", name, f"claims.{name}: expected a non-empty list of strings")
         attributes[name] = list(values)
 
     indicators = data.get("credibility", {}).get("indicators", [])
     if not isinstance(indicators, list) or not all(isinstance(v, str) for v in indicators):
-        raise fail("indicators", "credibility.indicators: expected a list of strings")
-    return Schema(entities, attributes, list(indicators))
+        raise fail("credibility", "indicators", "credibility.indicators: expected a list of strings")
+    nested = data.get("nested_entities", False)
+    if not isinstance(nested, bool):
+        raise fail("", "nested_entities", "nested_entities: expected true or false")
+    return Schema(entities, attributes, list(indicators), nested)
 
 
 def load_schema(path: Path) -> Schema:

@@ -94,8 +94,29 @@ class Workspace:
     def schema(self) -> Schema:
         """The label schema, read from labels.toml (re-read when the file changes)."""
         if self._schema is None:
-            self._schema = load_schema(self.labels_path)
+            schema = load_schema(self.labels_path)
+            self._check_labels_in_use(schema)
+            self._schema = schema
         return self._schema
+
+    def reload_schema(self) -> Schema:
+        """Re-read labels.toml (after the user edited it); the old schema stays if the new one is refused."""
+        schema = load_schema(self.labels_path)
+        self._check_labels_in_use(schema)
+        self._schema = schema
+        return schema
+
+    def _check_labels_in_use(self, schema: Schema) -> None:
+        """Refuse a schema that drops (renames) an entity label annotations still use."""
+        missing: dict[str, int] = {}
+        for name in self.annotators():
+            for row in self.annotations(name, check=False).all():
+                if row["kind"] == "entity" and row["label"] not in schema.entities:
+                    missing[row["label"]] = missing.get(row["label"], 0) + 1
+        if missing:
+            label, count = max(missing.items(), key=lambda kv: kv[1])
+            raise StoreError(f"{self.labels_path}: label {label!r} is used by {count} annotation(s); "
+                             "renaming or removing a label in use is refused (add it back)")
 
     def _load(self) -> dict[str, Article]:
         storage = self._corpus.storage
@@ -155,13 +176,15 @@ class Workspace:
         """Names of everyone with an annotation database in this workspace."""
         return sorted(p.stem for p in (self.path / ANNOTATIONS_DIR).glob("*.json"))
 
-    def annotations(self, annotator: str) -> AnnotationSet:
+    def annotations(self, annotator: str, check: bool = True) -> AnnotationSet:
         """The annotation set of `annotator` (created on first use)."""
         if not _ANNOTATOR.match(annotator):
             raise StoreError(f"annotator name {annotator!r}: use letters, digits, '.', '_' or '-'")
         if annotator not in self._sets:
             path = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
             self._sets[annotator] = AnnotationSet(path, annotator, self.article, lambda: self.schema)
+        if check:
+            self.schema  # noqa: B018 - a broken or incompatible labels.toml is reported before any edit
         return self._sets[annotator]
 
     def close(self) -> None:

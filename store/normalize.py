@@ -1,0 +1,59 @@
+"""Arabic-forgiving matching: fold away diacritics, tatweel and spelling variants, keeping an offset map."""
+
+from __future__ import annotations
+
+import re
+
+_DROP = set(range(0x0610, 0x061B)) | set(range(0x064B, 0x0660)) | {0x0670, 0x0640} | set(range(0x06D6, 0x06EE))
+"""Harakat, Quranic marks, superscript alef and tatweel: ignored when matching."""
+_FOLD = str.maketrans({
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
+    "ى": "ي", "ئ": "ي",
+    "ة": "ه",
+    "ؤ": "و",
+})
+CLITIC_PREFIX = "(?:[وف])?(?:[بك]?ال|لل|[بكل])?"
+"""Prefixes Arabic attaches to a word, stacked: و/ف (and, so), then ب/ك/ل (with, like, for), then ال (the)."""
+_WORD_CHAR = re.compile(r"\w")
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """`text` folded for matching, and for each folded character the offset it came from in `text`."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if ord(ch) in _DROP:
+            continue
+        out.append(ch.translate(_FOLD).casefold())
+        origin.extend([i] * len(out[-1]))
+    return "".join(out), origin
+
+
+def fold_key(text: str) -> str:
+    """The folded form alone: equal keys mean the strings match under Arabic-forgiving rules."""
+    return fold(text)[0]
+
+
+def find_all(body: str, needle: str, clitics: bool = False) -> list[tuple[int, int]]:
+    """Every whole-word occurrence of `needle` in `body` as (start, end) offsets into `body`.
+
+    Matching ignores diacritics and tatweel and treats hamza/alef, yaa/alef maqsura and taa marbuta
+    variants as equal. With `clitics`, a CLITIC_PREFIX before the word is allowed (and left out of
+    the span).
+    """
+    key = fold_key(needle).strip()
+    if not key:
+        return []
+    folded, origin = fold(body)
+    prefix = CLITIC_PREFIX if clitics else ""
+    pattern = re.compile(rf"(?<!\w){prefix}({re.escape(key)})(?!\w)")
+    spans = []
+    for m in pattern.finditer(folded):
+        start = origin[m.start(1)]
+        last = origin[m.end(1) - 1]
+        end = last + 1
+        # Keep marks that follow the last letter (they belong to it).
+        while end < len(body) and ord(body[end]) in _DROP and body[end] != "\u0640":
+            end += 1
+        spans.append((start, end))
+    return spans

@@ -1,0 +1,81 @@
+"""The label schema: defaults, clear errors with the line, and no renaming of labels in use."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import StoreError, ValidationError, Workspace
+from store.labels import DEFAULT_LABELS_TOML, parse_schema
+from store.normalize import find_all
+
+ARTICLE = "52f015e52f40b84e"
+LINE = {needle: next(i for i, line in enumerate(DEFAULT_LABELS_TOML.splitlines(), 1) if needle in line)
+        for needle in ("[claims]", "#61afef", "type = [")}
+
+
+def test_defaults() -> None:
+    schema = parse_schema(DEFAULT_LABELS_TOML)
+    assert list(schema.entities) == ["PER", "ORG", "LOC", "MISC"]
+    assert [e.key for e in schema.entities.values()] == ["p", "o", "l", "m"]
+    assert schema.claim_attributes["verdict"][0] == "unverified"
+    assert "clickbait title" in schema.indicators and schema.nested_entities is False
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace('key = "o"', 'key = "p"'), r"labels.toml:\d+: entities.ORG.key: 'p' is already the key of PER"),
+        (lambda t: t.replace('color = "#61afef"', 'color = "blue"'), rf"labels.toml:{LINE['#61afef']}: entities.ORG.color: 'blue'"),
+        (lambda t: t.replace('[claims]', '[claims'), rf"labels.toml: .*line {LINE['[claims]']}"),
+        (lambda t: t.replace('type = [', 'type = 3 #['), rf"labels.toml:{LINE['type = [']}: claims.type: expected a non-empty list"),
+    ],
+)
+def test_broken_schema_names_line_and_field(edit, message) -> None:
+    with pytest.raises(StoreError, match=message):
+        parse_schema(edit(DEFAULT_LABELS_TOML), "labels.toml")
+
+
+def test_broken_schema_file_is_a_clear_error_not_a_crash(workspace: Workspace) -> None:
+    workspace.labels_path.write_text("[entities.PER\n", encoding="utf-8")
+    with pytest.raises(StoreError, match="labels.toml: .*line 1"):
+        workspace.reload_schema()
+
+
+def test_renaming_a_label_in_use_is_refused_with_count(workspace: Workspace) -> None:
+    notes = workspace.annotations("alice")
+    body = workspace.article(ARTICLE).body
+    for s, e in find_all(body, "سبيك")[:3]:
+        notes.add_entity(ARTICLE, s, e, "PER")
+    workspace.labels_path.write_text(DEFAULT_LABELS_TOML.replace("[entities.PER]", "[entities.PERS]"),
+                                     encoding="utf-8")
+    with pytest.raises(StoreError, match="label 'PER' is used by 3 annotation"):
+        workspace.reload_schema()
+    assert "PER" in workspace.schema.entities  # the old schema stays in force
+
+
+def test_crossing_entities_refused_nested_per_schema(workspace: Workspace) -> None:
+    notes = workspace.annotations("alice")
+    body = workspace.article(ARTICLE).body
+    start = body.index("بوبكر سبيك")
+    notes.add_entity(ARTICLE, start, start + 10, "PER")
+    with pytest.raises(ValidationError, match="crosses entity PER 'بوبكر سبيك'"):
+        notes.add_entity(ARTICLE, start + 6, start + 14, "ORG")
+    with pytest.raises(ValidationError, match="nests in"):
+        notes.add_entity(ARTICLE, start, start + 5, "PER")
+    with pytest.raises(ValidationError, match="already tagged PER"):
+        notes.add_entity(ARTICLE, start, start + 10, "ORG")
+    claim = notes.add_claim(ARTICLE, start - 3, start + 20)  # claims may contain entities
+    assert claim["text"] == body[start - 3:start + 20]
+    workspace.labels_path.write_text(DEFAULT_LABELS_TOML.replace("nested_entities = false", "nested_entities = true"),
+                                     encoding="utf-8")
+    workspace.reload_schema()
+    assert notes.add_entity(ARTICLE, start, start + 5, "PER")["text"] == "بوبكر"
+
+
+def test_matching_ignores_harakat_hamza_and_allows_clitics() -> None:
+    body = "قال أوباما إنَّ أُوبَاما وباوباما؟ لا، بل وأوباما ولأوباما. مدرسةٌ والمدرسه"
+    assert [body[s:e] for s, e in find_all(body, "أوباما")] == ["أوباما", "أُوبَاما"]
+    assert [body[s:e] for s, e in find_all(body, "اوباما", clitics=True)] == \
+        ["أوباما", "أُوبَاما", "اوباما", "أوباما", "أوباما"]
+    assert [body[s:e] for s, e in find_all(body, "المدرسة", clitics=True)] == ["المدرسه"]
+    assert [body[s:e] for s, e in find_all(body, "مدرسة")] == ["مدرسةٌ"]

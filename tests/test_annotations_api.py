@@ -82,7 +82,7 @@ body_len = len(ws.article(sys.argv[2]).body)
 i = 0
 while True:
     start = i % (body_len - 5)
-    record = notes.add_entity(sys.argv[2], start, start + 5, "LOC")
+    record = notes.add_claim(sys.argv[2], start, start + 5, note=str(i))
     print(record["id"], flush=True)
     i += 1
 """

@@ -1,0 +1,1 @@
+"""tahqiq's terminal app, command line and bidi layout engine."""

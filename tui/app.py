@@ -1,0 +1,40 @@
+"""The tahqiq Textual app; `make_app` is the one factory the CLI, the tests and the web server use."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from store import Workspace
+from store.history import History
+
+from .screens.library import LibraryScreen
+
+
+class TahqiqApp(App[None]):
+    """Browse a workspace's articles and open them in the bidi reader."""
+
+    TITLE = "tahqiq · تحقيق"
+    CSS_PATH = "tahqiq.tcss"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.annotator = annotator
+        self.bidi_mode = bidi
+        """`app`: we reorder and join Arabic; `terminal`: logical order for terminals that do bidi."""
+        self.shaping = shaping
+        self.sub_title = f"{annotator} · {workspace.path}"
+        self.history = History(workspace.annotations(annotator))
+        """Undo/redo for the whole session, across articles."""
+
+    def on_mount(self) -> None:
+        self.push_screen(LibraryScreen())
+
+
+def make_app(workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True) -> TahqiqApp:
+    """Build the app on an open workspace for one annotator."""
+    return TahqiqApp(workspace, annotator, bidi=bidi, shaping=shaping)

@@ -1,0 +1,195 @@
+"""Lay out one paragraph: graphemes, greedy line breaks on the logical text, per-line reordering.
+
+Levels are resolved once for the whole paragraph and shaping uses the whole paragraph, so a
+line break changes neither; each line then gets L1, L2 (by grapheme, = L3) and L4.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bidi.mirror import MIRRORED
+from rich.cells import cell_len
+
+from .levels import REMOVED_CLASSES, resolve
+from .lines import Cell, VisualLine
+from .reorder import line_levels, reorder
+from .sanitize import BIDI_CONTROLS, REVEAL_SYMBOLS
+from .shaping import shape
+
+TAB_WIDTH = 4
+BREAK_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000")
+# Zero-width characters that are not marks and would vanish: drawn as a visible stand-in.
+_ZERO_WIDTH_SYMBOLS = {"\u2028": "↵", "\u2029": "¶"}
+DOTTED_CIRCLE = "\u25cc"
+
+VIS, SPACE, HIDDEN = 0, 1, 2
+
+
+@dataclass(slots=True)
+class Unit:
+    """A grapheme (VIS), a break space (SPACE) or an undrawn control (HIDDEN): text[start:end]."""
+
+    kind: int
+    start: int
+    end: int
+    width: int
+    text: str  # drawn text (shaped, mirrored)
+
+
+@lru_cache(maxsize=4096)
+def _is_mark(ch: str) -> bool:
+    """Combining marks, and zero-width letters/symbols (e.g. emoji modifiers), join the previous grapheme."""
+    cat = unicodedata.category(ch)
+    return cat[0] == "M" or (cat[0] not in "CZ" and cell_len(ch) == 0)
+
+
+@lru_cache(maxsize=8192)
+def _visible(text: str) -> tuple[str, int]:
+    """Text and width to draw for a grapheme, never zero-width."""
+    w = cell_len(text)
+    if w > 0:
+        return text, w
+    ch = text[0]
+    sub = _ZERO_WIDTH_SYMBOLS.get(ch) or (DOTTED_CIRCLE + text if unicodedata.category(ch)[0] == "M"
+                                        else "\ufffd" + text[1:])
+    return sub, max(1, cell_len(sub))
+
+
+def make_units(text: str, levels: list[int], classes: list[str], shaped: list[str],
+               width: int, reveal: bool, mirror: bool = True) -> list[Unit]:
+    """Split a paragraph into units; marks join the preceding grapheme when at the same level.
+    Brackets are mirrored here (L4): their level is not changed by L1."""
+    units: list[Unit] = []
+    append = units.append
+    tab = min(TAB_WIDTH, width)
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in BIDI_CONTROLS or classes[i] in REMOVED_CLASSES:
+            if reveal and ch in BIDI_CONTROLS:
+                append(Unit(VIS, i, i + 1, 1, REVEAL_SYMBOLS[ch]))
+            else:
+                append(Unit(HIDDEN, i, i + 1, 0, ""))
+            i += 1
+            continue
+        if ch == "\t":
+            append(Unit(SPACE, i, i + 1, tab, " " * tab))
+            i += 1
+            continue
+        j = i + 1
+        while (j < n and _is_mark(text[j]) and text[j] not in BIDI_CONTROLS
+               and classes[j] not in REMOVED_CLASSES and levels[j] == levels[i]):
+            j += 1
+        if j == i + 1:
+            if ch in BREAK_SPACES:
+                append(Unit(SPACE, i, j, 1, " "))
+                i = j
+                continue
+            base = shaped[i]
+        else:
+            base = "".join(shaped[i:j])
+        if mirror and levels[i] % 2 and ch in MIRRORED:
+            base = MIRRORED[ch] + base[1:]
+        drawn, w = _visible(base)
+        append(Unit(VIS, i, j, w, drawn))
+        i = j
+    return units
+
+
+def break_lines(units: list[Unit], width: int) -> list[tuple[int, int]]:
+    """Greedy line breaks as unit index ranges: break after spaces, hard-split words that don't fit."""
+    lines = []
+    a = i = 0
+    used, cand, seen = 0, None, False
+    n = len(units)
+    while i < n:
+        u = units[i]
+        if u.kind == HIDDEN:
+            i += 1
+            continue
+        if u.kind == SPACE and seen:
+            cand = i + 1
+        elif u.kind == VIS:
+            if used + u.width > width and (seen or used > 0):
+                b = cand if cand is not None else i
+                lines.append((a, b))
+                a = i = b
+                used, cand, seen = 0, None, False
+                continue
+            seen = True
+        used += u.width
+        i += 1
+    lines.append((a, n))
+    return lines
+
+
+def _hung(units: list[Unit], a: int, b: int, last: bool, width: int) -> set[int]:
+    """Indices of trailing break spaces of a line that are not drawn."""
+    hung = set()
+    used = sum(u.width for u in units[a:b])
+    k = b - 1
+    while k >= a and units[k].kind != VIS:
+        if units[k].kind == SPACE and (not last or used > width):
+            hung.add(k)
+            used -= units[k].width
+        k -= 1
+    return hung
+
+
+def layout_paragraph(text: str, offset: int, index: int, width: int, direction: str,
+                     shape_arabic: bool, reveal: bool, reorder_lines: bool = True) -> list[VisualLine]:
+    """Visual lines of paragraph `text` (no newline), whose first code point is at `offset`.
+
+    With `reorder_lines` False the cells of each line stay in logical order, unmirrored and
+    left-aligned, for terminals that apply the bidi algorithm themselves.
+    """
+    info = resolve(text, direction)
+    rtl = info.base_level % 2 == 1
+    shaped = shape(text) if shape_arabic else list(text)
+    units = make_units(text, info.levels, info.classes, shaped, width, reveal, mirror=reorder_lines)
+    if not units:
+        return [VisualLine([], width if rtl else 0, rtl, offset, offset, index)]
+    ranges = break_lines(units, width)
+    out = []
+    for r, (a, b) in enumerate(ranges):
+        last = r == len(ranges) - 1
+        start = units[a].start if a < len(units) else len(text)
+        end = len(text) if last else units[b].start
+        final = line_levels(info.levels, info.classes, info.para_levels, start, end)
+        hung = _hung(units, a, b, last, width)
+        classes = info.classes
+        items = [k for k in range(a, b) if units[k].kind != HIDDEN or classes[units[k].start] not in REMOVED_CLASSES]
+        item_levels = [None if classes[units[k].start] in REMOVED_CLASSES else final[units[k].start - start]
+                       for k in items]
+        if None in item_levels:  # revealed X9 characters
+            item_levels = _fill_removed(item_levels, info.base_level)
+        order = reorder(item_levels) if reorder_lines else range(len(items))
+        drawn = [units[items[pos]] for pos in order
+                 if units[items[pos]].kind != HIDDEN and items[pos] not in hung]
+        cells = [Cell(u.text, offset + u.start, offset + u.end, u.width) for u in drawn]
+        used = sum(u.width for u in drawn)
+        indent = max(0, width - used) if rtl and reorder_lines else 0
+        out.append(VisualLine(cells, indent, rtl, offset + start, offset + end, index))
+    return out
+
+
+def _fill_removed(levels: list[int | None], base: int) -> list[int]:
+    """Give revealed X9 characters the lower of their neighbours' levels: equal to a neighbour,
+    so the others keep their order, and outside the run they open or close."""
+    after: list[int | None] = []
+    nxt = None
+    for lv in reversed(levels):
+        nxt = lv if lv is not None else nxt
+        after.append(nxt)
+    after.reverse()
+    out: list[int] = []
+    prev = None
+    for lv, nxt in zip(levels, after):
+        if lv is None:
+            lv = min((x for x in (prev, nxt) if x is not None), default=base)
+        else:
+            prev = lv
+        out.append(lv)
+    return out

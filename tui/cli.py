@@ -1,0 +1,179 @@
+"""The `tahqiq` command line: the TUI by default, and import, list, show and render for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from store import StoreError, Workspace
+
+
+def _version() -> str:
+    try:
+        return version("tahqiq")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def default_annotator() -> str:
+    """The annotator when none is given: the login name."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "annotator"
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--workspace", metavar="DIR", default=default,
+                        help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
+    parser.add_argument("--annotator", metavar="NAME", default=default,
+                        help="who is annotating (default: $USER)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tahqiq", description="Browse and annotate Arabic news articles in the terminal.")
+    parser.add_argument("--version", action="version", version=f"tahqiq {_version()}")
+    _common(parser, suppress=False)
+    parser.add_argument("--bidi", choices=["app", "terminal"], default="app",
+                        help="app: tahqiq reorders and joins Arabic (default); terminal: send logical "
+                             "order for terminals that do bidi themselves")
+    parser.add_argument("--no-shaping", action="store_true", help="do not join Arabic letters")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("import", help="import .txt pages, JSONL or CSV files or folders",
+                       description="Import articles. Re-importing an article is a no-op.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _common(p, suppress=True)
+
+    p = sub.add_parser("list", help="list the articles", description="List the articles.")
+    p.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    _common(p, suppress=True)
+
+    p = sub.add_parser("show", help="print an article (metadata and body, logical order)",
+                       description="Print an article's metadata and body in logical order.")
+    p.add_argument("id")
+    _common(p, suppress=True)
+
+    p = sub.add_parser("render", help="print an article exactly as the reader shows it",
+                       description="Print the screen rows the reader shows (visual order), one per line.")
+    p.add_argument("id")
+    p.add_argument("--width", type=int, default=80, help="screen width in cells (default 80)")
+    p.add_argument("--no-shaping", action="store_true", help="do not join Arabic letters")
+    p.add_argument("--reveal-controls", action="store_true", help="show bidi control characters")
+    _common(p, suppress=True)
+    return parser
+
+
+def open_workspace(args: argparse.Namespace, seed: bool = False) -> Workspace:
+    workspace = Workspace.open(args.workspace)
+    if seed and workspace.is_empty:
+        workspace.import_seeds()
+    return workspace
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    workspace = open_workspace(args)
+    with Progress(transient=True, console=_stderr()) as bar:
+        task = bar.add_task("importing", total=None)
+        report = workspace.import_paths(args.paths, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    for skip in report.skipped:
+        print(f"tahqiq: skipped {skip}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.skipped else 0
+
+
+def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for name in workspace.annotators():
+        for row in workspace.annotations(name).all():
+            per = counts.setdefault(row["article_id"], {"entity": 0, "claim": 0, "credibility": 0})
+            per[row["kind"]] = per.get(row["kind"], 0) + 1
+    return counts
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args)
+    counts = _counts(workspace)
+    rows = [{"id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source,
+             "date": a.date, "entities": counts.get(a.id, {}).get("entity", 0),
+             "claims": counts.get(a.id, {}).get("claim", 0)} for a in workspace.articles()]
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    for r in rows:
+        print("\t".join([r["id"], r["title"], r["source"] or "-", r["date"] or "-",
+                         f"E{r['entities']}", f"C{r['claims']}"]))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from tui.bidi import sanitize
+
+    article = open_workspace(args).article(args.id)
+    for name in ("id", "title", "source", "date", "byline", "url"):
+        value = getattr(article, name)
+        if value:
+            suffix = " (derived)" if name == "title" and article.title_derived else ""
+            print(f"{name}: {sanitize(str(value))}{suffix}")
+    print()
+    print(sanitize(article.body))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from tui.bidi import render_text
+
+    if args.width < 1:
+        raise StoreError(f"--width must be at least 1, got {args.width}")
+    article = open_workspace(args).article(args.id)
+    print(render_text(article.body, args.width, shape=not args.no_shaping,
+                      reveal_controls=args.reveal_controls))
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from tui.app import make_app
+
+    workspace = open_workspace(args, seed=True)
+    app = make_app(workspace, args.annotator or default_annotator(), bidi=args.bidi,
+                   shaping=not args.no_shaping)
+    app.run()
+    return 0
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+COMMANDS = {"import": cmd_import, "list": cmd_list, "show": cmd_show, "render": cmd_render}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS.get(args.command, cmd_app)(args)
+    except StoreError as exc:
+        print(f"tahqiq: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tahqiq: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

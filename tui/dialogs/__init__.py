@@ -1,0 +1,1 @@
+"""Modal dialogs: small forms that return their answer through `dismiss`."""

@@ -1,0 +1,62 @@
+"""The credibility form: score, indicators and a note for the article."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, SelectionList
+
+
+class CredibilityForm(ModalScreen[dict[str, Any] | None]):
+    """Indicators (checkboxes) and a note; the score can be changed here too."""
+
+    DEFAULT_CSS = """
+    CredibilityForm { align: center middle; }
+    CredibilityForm > Vertical { width: 64; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    CredibilityForm SelectionList { height: auto; max-height: 10; }
+    CredibilityForm RadioSet { layout: horizontal; }
+    CredibilityForm Horizontal { height: auto; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="credibility-cancel"),
+                Binding("ctrl+s", "save", "Save", id="credibility-save")]
+
+    def __init__(self, indicators: list[str], score: int | None, chosen: list[str], note: str | None) -> None:
+        super().__init__()
+        self.indicators, self.score, self.chosen, self.note = indicators, score, chosen, note
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Credibility: 1 = not credible … 5 = credible")
+            with RadioSet(id="score"):
+                for n in range(1, 6):
+                    yield RadioButton(str(n), value=n == (self.score or 3), id=f"score-{n}")
+            yield Label("Indicators")
+            yield SelectionList[str](*[(i, i, i in self.chosen) for i in self.indicators], id="indicators")
+            yield Label("Note")
+            yield Input(self.note or "", id="note")
+            with Horizontal():
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def result(self) -> dict[str, Any]:
+        pressed = self.query_one(RadioSet).pressed_index
+        return {"score": pressed + 1 if pressed >= 0 else (self.score or 3),
+                "indicators": list(self.query_one(SelectionList).selected),
+                "note": self.query_one("#note", Input).value.strip() or None}
+
+    @on(Button.Pressed, "#save")
+    @on(Input.Submitted)
+    def action_save(self) -> None:
+        self.dismiss(self.result())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,1 @@
+"""Screens of the app: the library (article list) and the reader."""

@@ -1,0 +1,224 @@
+"""The reader screen: an article's metadata, the bidi-correct text, and everything to annotate it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList
+
+from store import Annotation, StoreError
+from store.history import History
+from store.normalize import find_all
+from store.sentences import sentence_at
+
+from ..bidi import BIDI_CONTROLS
+from ..dialogs.claim_form import ClaimForm
+from ..dialogs.credibility_form import CredibilityForm
+from ..widgets.annotation_panel import AnnotationPanel
+from ..widgets.article_view import ArticleView, Highlight
+from ..widgets.bidi_label import BidiLabel
+
+CLAIM_STYLE = Style(underline=True)
+
+
+class ReaderScreen(Screen[None]):
+    """One article: read it, tag entities and claims, rate its credibility. Every change is saved at once."""
+
+    BINDINGS = [
+        Binding("escape,backspace", "app.pop_screen", "Back", id="back"),
+        Binding("c", "claim", "Claim", id="claim"),
+        Binding("1", "credibility(1)", "Cred 1", show=False, id="credibility-1"),
+        Binding("2", "credibility(2)", "Cred 2", show=False, id="credibility-2"),
+        Binding("3", "credibility(3)", "Cred 3", show=False, id="credibility-3"),
+        Binding("4", "credibility(4)", "Cred 4", show=False, id="credibility-4"),
+        Binding("5", "credibility(5)", "Cred 5", show=False, id="credibility-5"),
+        Binding("i", "indicators", "Indicators", id="indicators"),
+        Binding("x", "remove", "Remove", id="remove"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("ctrl+r", "redo", "Redo", id="redo"),
+        Binding("g", "tag_everywhere", "Tag all", id="tag-everywhere"),
+        Binding("less_than_sign", "adjust('start', 1)", "Shrink start", show=False, id="shrink-start"),
+        Binding("greater_than_sign", "adjust('start', -1)", "Grow start", show=False, id="grow-start"),
+        Binding("comma", "adjust('end', -1)", "Shrink end", show=False, id="shrink-end"),
+        Binding("full_stop", "adjust('end', 1)", "Grow end", show=False, id="grow-end"),
+        Binding("d", "done", "Done", id="done"),
+        Binding("question_mark", "app.show_help_panel", "Keys", id="help"),
+    ]
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__()
+        app = self.app
+        self.article = app.workspace.article(article_id)
+        self.schema = app.workspace.schema
+        self.notes = app.workspace.annotations(app.annotator)
+        self.history: History = app.history
+        self.reorder = app.bidi_mode == "app"
+        for entity in self.schema.entities.values():
+            binding = Binding(entity.key, f"tag('{entity.label}')", entity.label, id=f"tag-{entity.label}")
+            self._bindings.key_to_bindings.setdefault(binding.key, []).append(binding)
+
+    def compose(self) -> ComposeResult:
+        a = self.article
+        yield Header()
+        with Horizontal():
+            with Vertical(id="main"):
+                with Vertical(id="meta"):
+                    yield BidiLabel(a.title, shape=self.app.shaping, reorder=self.reorder, bold=True, id="title")
+                    yield BidiLabel(self._meta_text(), shape=self.app.shaping, reorder=self.reorder, id="byline")
+                yield ArticleView(a.body, shape=self.app.shaping, reorder=self.reorder, id="article")
+            yield AnnotationPanel(id="panel")
+        yield Footer()
+
+    def _meta_text(self) -> str:
+        a = self.article
+        parts = [a.source or "", a.date or "", a.byline or "", f"[{self.notes.state(a.id)}]"]
+        controls = sum(ch in BIDI_CONTROLS for ch in a.body)
+        if controls:
+            parts.append(f"⚠ {controls} bidi control characters (ctrl+t shows them)")
+        return "  ·  ".join(p for p in parts if p)
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        self.refresh_annotations()
+        broken = self.notes.mismatches(self.article.id)
+        if broken:
+            self.notify(f"{len(broken)} saved annotation(s) no longer match the text at their offsets; "
+                        "they are shown as saved, not shifted", severity="warning", timeout=10)
+
+    @property
+    def view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    # ----- showing annotations ------------------------------------------------------------------
+    def refresh_annotations(self) -> None:
+        """Repaint annotation colours and the side panel from what is saved."""
+        rows = self.notes.for_article(self.article.id)
+        spans = []
+        for row in rows:
+            if row["kind"] == "claim":
+                spans.append(Highlight(row["start"], row["end"], CLAIM_STYLE))
+            elif row["kind"] == "entity":
+                colour = self.schema.entities[row["label"]].color if row["label"] in self.schema.entities else None
+                spans.append(Highlight(row["start"], row["end"], Style(color=colour, bold=True)))
+        # Claims first so an entity inside a claim keeps its colour and gains the underline.
+        self.view.set_highlights("annotations", sorted(spans, key=lambda h: h.style is not CLAIM_STYLE))
+        self.query_one(AnnotationPanel).show(rows, self.schema, reorder=self.reorder)
+        self.query_one("#byline", BidiLabel).text = self._meta_text()
+        self.query_one("#byline", BidiLabel).refresh(layout=True)
+
+    def annotation_under_cursor(self, kinds: tuple[str, ...] = ("entity", "claim")) -> Annotation | None:
+        """The innermost annotation covering the cursor word (entities before claims)."""
+        start, end = self.view.cursor_range()
+        hits = [r for r in self.notes.for_article(self.article.id)
+                if r["kind"] in kinds and r["start"] < end and start < r["end"]]
+        hits.sort(key=lambda r: (r["kind"] != "entity", r["end"] - r["start"]))
+        return hits[0] if hits else None
+
+    def _do(self, change, *args: Any, **kwargs: Any) -> Any:
+        """Apply a change through the history; a refusal becomes a notice, never a crash."""
+        try:
+            result = change(*args, **kwargs)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+        self.refresh_annotations()
+        return result
+
+    # ----- actions ------------------------------------------------------------------------------
+    def action_tag(self, label: str) -> None:
+        """Tag the selection, or the word under the cursor, with an entity label."""
+        start, end = self.view.cursor_range()
+        record = self._do(self.history.add_entity, self.article.id, start, end, label)
+        if record:
+            self.view.anchor = None
+            self.notify(f"{label}: {record['text']}", timeout=2)
+
+    def action_tag_everywhere(self) -> None:
+        """Tag every other occurrence of the entity under the cursor with its label."""
+        entity = self.annotation_under_cursor(("entity",))
+        if entity is None:
+            self.notify("Put the cursor on a tagged entity first", severity="warning")
+            return
+        spans = [s for s in find_all(self.article.body, entity["text"], clitics=True)
+                 if s != (entity["start"], entity["end"])]
+        added = self._do(self.history.add_entities, self.article.id, spans, entity["label"])
+        if added is not None:
+            self.notify(f"Tagged {len(added)} more {entity['label']} ({len(spans) - len(added)} already tagged "
+                        "or overlapping)")
+
+    def action_adjust(self, edge: str, step: int) -> None:
+        """Move one end of the entity under the cursor by one character (for clitics like و ب ال)."""
+        entity = self.annotation_under_cursor(("entity",))
+        if entity is None:
+            self.notify("Put the cursor on a tagged entity first", severity="warning")
+            return
+        self._do(self.history.update, entity["id"], **{edge: entity[edge] + step})
+
+    def action_claim(self) -> None:
+        """Mark the selection, or the sentence under the cursor, as a claim and open its form."""
+        selection = self.view.selection_range()
+        span = selection or sentence_at(self.article.body, self.view.cursor_range()[0])
+        if span is None:
+            return
+        start, end = span
+        claimants = [(f"{r['label']} {r['text']}", r["id"]) for r in self.notes.for_article(self.article.id)
+                     if r["kind"] == "entity"]
+
+        def save(values: dict[str, Any] | None) -> None:
+            if values is not None and self._do(self.history.add_claim, self.article.id, start, end, **values):
+                self.view.anchor = None
+
+        self.app.push_screen(ClaimForm(self.article.body[start:end], self.schema.claim_attributes, claimants,
+                                       reorder=self.reorder), save)
+
+    def action_credibility(self, score: int) -> None:
+        if self._do(self.history.set_credibility, self.article.id, score):
+            self.notify(f"Credibility {score}/5", timeout=2)
+
+    def action_indicators(self) -> None:
+        current = self.annotation_under_cursor(("credibility",)) or next(
+            (r for r in self.notes.for_article(self.article.id) if r["kind"] == "credibility"), None)
+        attrs = current["attributes"] if current else {}
+
+        def save(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self._do(self.history.set_credibility, self.article.id, values["score"],
+                         indicators=values["indicators"], note=values["note"])
+
+        self.app.push_screen(CredibilityForm(self.schema.indicators, attrs.get("score"),
+                                             attrs.get("indicators") or [], attrs.get("note")), save)
+
+    def action_remove(self) -> None:
+        target = self.annotation_under_cursor()
+        if target is None:
+            self.notify("Nothing to remove under the cursor", severity="warning")
+            return
+        self._do(self.history.remove, target["id"])
+
+    def action_undo(self) -> None:
+        if self._do(self.history.undo) is None:
+            self.notify("Nothing to undo", timeout=2)
+
+    def action_redo(self) -> None:
+        if self._do(self.history.redo) is None:
+            self.notify("Nothing to redo", timeout=2)
+
+    def action_done(self) -> None:
+        done = self.notes.state(self.article.id) == "done"
+        self._do(self.notes.set_state, self.article.id, "in progress" if done else "done")
+
+    @on(OptionList.OptionSelected, "#panel")
+    def jump_to(self, event: OptionList.OptionSelected) -> None:
+        try:
+            row = self.notes.get(str(event.option.id))
+        except StoreError:
+            return
+        if row["start"] is not None:
+            self.view.move_to_offset(row["start"])
+        self.view.focus()

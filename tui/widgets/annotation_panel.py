@@ -1,0 +1,45 @@
+"""The side panel: this annotator's annotations on the article, in text order; Enter jumps to one."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from store import Annotation, Schema
+
+from ..bidi import visual_snippet
+
+SNIPPET = 26
+
+
+class AnnotationPanel(OptionList):
+    """Lists annotations: credibility first, then entities and claims by position."""
+
+    DEFAULT_CSS = """
+    AnnotationPanel { width: 38; border-left: solid $primary; height: 1fr; }
+    """
+
+    def show(self, rows: list[Annotation], schema: Schema, reorder: bool = True) -> None:
+        """Replace the list, keeping the highlighted annotation where it still exists."""
+        keep = self.highlighted_option.id if self.highlighted_option is not None else None
+        options = []
+        for row in rows:
+            if row["kind"] == "credibility":
+                a = row["attributes"]
+                label = Text.assemble(("★ ", "bold yellow"), f"credibility {a['score']}/5",
+                                      f"  {len(a.get('indicators') or [])} indicators")
+            else:
+                colour = schema.entities[row["label"]].color if row["label"] in schema.entities else "default"
+                tag = row["label"] if row["kind"] == "entity" else (row["attributes"].get("verdict") or "claim")
+                snippet = visual_snippet(row["text"].replace("\n", " "), SNIPPET, reorder=reorder)
+                style = f"bold {colour}" if row["kind"] == "entity" else "underline"
+                label = Text.assemble((f"{tag[:12]:<12} ", style), snippet)
+            options.append(Option(label, id=row["id"]))
+        self.clear_options()
+        self.add_options(options)
+        if keep is not None:
+            try:
+                self.highlighted = self.get_option_index(keep)
+            except Exception:  # noqa: BLE001 - the option was removed
+                pass

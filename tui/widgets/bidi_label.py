@@ -1,0 +1,31 @@
+"""A short piece of text (title, metadata) laid out by the bidi engine at the widget's width."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from ..bidi import layout
+
+
+class BidiLabel(Widget):
+    """Static text that wraps and aligns like the reader: RTL right-aligned, each line in visual order."""
+
+    DEFAULT_CSS = "BidiLabel { height: auto; }"
+
+    def __init__(self, text: str, *, shape: bool = True, reorder: bool = True, bold: bool = False,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text, self.shape, self.reorder, self.bold = text, shape, reorder, bold
+
+    def _rows(self, width: int) -> list[str]:
+        lines = layout(self.text, max(1, width), shape=self.shape, reorder=self.reorder)
+        return [lines.line(r).text for r in range(len(lines))]
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+        return max(1, len(self._rows(width)))
+
+    def render(self) -> Text:
+        return Text("\n".join(self._rows(self.content_region.width or 1)), no_wrap=True,
+                    style=Style(bold=self.bold), end="")

@@ -98,7 +98,13 @@ def test_tatweel_and_lam_alef():
     # isolated beh, final alef, tatweel, medial teh, tatweel, initial kaf
     assert [c.text for c in line.cells] == ["\ufe8f", "\ufe8e", "\u0640", "\ufe98", "\u0640", "\ufedb"]
     lam_alef = layout("لا", 5).line(0)
-    assert [c.text for c in lam_alef.cells] == ["\ufe8e", "\ufedf"]  # two cells: final alef, initial lam
+    assert [(c.text, c.start, c.end) for c in lam_alef.cells] == [("\ufefb", 0, 2)]  # one ligature cell
+    # medial lam + hamza alef -> final ligature; its cell covers both code points
+    amn = layout("الأمن", 10).line(0)
+    assert [(c.text, c.start, c.end) for c in amn.cells] == [
+        ("\ufee6", 4, 5), ("\ufee3", 3, 4), ("\ufef7", 1, 3), ("\ufe8d", 0, 1)]
+    assert [c.text for c in layout("سلام", 10).line(0).cells][1] == "\ufefc"
+    assert [(c.start, c.end) for c in layout("لَا", 5).line(0).cells] == [(0, 3)]  # marks stay inside
     assert render_text("لا", 5, shape=False).strip() == "\u0627\u0644"
 
 

@@ -8,13 +8,14 @@ from textual.binding import Binding
 from store import Workspace
 from store.history import History
 
+from .bidi import visual_snippet
 from .screens.library import LibraryScreen
 
 
 class TahqiqApp(App[None]):
     """Browse a workspace's articles and open them in the bidi reader."""
 
-    TITLE = "tahqiq · تحقيق"
+    TITLE = "tahqiq"
     CSS_PATH = "tahqiq.tcss"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit"),
@@ -27,6 +28,7 @@ class TahqiqApp(App[None]):
         self.bidi_mode = bidi
         """`app`: we reorder and join Arabic; `terminal`: logical order for terminals that do bidi."""
         self.shaping = shaping
+        self.title = f"tahqiq · {visual_snippet('تحقيق', 10, shape=shaping, reorder=bidi == 'app')}"
         self.sub_title = f"{annotator} · {workspace.path}"
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""

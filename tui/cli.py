@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the screen rows the reader shows (visual order), one per line.")
     p.add_argument("id")
     p.add_argument("--width", type=int, default=80, help="screen width in cells (default 80)")
-    p.add_argument("--no-shaping", action="store_true", help="do not join Arabic letters")
+    p.add_argument("--no-shaping", action="store_true", default=argparse.SUPPRESS,
+                   help="do not join Arabic letters")
+    p.add_argument("--bidi", choices=["app", "terminal"], default=argparse.SUPPRESS,
+                   help="app: visual order (default); terminal: logical order")
     p.add_argument("--reveal-controls", action="store_true", help="show bidi control characters")
     _common(p, suppress=True)
     return parser
@@ -136,19 +139,21 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.width < 1:
         raise StoreError(f"--width must be at least 1, got {args.width}")
     article = open_workspace(args).article(args.id)
-    print(render_text(article.body, args.width, shape=not args.no_shaping,
+    print(render_text(article.body, args.width, shape=not args.no_shaping, reorder=args.bidi == "app",
                       reveal_controls=args.reveal_controls))
     return 0
 
 
 def cmd_app(args: argparse.Namespace) -> int:
     from tui.app import make_app
+    from tui.terminal import explicit_bidi
 
     workspace = open_workspace(args, seed=True)
     app = make_app(workspace, args.annotator or default_annotator(), bidi=args.bidi,
                    shaping=not args.no_shaping)
-    app.run()
-    return 0
+    with explicit_bidi(args.bidi == "app"):
+        app.run()
+    return app.return_code or 0
 
 
 def _stderr():

@@ -16,7 +16,7 @@ from .levels import REMOVED_CLASSES, resolve
 from .lines import Cell, VisualLine
 from .reorder import line_levels, reorder
 from .sanitize import BIDI_CONTROLS, REVEAL_SYMBOLS
-from .shaping import shape
+from .shaping import lam_alef, shape
 
 TAB_WIDTH = 4
 BREAK_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000")
@@ -78,10 +78,14 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
             append(Unit(SPACE, i, i + 1, tab, " " * tab))
             i += 1
             continue
-        j = i + 1
-        while (j < n and _is_mark(text[j]) and text[j] not in BIDI_CONTROLS
-               and classes[j] not in REMOVED_CLASSES and levels[j] == levels[i]):
-            j += 1
+        j = _grapheme_end(text, levels, classes, i)
+        ligature = lam_alef(shaped[i], text[j]) if j < n and levels[j] == levels[i] else None
+        if ligature is not None:  # lam (+ its marks) and alef (+ its marks) drawn as one cell
+            k = _grapheme_end(text, levels, classes, j)
+            drawn, w = _visible(ligature + "".join(text[i + 1:j]) + "".join(text[j + 1:k]))
+            append(Unit(VIS, i, k, w, drawn))
+            i = k
+            continue
         if j == i + 1:
             if ch in BREAK_SPACES:
                 append(Unit(SPACE, i, j, 1, " "))
@@ -96,6 +100,15 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
         append(Unit(VIS, i, j, w, drawn))
         i = j
     return units
+
+
+def _grapheme_end(text: str, levels: list[int], classes: list[str], i: int) -> int:
+    """End of the grapheme starting at i: the base and the marks that follow it at its level."""
+    j, n = i + 1, len(text)
+    while (j < n and _is_mark(text[j]) and text[j] not in BIDI_CONTROLS
+           and classes[j] not in REMOVED_CLASSES and levels[j] == levels[i]):
+        j += 1
+    return j
 
 
 def break_lines(units: list[Unit], width: int) -> list[tuple[int, int]]:

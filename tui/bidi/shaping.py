@@ -1,8 +1,8 @@
 """Arabic shaping (presentation forms) in logical order, one output per input code point.
 
 arabic-reshaper with delete_harakat=False, support_ligatures=False maps code points 1:1 except that
-it drops ZWJ; we re-insert ZWJ positions so shaped[i] is always the form of text[i]. Lam-alef stays
-two cells (lam form + alef final form).
+it drops ZWJ; we re-insert ZWJ positions so shaped[i] is always the form of text[i]. Lam-alef is
+joined afterwards by `lam_alef` into one cell that covers both code points.
 """
 from __future__ import annotations
 
@@ -33,3 +33,17 @@ def shape(text: str) -> list[str]:
             shaped.append(out[j])
             j += 1
     return shaped
+
+
+# Lam-alef ligatures by alef: (isolated, final). Used when lam is initial (isolated ligature) or medial (final).
+_LAM_ALEF = {"\u0627": ("\ufefb", "\ufefc"), "\u0623": ("\ufef7", "\ufef8"),
+             "\u0625": ("\ufef9", "\ufefa"), "\u0622": ("\ufef5", "\ufef6")}
+_LAM_INITIAL, _LAM_MEDIAL = "\ufedf", "\ufee0"
+
+
+def lam_alef(shaped_lam: str, alef: str) -> str | None:
+    """The ligature for a shaped lam followed by `alef`, or None if they do not form one."""
+    forms = _LAM_ALEF.get(alef)
+    if forms is None or shaped_lam not in (_LAM_INITIAL, _LAM_MEDIAL):
+        return None
+    return forms[0] if shaped_lam == _LAM_INITIAL else forms[1]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bidi import get_base_level
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -32,13 +35,16 @@ class LibraryScreen(Screen[None]):
         """Fill the table from the workspace."""
         table = self.query_one(DataTable)
         table.clear()
-        shaping = self.app.shaping
         for article in self.app.workspace.articles():
-            title = visual_snippet(article.title, TITLE_WIDTH, shape=shaping,
-                                   reorder=self.app.bidi_mode == "app")
-            table.add_row(title, visual_snippet(article.source or "-", 16, shape=shaping,
-                                                reorder=self.app.bidi_mode == "app"),
+            table.add_row(self._cell(article.title, TITLE_WIDTH), self._cell(article.source or "-", 16),
                           article.date or "-", key=article.id)
+
+    def _cell(self, text: str, width: int) -> Text:
+        """Text for a table cell in visual order; right-aligned when it reads right to left."""
+        reorder = self.app.bidi_mode == "app"
+        snippet = visual_snippet(text, width, shape=self.app.shaping, reorder=reorder)
+        rtl = reorder and get_base_level(text) == 1
+        return Text(" " * max(0, width - cell_len(snippet)) + snippet if rtl else snippet, no_wrap=True)
 
     @on(DataTable.RowSelected)
     def open_article(self, event: DataTable.RowSelected) -> None:

@@ -66,7 +66,7 @@ class ReaderScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         a = self.article
         yield Header()
-        with Horizontal():
+        with Horizontal(id="reader-body"):
             with Vertical(id="main"):
                 with Vertical(id="meta"):
                     yield BidiLabel(a.title, shape=self.app.shaping, reorder=self.reorder, bold=True, id="title")

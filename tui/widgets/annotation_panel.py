@@ -17,7 +17,8 @@ class AnnotationPanel(OptionList):
     """Lists annotations: credibility first, then entities and claims by position."""
 
     DEFAULT_CSS = """
-    AnnotationPanel { width: 38; border-left: solid $primary; height: 1fr; }
+    AnnotationPanel { width: 38; height: 1fr; border: none; border-left: solid $primary; }
+    AnnotationPanel:focus { border: none; border-left: thick $accent; }
     """
 
     def show(self, rows: list[Annotation], schema: Schema, reorder: bool = True) -> None:

@@ -1,0 +1,74 @@
+"""In a real terminal: the app's screen in tmux reads right to left, and bidi mode escapes are restored."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from store import Workspace
+from tui import terminal
+from tui.bidi import visual_snippet
+
+ARTICLE = "52f015e52f40b84e"
+
+
+def test_explicit_bidi_mode_is_restored_even_after_a_crash(monkeypatch) -> None:
+    master, slave = os.openpty()
+    with os.fdopen(slave, "w") as tty:
+        monkeypatch.setattr(sys, "__stderr__", tty)
+        with pytest.raises(RuntimeError):
+            with terminal.explicit_bidi(True):
+                raise RuntimeError("app crashed")
+        with terminal.explicit_bidi(False):
+            pass
+        tty.flush()
+        written = os.read(master, 1024).decode()
+    os.close(master)
+    assert written == terminal.EXPLICIT + terminal.IMPLICIT
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+def test_reader_in_tmux_reads_right_to_left_and_tags_by_keyboard(workspace_path: Path, tmp_path: Path) -> None:
+    session = f"tahqiq-test-{os.getpid()}"
+    command = f"{sys.executable} -m tui.cli --workspace {workspace_path} --annotator tmux"
+    env = {**os.environ, "TERM": "xterm-256color"}
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command],
+                   check=True, env=env)
+    try:
+        def screen() -> str:
+            return _tmux("capture-pane", "-p", "-t", session)
+
+        def wait_for(text: str, timeout: float = 20) -> str:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                shown = screen()
+                if text in shown:
+                    return shown
+                time.sleep(0.2)
+            raise AssertionError(f"{text!r} never appeared on screen:\n{screen()}")
+
+        library = wait_for("2014-11-25")
+        assert visual_snippet("محيط", 10) in library
+        _tmux("send-keys", "-t", session, "Down", "Down", "Down", "Enter")
+        first_words = visual_snippet("بعد مرور أسابيع", 40)
+        shown = wait_for(first_words)
+        row = next(line for line in shown.splitlines() if first_words in line)
+        # Right-aligned: the first logical word is the rightmost text of the article column.
+        assert row[:row.index("│") if "│" in row else len(row)].rstrip().endswith(visual_snippet("بعد", 5))
+        assert "بعد مرور" not in shown  # never logical order on screen
+        _tmux("send-keys", "-t", session, "Left", "Left", "p")
+        wait_for("PER")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    rows = Workspace.open(workspace_path).annotations("tmux").for_article(ARTICLE)
+    assert [(r["label"], r["text"]) for r in rows] == [("PER", "أسابيع")]

@@ -1,0 +1,104 @@
+"""`tahqiq export` and the labelled-file branch of `tahqiq import`: argument parsing and reporting only;
+the work is in store.exchange."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from store import StoreError, Workspace
+from store.exchange import FILTER_HELP, FORMATS, export, import_labelled, looks_labelled
+from store.importer import SUPPORTED
+
+EPILOG = """\
+offsets: code points into the article text, except label-studio (UTF-16 code units, as JavaScript
+counts). Every format states its offset unit and each article's direction (rtl/ltr).
+label-studio: with -o FILE the labelling config goes to FILE.label_config.xml; on stdout it is not written.
+spacy: with -o FILE.jsonl and spaCy installed, FILE.spacy (DocBin) is written too.
+brat: needs -o DIR (DIR/<annotator>/<article>.txt/.ann, annotation.conf, tahqiq-export.json).
+Articles an annotator has not started are left out unless named by id or with state=not-started.
+"""
+
+
+def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "export", help="export annotations (json, jsonl, label-studio, doccano, spacy, conll, brat)",
+        description="Export annotations, one record per article and annotator.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--format", "-f", required=True, choices=list(FORMATS), metavar="FORMAT",
+                   help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()))
+    p.add_argument("--annotator", action="append", dest="annotators", metavar="NAME",
+                   help="export this annotator's work (repeatable; default: everyone)")
+    p.add_argument("--articles", metavar="FILTER", help=f"which articles: {FILTER_HELP}")
+    p.add_argument("-o", "--output", metavar="PATH", help="file (folder for brat) to write; default stdout")
+    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                   help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
+    return p
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    annotators = args.annotators or ([args.annotator] if getattr(args, "annotator", None) else None)
+    workspace = Workspace.open(getattr(args, "workspace", None))
+    err = Console(stderr=True)
+    try:
+        if args.output is None:
+            if FORMATS[args.format].to_dir:
+                raise StoreError(f"--format {args.format} writes a folder of files: give one with -o DIR")
+            ctx = export(workspace, args.format, out=sys.stdout, annotators=annotators, articles=args.articles)
+            sys.stdout.flush()
+        else:
+            with Progress(transient=True, console=err) as bar:
+                task = bar.add_task(f"exporting {args.format}", total=None)
+                ctx = export(workspace, args.format, path=args.output, annotators=annotators,
+                             articles=args.articles,
+                             progress=lambda d, t: bar.update(task, completed=d, total=t))
+    finally:
+        workspace.close()
+    for note in ctx.notes:
+        print(f"tahqiq: {note}", file=sys.stderr)
+    if args.output is not None:
+        count = sum(ctx.directions.values())
+        unit = FORMATS[args.format].offset_unit
+        print(f"tahqiq: exported {count} {'task' if args.format == 'label-studio' else 'record'}"
+              f"{'s' if count != 1 else ''} to {', '.join(map(str, ctx.written))} (offsets: {unit})",
+              file=sys.stderr)
+    return 0
+
+
+def split_labelled(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Labelled files (for import_labelled) and everything else (for Workspace.import_paths).
+    Folders are walked the way the article importer walks them, plus .json files."""
+    labelled: list[Path] = []
+    plain: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and looks_labelled(f):
+                    labelled.append(f)
+                elif f.is_file() and f.suffix.lower() in SUPPORTED:
+                    plain.append(str(f))
+        elif looks_labelled(p):
+            labelled.append(p)
+        else:
+            plain.append(str(p))
+    return labelled, plain
+
+
+def run_import_labelled(workspace: Workspace, paths: list[Path], annotator: str | None) -> int:
+    """Import labelled files for `annotator`; prints one line per skip and a summary per file.
+    Returns 1 if anything was skipped, else 0."""
+    if not annotator:
+        raise StoreError(f"{paths[0]}: holds labels; name the annotator they belong to with --annotator NAME "
+                         "(e.g. --annotator model)")
+    status = 0
+    for path in paths:
+        report = import_labelled(workspace, path, annotator)
+        for skip in report.skipped:
+            print(f"tahqiq: skipped {skip}", file=sys.stderr)
+        print(report.summary())
+        status |= 1 if report.skipped else 0
+    return status

@@ -120,3 +120,29 @@ async def test_tag_everywhere_and_clitic_adjustment(workspace_path: Path) -> Non
     expected = find_all(body, "سبيك", clitics=True)
     assert len(expected) >= 5
     assert sorted((r["start"], r["end"]) for r in rows if r["label"] == "PER") == expected
+
+
+async def test_keymap_file_remaps_and_palette_lists_actions(workspace_path: Path) -> None:
+    (workspace_path / "keymap.toml").write_text('[keys]\nclaim = "k"\nundo = "z"\n', encoding="utf-8")
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = _open(app, ARTICLE)
+        await pilot.pause()
+        keys = {b.binding.action: k for k, b in screen.active_bindings.items()}
+        assert keys["claim"] == "k" and keys["undo"] == "z"
+        from tui.commands import BindingCommands
+
+        names = [name for name, _, _ in BindingCommands(screen)._commands()]
+        assert "Claim (k)" in names and "PER (p)" in names
+
+
+def test_broken_labels_toml_is_one_line_at_start(workspace_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (workspace_path / "labels.toml").write_text("[entities.PER]\ncolor = 12\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"tahqiq: error: {workspace_path / 'labels.toml'}:2: "
+                                     "entities.PER.color: 12 is not a #rrggbb colour")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 
-from store import Workspace
+from store import StoreError, Workspace
+from store.keymap import KEYMAP_FILE, load_keymap
 from store.history import History
 
 from .bidi import visual_snippet
+from .commands import BindingCommands
 from .screens.library import LibraryScreen
 
 
@@ -17,6 +19,7 @@ class TahqiqApp(App[None]):
 
     TITLE = "tahqiq"
     CSS_PATH = "tahqiq.tcss"
+    COMMANDS = App.COMMANDS | {BindingCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit"),
     ]
@@ -34,6 +37,10 @@ class TahqiqApp(App[None]):
         """Undo/redo for the whole session, across articles."""
 
     def on_mount(self) -> None:
+        try:
+            self.set_keymap(load_keymap(self.workspace.path / KEYMAP_FILE))
+        except StoreError as exc:
+            self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
 
 

@@ -149,6 +149,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     from tui.terminal import explicit_bidi
 
     workspace = open_workspace(args, seed=True)
+    workspace.schema  # noqa: B018 - a broken labels.toml is a one-line error before the screen opens
     app = make_app(workspace, args.annotator or default_annotator(), bidi=args.bidi,
                    shaping=not args.no_shaping)
     with explicit_bidi(args.bidi == "app"):

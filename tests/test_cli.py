@@ -22,7 +22,7 @@ def run(*args: str, workspace: Path | None = None, env: dict | None = None) -> s
 def test_version_and_help() -> None:
     out = run("--version")
     assert out.returncode == 0 and out.stdout.startswith("tahqiq ")
-    for command in ([], ["import"], ["list"], ["show"], ["render"]):
+    for command in ([], ["import"], ["list"], ["show"], ["render"], ["export"]):
         result = run(*command, "--help")
         assert result.returncode == 0 and "usage: tahqiq" in result.stdout
 

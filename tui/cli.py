@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("import", help="import .txt pages, JSONL or CSV files or folders",
-                       description="Import articles. Re-importing an article is a no-op.")
+                       description="Import articles. Re-importing an article is a no-op. Files that carry "
+                                   "labels (our JSONL, doccano, spaCy/Prodigy JSONL, Label Studio JSON) also "
+                                   "import their spans for --annotator.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     _common(p, suppress=True)
 
@@ -71,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="app: visual order (default); terminal: logical order")
     p.add_argument("--reveal-controls", action="store_true", help="show bidi control characters")
     _common(p, suppress=True)
+
+    from tui.cli_exchange import add_export_parser
+
+    add_export_parser(sub)  # has its own --workspace and a repeatable --annotator: no _common() here
     return parser
 
 
@@ -84,14 +90,20 @@ def open_workspace(args: argparse.Namespace, seed: bool = False) -> Workspace:
 def cmd_import(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from tui.cli_exchange import run_import_labelled, split_labelled
+
     workspace = open_workspace(args)
+    labelled, plain = split_labelled(args.paths)
+    status = run_import_labelled(workspace, labelled, args.annotator) if labelled else 0
+    if not plain:
+        return status
     with Progress(transient=True, console=_stderr()) as bar:
         task = bar.add_task("importing", total=None)
-        report = workspace.import_paths(args.paths, progress=lambda d, t: bar.update(task, completed=d, total=t))
+        report = workspace.import_paths(plain, progress=lambda d, t: bar.update(task, completed=d, total=t))
     for skip in report.skipped:
         print(f"tahqiq: skipped {skip}", file=sys.stderr)
     print(report.summary())
-    return 1 if report.skipped else 0
+    return 1 if report.skipped or status else 0
 
 
 def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
@@ -163,7 +175,13 @@ def _stderr():
     return Console(stderr=True)
 
 
-COMMANDS = {"import": cmd_import, "list": cmd_list, "show": cmd_show, "render": cmd_render}
+def cmd_export(args: argparse.Namespace) -> int:
+    from tui.cli_exchange import run_export
+
+    return run_export(args)
+
+
+COMMANDS = {"export": cmd_export, "import": cmd_import, "list": cmd_list, "show": cmd_show, "render": cmd_render}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,109 @@
+"""Export annotations to our json/jsonl and to Label Studio, doccano, spaCy, CoNLL and brat; import
+pre-annotated files back. Offsets are code points except for Label Studio (UTF-16 code units).
+
+`export(workspace, "jsonl", out=sys.stdout)` streams records; `import_labelled(workspace, path, name)`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import StoreError
+from ..workspace import Workspace
+from . import brat, conll, doccano, label_studio, ours, spacy_fmt
+from .labelled import LabelReport, detect, import_labelled, looks_labelled
+from .offsets import CODEPOINT, UTF16, Utf16, direction
+from .records import FILTER_HELP, Context, Item, items, parse_filter, select, to_record
+
+
+@dataclass(frozen=True)
+class Format:
+    """An export format: how it writes, its offset unit, and whether it needs a folder (-o DIR)."""
+
+    name: str
+    write: Callable
+    offset_unit: str
+    to_dir: bool = False
+    help: str = ""
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("jsonl", ours.write_jsonl, CODEPOINT, help="tahqiq records, one a line (tahqiq.schema.json)"),
+    Format("json", ours.write_json, CODEPOINT, help="tahqiq records as one JSON array"),
+    Format("label-studio", label_studio.write, UTF16,
+           help="Label Studio tasks; config written beside -o FILE as FILE.label_config.xml"),
+    Format("doccano", doccano.write, CODEPOINT, help="doccano sequence-labelling JSONL"),
+    Format("spacy", spacy_fmt.write, CODEPOINT,
+           help="spaCy/Prodigy JSONL (+ FILE.spacy DocBin beside -o FILE when spaCy is installed)"),
+    Format("conll", conll.write, CODEPOINT, help="token-per-line BIO entities, one file"),
+    Format("brat", brat.write_dir, CODEPOINT, to_dir=True, help="brat .txt/.ann pairs in -o DIR"),
+)}
+
+
+def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str | os.PathLike[str] | None = None,
+           annotators: Iterable[str] | None = None, articles: str | None = None,
+           progress: Callable[[int, int], None] | None = None) -> Context:
+    """Write `fmt` to the stream `out` or to `path` (a folder for brat). Returns the Context: files written
+    and notes for the user (misaligned spans, where the Label Studio config went)."""
+    try:
+        spec = FORMATS[fmt]
+    except KeyError:
+        raise StoreError(f"unknown export format {fmt!r} (use {', '.join(FORMATS)})") from None
+    target = Path(path) if path is not None else None
+    if spec.to_dir and target is None:
+        raise StoreError(f"--format {fmt} writes a folder of files: give one with -o DIR")
+    if fmt == "spacy" and target is not None and target.suffix == ".spacy":
+        raise StoreError(f"-o {target}: give the JSONL path (e.g. {target.with_suffix('.jsonl')}); "
+                         "the .spacy DocBin is written beside it")
+    if out is None and target is None:
+        raise StoreError("export: give an output stream or a path")
+    chosen = select(workspace, annotators, articles)
+    ctx = Context(workspace, target)
+
+    def stream() -> Iterable[Item]:
+        for done, item in enumerate(items(chosen), 1):
+            yield item
+            if progress:
+                progress(done, len(chosen))
+
+    if spec.to_dir:
+        if target.exists() and not target.is_dir():
+            raise StoreError(f"-o {target}: --format {fmt} needs a folder, and this is a file")
+        spec.write(stream(), target, ctx)
+    elif target is None:
+        spec.write(stream(), out, ctx)
+    else:
+        _to_file(target, lambda handle: spec.write(stream(), handle, ctx))
+        ctx.written.insert(0, target)
+    if fmt == "label-studio":
+        xml = label_studio.config(workspace.schema, rtl=ctx.directions.get("rtl", 0) >= ctx.directions.get("ltr", 0))
+        if target is None:
+            ctx.notes.append("Label Studio labelling config not written (output is stdout); use -o FILE to get "
+                             "FILE.label_config.xml beside the tasks")
+        else:
+            _to_file(label_studio.config_path(target), lambda handle: handle.write(xml))
+            ctx.written.append(label_studio.config_path(target))
+    return ctx
+
+
+def _to_file(target: Path, fill: Callable[[TextIO], object]) -> None:
+    """Write through a temporary file in the same folder, renamed over `target` only when complete."""
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="", buffering=io.DEFAULT_BUFFER_SIZE * 16) as handle:
+            fill(handle)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+__all__ = [
+    "CODEPOINT", "FILTER_HELP", "FORMATS", "UTF16", "Context", "Format", "Item", "LabelReport", "Utf16",
+    "detect", "direction", "export", "import_labelled", "looks_labelled", "parse_filter", "select", "to_record",
+]

@@ -1,0 +1,82 @@
+"""CoNLL-style BIO for entities: one token a line (`token<TAB>start<TAB>end<TAB>TAG`), a blank line
+between sentences, `# key = value` lines (no tab) before each document. Claims are not in this format.
+
+Tokens are cut at entity edges as well as at spaces and punctuation, so a span on an Arabic word with a
+clitic (و+القاهرة) keeps its exact offsets. Sentences are store.sentences' (. ؟ ? ! ؛ and line ends),
+never cut inside an entity. start/end are code points into the article body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+from ..sentences import sentences
+from .offsets import CODEPOINT
+from .records import Context, Item
+
+_MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u200c\u200d"
+TOKEN = re.compile(rf"(?:\w|[{_MARKS}])+|\S")
+
+
+def tokens(text: str, cuts: Iterable[int] = ()) -> Iterator[tuple[int, int]]:
+    """(start, end) of each token, further split at every offset in `cuts`."""
+    edges = sorted(set(cuts))
+    n, i = len(edges), 0
+    for m in TOKEN.finditer(text):
+        start, end = m.span()
+        while i < n and edges[i] <= start:
+            i += 1
+        while i < n and edges[i] < end:
+            yield start, edges[i]
+            start = edges[i]
+            i += 1
+        yield start, end
+
+
+def bio(item: Item) -> Iterator[list[tuple[int, int, str]]]:
+    """Sentences (store.sentences, as the reader splits them) of (start, end, tag); a sentence break that
+    would fall inside an entity is dropped. Overlapping entities: the first one (in text order) wins."""
+    body = item.article.body
+    ents = item.entities
+    bounds = [s for s, _ in sentences(body)][1:]
+    n_bounds, n_ents = len(bounds), len(ents)
+    b_i = e_i = 0
+    inside = None
+    sentence: list[tuple[int, int, str]] = []
+    for start, end in tokens(body, [o for e in ents for o in (e["start"], e["end"])]):
+        crossed = False
+        while b_i < n_bounds and bounds[b_i] <= start:
+            b_i += 1
+            crossed = True
+        if inside is not None and inside["end"] <= start:
+            inside = None
+        if crossed and sentence and inside is None:
+            yield sentence
+            sentence = []
+        while e_i < n_ents and ents[e_i]["start"] < start:
+            e_i += 1
+        tag = "O"
+        if inside is not None:
+            tag = "I-" + inside["label"]
+        elif e_i < n_ents and ents[e_i]["start"] == start:
+            inside = ents[e_i]
+            tag = "B-" + inside["label"]
+        sentence.append((start, end, tag))
+    if sentence:
+        yield sentence
+
+
+def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
+    write_ = out.write
+    for item in items:
+        a, c = item.article, item.credibility
+        write_(f"# id = {a.id}\n# annotator = {item.annotator}\n# state = {item.state}\n"
+               f"# direction = {ctx.saw(item)}\n# offset_unit = {CODEPOINT}\n")
+        if c is not None:
+            write_(f"# credibility = {c['attributes']['score']}\n")
+        body = a.body
+        for sentence in bio(item):
+            write_("".join(f"{body[s:e]}\t{s}\t{e}\t{t}\n" for s, e, t in sentence))
+            write_("\n")

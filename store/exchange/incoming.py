@@ -1,0 +1,79 @@
+"""What a reader of labelled data hands to the importer: an article's text, fields and spans, with where
+each came from (file:line or file:task[i]) so a bad span is reported, not guessed at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CLAIM = "CLAIM"
+
+
+@dataclass
+class SpanIn:
+    """One span in code points; `text`, when the source gives it, must equal the body at the offsets."""
+
+    where: str
+    start: Any
+    end: Any
+    label: str
+    text: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    shown: str | None = None
+    """The offsets as the file gave them, for messages, when not in code points (e.g. "6-99 (UTF-16 units)")."""
+
+
+@dataclass
+class RecordIn:
+    """One article of a labelled file and the spans, credibility and state that come with it."""
+
+    where: str
+    text: str
+    article_id: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    spans: list[SpanIn] = field(default_factory=list)
+    credibility: dict[str, Any] | None = None
+    state: str | None = None
+
+
+def is_offset(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def article_fields(record: dict[str, Any], names=("title", "source", "date", "url", "byline")) -> dict[str, Any]:
+    return {k: record[k] for k in names if record.get(k) not in (None, "")}
+
+
+def jsonl_records(path):
+    """(where, record) for each JSON object line of a JSONL file; a Skip for each line that is not one."""
+    import json
+
+    from ..importer import Skip
+
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            where = f"{path}:{number}"
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.decode("utf-8-sig"))
+            except UnicodeDecodeError as exc:
+                yield Skip(where, f"not valid UTF-8 (byte {exc.start})")
+                continue
+            except json.JSONDecodeError as exc:
+                yield Skip(where, f"not JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(record, dict):
+                yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
+                continue
+            yield where, record
+
+
+def text_of(record: dict[str, Any], where: str):
+    """The record's `text`, or a Skip naming the field."""
+    from ..importer import Skip
+
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return Skip(where, "field 'text': missing or empty")
+    return text

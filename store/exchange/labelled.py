@@ -1,0 +1,223 @@
+"""Import pre-annotated files (our json/jsonl, doccano, spaCy/Prodigy JSONL, Label Studio JSON) for one
+annotator: the format is found from the content, missing articles are added, every span is checked
+against the text and bad ones are reported with file:line (or file:task[i]) and skipped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..annotations import STATES
+from ..article import Article, content_id
+from ..errors import ValidationError
+from ..importer import Skip, _from_record
+from ..workspace import Workspace
+from . import doccano, label_studio, ours_reader, spacy_fmt
+from .incoming import CLAIM, RecordIn, is_offset, jsonl_records
+
+LABELLED_SUFFIXES = (".json", ".jsonl", ".ndjson")
+_SNIFF_LINES = 20
+
+
+@dataclass
+class LabelReport:
+    """What a labelled import did: the format found, articles added, spans added or already there, skips."""
+
+    path: str
+    format: str | None = None
+    articles_added: list[str] = field(default_factory=list)
+    spans_added: int = 0
+    spans_present: int = 0
+    credibility_set: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.path}: {self.format or 'unknown format'}: {len(self.articles_added)} articles added, "
+                f"{self.spans_added} spans added, {self.spans_present} already there, "
+                f"{self.credibility_set} credibility scores, skipped {len(self.skipped)}")
+
+
+def _kind_of_record(record: Any) -> str | None:
+    if ours_reader.is_ours(record):
+        return "tahqiq"
+    if label_studio.is_task(record):
+        return "label-studio"
+    if spacy_fmt.is_spacy(record):
+        return "spacy"
+    if doccano.is_doccano(record):
+        return "doccano"
+    return None
+
+
+def detect(path: str | Path) -> str | None:
+    """The labelled format of a file from its content: tahqiq, label-studio, doccano, spacy; else None."""
+    path = Path(path)
+    if path.suffix.lower() not in LABELLED_SUFFIXES or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()[:1]
+    except OSError:
+        return None
+    if head == b"[" or (head == b"{" and path.suffix.lower() == ".json"):
+        # A JSON document: an array of Label Studio tasks or of our records, or one task.
+        return _kind_of_record(_first_of_document(path))
+    for n, item in enumerate(jsonl_records(path)):
+        if n >= _SNIFF_LINES:
+            break
+        if not isinstance(item, Skip):
+            return _kind_of_record(item[1])
+    return None
+
+
+def _first_of_document(path: Path) -> Any:
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        return None
+    return (data[0] if data else None) if isinstance(data, list) else data
+
+
+def looks_labelled(path: str | Path) -> bool:
+    """True when `tahqiq import` should hand this file to `import_labelled` rather than the article importer:
+    a labelled JSONL, or any .json file (the article importer takes no .json; a broken one is reported here)."""
+    p = Path(path)
+    return p.is_file() and (p.suffix.lower() == ".json" or detect(p) is not None)
+
+
+def read(path: Path, kind: str | None) -> Iterator[RecordIn | Skip]:
+    """RecordIn for each article of a labelled file, Skip for what cannot be read."""
+    raw = path.read_bytes()
+    if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[" or path.suffix.lower() == ".json":
+        try:
+            data = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            yield Skip(str(path), f"not valid UTF-8 (byte {exc.start})")
+            return
+        except json.JSONDecodeError as exc:
+            yield Skip(f"{path}:{exc.lineno}", f"not JSON ({exc.msg} at column {exc.colno})")
+            return
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list) or kind is None:
+            yield Skip(str(path), "not a labelled file tahqiq knows (tahqiq json, Label Studio JSON tasks)")
+            return
+        if kind == "label-studio":
+            yield from label_studio.parse(path, data)
+            return
+        for i, record in enumerate(data):
+            where = f"{path}:[{i}]"
+            if not isinstance(record, dict):
+                yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
+            else:
+                yield from ours_reader.parse(where, record)
+        return
+    parser = {"tahqiq": ours_reader.parse, "doccano": doccano.parse, "spacy": spacy_fmt.parse}.get(kind)
+    for item in jsonl_records(path):
+        if isinstance(item, Skip):
+            yield item
+        elif kind == "label-studio":
+            yield from label_studio._task(f"{item[0]}", item[1])  # noqa: SLF001 - one task a line
+        else:
+            yield from parser(*item)
+
+
+def _add_articles(workspace: Workspace, articles: list[Article]) -> None:
+    """Add new articles to the corpus in one save (uses Workspace.add_articles when the store has it)."""
+    if not articles:
+        return
+    add = getattr(workspace, "add_articles", None)
+    if add is not None:
+        add(articles)
+    else:
+        workspace._articles_table.insert_multiple([a.to_record() for a in articles])  # noqa: SLF001
+
+
+def import_labelled(workspace: Workspace, path: str | Path, annotator: str) -> LabelReport:
+    """Import one labelled file for `annotator`; never raises for bad content (it is in the report)."""
+    path = Path(path)
+    report = LabelReport(str(path), detect(path))
+    notes = workspace.annotations(annotator)  # checks the name before anything is written
+    if report.format is None and path.suffix.lower() == ".json" and path.is_file():
+        report.skipped += [s for s in read(path, None) if isinstance(s, Skip)][:1]
+        return report
+    if report.format is None:
+        report.skipped.append(Skip(str(path), "not a labelled file tahqiq knows (tahqiq json/jsonl, "
+                                              "Label Studio JSON, doccano or spaCy/Prodigy JSONL)"))
+        return report
+    records: list[RecordIn] = []
+    for item in read(path, report.format):
+        (report.skipped.append(item) if isinstance(item, Skip) else records.append(item))
+
+    corpus = {a.id: a for a in workspace.articles()}
+    by_body = {a.body: a.id for a in corpus.values()}
+    new: dict[str, Article] = {}
+    placed: list[tuple[RecordIn, Article]] = []
+    for rec in records:
+        ident = rec.article_id or by_body.get(rec.text) or content_id(rec.text)
+        article = corpus.get(ident) or new.get(ident)
+        if article is None:
+            made = _from_record({**rec.fields, "id": ident, "text": rec.text}, rec.where, str(path))
+            if isinstance(made, Skip):
+                report.skipped.append(made)
+                continue
+            article = new[ident] = made
+        elif article.body != rec.text:
+            report.skipped.append(Skip(rec.where, f"article {ident!r} is already in the workspace with a "
+                                                  "different text; its labels were not imported"))
+            continue
+        placed.append((rec, article))
+    _add_articles(workspace, list(new.values()))
+    report.articles_added = list(new)
+
+    existing: set[tuple[Any, ...]] = {(r["article_id"], r["kind"], r["start"], r["end"], r["label"])
+                                      for r in notes.all()}
+    for rec, article in placed:
+        _spans(notes, rec, article, existing, report)
+        if rec.credibility is not None:
+            c = rec.credibility
+            try:
+                notes.set_credibility(article.id, c.get("score"), note=c.get("note"),
+                                      indicators=list(c.get("indicators") or ()))
+                report.credibility_set += 1
+            except ValidationError as exc:
+                report.skipped.append(Skip(c.get("where", rec.where), str(exc)))
+        if rec.state == "done" and rec.state in STATES:
+            notes.set_state(article.id, rec.state)
+    return report
+
+
+def _spans(notes: Any, rec: RecordIn, article: Article, existing: set, report: LabelReport) -> None:
+    body = article.body
+    for span in rec.spans:
+        s, e = span.start, span.end
+        if not (is_offset(s) and is_offset(e)):
+            report.skipped.append(Skip(span.where, f"offsets must be integers, got start={s!r} end={e!r}"))
+            continue
+        shown = span.shown or f"{s}-{e}"
+        if not 0 <= s < e <= len(body):
+            report.skipped.append(Skip(span.where, f"span {shown} does not fit the text "
+                                                   f"({len(body)} characters)"))
+            continue
+        if span.text is not None and span.text != body[s:e]:
+            report.skipped.append(Skip(span.where, f"span {shown}: text {span.text!r} does not match the "
+                                                   f"article text there ({body[s:e]!r})"))
+            continue
+        kind = "claim" if span.label == CLAIM else "entity"
+        key = (article.id, kind, s, e, span.label)
+        if key in existing:
+            report.spans_present += 1
+            continue
+        try:
+            if kind == "claim":
+                notes.add_claim(article.id, s, e, **{k: v for k, v in span.attributes.items() if v is not None})
+            else:
+                notes.add_entity(article.id, s, e, span.label)
+        except (ValidationError, TypeError) as exc:
+            report.skipped.append(Skip(span.where, str(exc)))
+            continue
+        existing.add(key)
+        report.spans_added += 1

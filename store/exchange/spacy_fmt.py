@@ -1,0 +1,123 @@
+"""spaCy/Prodigy JSONL ({"text", "spans": [{start, end, label}], "meta"}) and, when spaCy is installed,
+a .spacy DocBin whose spans are aligned to spaCy tokens; spans that do not align are reported, not lost
+silently. Offsets are code points (spaCy's `char_span` counts Python characters)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..importer import Skip
+from .incoming import RecordIn, SpanIn, article_fields, text_of
+from .offsets import CODEPOINT
+from .records import Context, Item
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+SPANS_KEY = "sc"
+LANG = "ar"
+
+
+def has_spacy() -> bool:
+    try:
+        import spacy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def docbin_path(path: Path) -> Path:
+    return path.with_suffix(".spacy")
+
+
+def _record(item: Item, d: str) -> dict[str, Any]:
+    a, c = item.article, item.credibility
+    return {
+        "text": a.body,
+        "spans": [{"start": r["start"], "end": r["end"], "label": r["label"], "text": r["text"]}
+                  for r in item.spans],
+        "meta": {"article_id": a.id, "title": a.title, "source": a.source, "date": a.date,
+                 "annotator": item.annotator, "state": item.state, "direction": d, "offset_unit": CODEPOINT,
+                 "credibility": None if c is None else {k: c["attributes"].get(k)
+                                                        for k in ("score", "indicators", "note")}},
+    }
+
+
+def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
+    bin_ = _DocBinWriter(ctx) if ctx.path is not None and has_spacy() else None
+    if ctx.path is not None and bin_ is None:
+        ctx.notes.append("spaCy is not installed: wrote the JSONL only (pip install spacy for a .spacy DocBin)")
+    write_ = out.write
+    for item in items:
+        write_(_dumps(_record(item, ctx.saw(item))))
+        write_("\n")
+        if bin_ is not None:
+            bin_.add(item)
+    if bin_ is not None:
+        bin_.save(docbin_path(ctx.path))
+
+
+class _DocBinWriter:
+    """Builds Docs with a blank Arabic tokenizer: entities in doc.ents (when they do not overlap) and
+    every span, claims included, in doc.spans["sc"]."""
+
+    def __init__(self, ctx: Context) -> None:
+        import spacy
+        from spacy.tokens import DocBin
+
+        self.nlp = spacy.blank(LANG)
+        self.bin = DocBin(store_user_data=True)
+        self.ctx = ctx
+
+    def add(self, item: Item) -> None:
+        from spacy.util import filter_spans
+
+        doc = self.nlp.make_doc(item.article.body)
+        spans, ents = [], []
+        for r in item.spans:
+            span = doc.char_span(r["start"], r["end"], label=r["label"], alignment_mode="strict")
+            if span is None:
+                self.ctx.notes.append(
+                    f"{item.article.id} ({item.annotator}): {r['label']} span {r['start']}-{r['end']} "
+                    f"{r['text']!r} does not align to spaCy tokens; left out of the .spacy file (kept in the JSONL)")
+                continue
+            spans.append(span)
+            if r["kind"] == "entity":
+                ents.append(span)
+        kept = filter_spans(ents)
+        for dropped in (s for s in ents if s not in kept):
+            self.ctx.notes.append(f"{item.article.id} ({item.annotator}): entity {dropped.start_char}-"
+                                  f"{dropped.end_char} overlaps another; in doc.spans['sc'] only, not doc.ents")
+        doc.ents = kept
+        doc.spans[SPANS_KEY] = spans
+        doc.user_data.update({"article_id": item.article.id, "annotator": item.annotator})
+        self.bin.add(doc)
+
+    def save(self, path: Path) -> None:
+        self.bin.to_disk(path)
+        self.ctx.written.append(path)
+
+
+def is_spacy(record: Any) -> bool:
+    return isinstance(record, dict) and isinstance(record.get("text"), str) and isinstance(record.get("spans"), list)
+
+
+def parse(where: str, record: dict[str, Any]) -> Iterator[RecordIn | Skip]:
+    text = text_of(record, where)
+    if isinstance(text, Skip):
+        yield text
+        return
+    meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+    ident = meta.get("article_id") or record.get("article_id")
+    rec = RecordIn(where, text, str(ident) if ident else None, article_fields(meta), state=meta.get("state"))
+    for k, span in enumerate(record["spans"]):
+        at = f"{where}: spans[{k}]"
+        if not isinstance(span, dict):
+            yield Skip(at, "expected an object with start, end and label")
+            continue
+        rec.spans.append(SpanIn(at, span.get("start"), span.get("end"), str(span.get("label")), span.get("text")))
+    cred = meta.get("credibility")
+    if isinstance(cred, dict):
+        rec.credibility = {"where": f"{where}: meta.credibility", **cred}
+    yield rec

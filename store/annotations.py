@@ -181,6 +181,10 @@ class AnnotationSet:
             return str(row["state"])
         return "in progress" if self._table.contains(Query().article_id == article_id) else "not started"
 
+    def states(self) -> dict[str, str]:
+        """Recorded progress of every article this annotator marked (article id -> state)."""
+        return {row["article_id"]: row["state"] for row in self._progress.all()}
+
     def all(self) -> list[Annotation]:
         return [dict(d) for d in self._table.all()]
 

@@ -12,6 +12,8 @@ _FOLD = str.maketrans({
     "ة": "ه",
     "ؤ": "و",
 })
+FOLD_TABLE: dict[int, str | None] = {**{cp: None for cp in _DROP}, **_FOLD}
+"""str.translate table doing what `fold` does, minus case folding and the offset map."""
 CLITIC_PREFIX = "(?:[وف])?(?:[بك]?ال|لل|[بكل])?"
 """Prefixes Arabic attaches to a word, stacked: و/ف (and, so), then ب/ك/ل (with, like, for), then ال (the)."""
 _WORD_CHAR = re.compile(r"\w")
@@ -27,6 +29,11 @@ def fold(text: str) -> tuple[str, list[int]]:
         out.append(ch.translate(_FOLD).casefold())
         origin.extend([i] * len(out[-1]))
     return "".join(out), origin
+
+
+def quick_fold(text: str) -> str:
+    """The same folding at C speed, without the offset map: to test quickly whether a text matches."""
+    return text.translate(FOLD_TABLE).casefold()
 
 
 def fold_key(text: str) -> str:

@@ -7,6 +7,7 @@ from textual.binding import Binding
 
 from store import StoreError, Workspace
 from store.keymap import KEYMAP_FILE, load_keymap
+from store.session import SessionState
 from store.history import History
 
 from .bidi import visual_snippet
@@ -22,6 +23,7 @@ class TahqiqApp(App[None]):
     COMMANDS = App.COMMANDS | {BindingCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("f2", "toggle_theme", "Light/dark", id="toggle-theme"),
     ]
 
     def __init__(self, workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True) -> None:
@@ -35,13 +37,26 @@ class TahqiqApp(App[None]):
         self.sub_title = f"{annotator} · {workspace.path}"
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""
+        self.session = SessionState(workspace.path, annotator)
+        """What survives a restart: last article, cursors, library sort and filters, triage, theme."""
 
     def on_mount(self) -> None:
+        theme = self.session.get("theme")
+        if theme in self.available_themes:
+            self.theme = theme
         try:
             self.set_keymap(load_keymap(self.workspace.path / KEYMAP_FILE))
         except StoreError as exc:
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
+
+    def watch_theme(self, theme: str) -> None:
+        if hasattr(self, "session"):
+            self.session.set("theme", theme)
+
+    def action_toggle_theme(self) -> None:
+        """Switch between the light and the dark theme."""
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
 def make_app(workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True) -> TahqiqApp:

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list the articles", description="List the articles.")
     p.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    p.add_argument("--search", metavar="TEXT",
+                   help="only articles containing TEXT (harakat, tatweel and alef/yaa/taa-marbuta "
+                        "variants ignored; Latin case-insensitive), with the first hit in context")
     _common(p, suppress=True)
 
     p = sub.add_parser("show", help="print an article (metadata and body, logical order)",
@@ -115,19 +118,46 @@ def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
     return counts
 
 
+def _hits(workspace: Workspace, query: str) -> dict[str, list]:
+    from store.search import search
+
+    found: dict[str, list] = {}
+    for hit in search(((a.id, a.title, a.body) for a in workspace.articles()), query):
+        found.setdefault(hit.article_id, []).append(hit)
+    return found
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    from store.search import context
+
+    from tui.bidi import sanitize
+
     workspace = open_workspace(args)
     counts = _counts(workspace)
-    rows = [{"id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source,
-             "date": a.date, "entities": counts.get(a.id, {}).get("entity", 0),
-             "claims": counts.get(a.id, {}).get("claim", 0)} for a in workspace.articles()]
+    hits = _hits(workspace, args.search) if args.search else None
+    rows = []
+    for a in workspace.articles():
+        if hits is not None and a.id not in hits:
+            continue
+        row = {"id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source,
+               "date": a.date, "entities": counts.get(a.id, {}).get("entity", 0),
+               "claims": counts.get(a.id, {}).get("claim", 0)}
+        if hits is not None:
+            first = hits[a.id][0]
+            text = a.title if first.field == "title" else a.body
+            row["hits"] = len(hits[a.id])
+            row["context"] = context(text, first.start, first.end)[0]
+            row["first_hit"] = {"field": first.field, "start": first.start, "end": first.end}
+        rows.append(row)
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
     for r in rows:
-        print("\t".join([r["id"], r["title"], r["source"] or "-", r["date"] or "-",
-                         f"E{r['entities']}", f"C{r['claims']}"]))
+        cells = [r["id"], r["title"], r["source"] or "-", r["date"] or "-", f"E{r['entities']}", f"C{r['claims']}"]
+        if hits is not None:
+            cells += [f"{r['hits']} hits", r["context"]]
+        print(sanitize("\t".join(cells)))
     return 0
 
 

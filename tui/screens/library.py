@@ -1,43 +1,114 @@
-"""The library: every article of the workspace in a table; Enter opens one in the reader."""
+"""The library: every article with its state and figures; sort, filter, search, triage, open."""
 
 from __future__ import annotations
 
 from bidi import get_base_level
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
+
+from store.search import Hit, context, search
+from store.stats import SORT_KEYS, ArticleRow, Filters, article_rows, progress
 
 from ..bidi import visual_snippet
+from ..widgets.bidi_label import BidiLabel
 
-TITLE_WIDTH = 60
+TITLE_WIDTH = 50
+COLUMNS = [("state", "State", 11), ("title", "Title", TITLE_WIDTH), ("source", "Source", 12),
+           ("date", "Date", 10), ("credibility", "Cred", 4), ("mean", "Mean", 4),
+           ("entities", "E", 3), ("claims", "C", 3)]
+STATE_MARK = {"not started": "· todo", "in progress": "◐ doing", "done": "● done"}
 
 
 class LibraryScreen(Screen[None]):
-    """The article list: title (bidi-correct), source and date."""
+    """The article list. `/` searches the corpus as you type; Enter opens; `t` starts triage."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="search"),
+        Binding("f", "filters", "Filter", id="filters"),
+        Binding("s", "sort_next", "Sort", id="sort"),
+        Binding("r", "sort_reverse", "Reverse", show=False, id="sort-reverse"),
+        Binding("t", "triage", "Triage", id="triage"),
+        Binding("escape", "clear_search", "Clear search", show=False, id="clear-search"),
+        Binding("question_mark", "app.show_help_panel", "Keys", id="library-help"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        state = self.app.session.get("library", {})
+        self.sort_key: str = state.get("sort", "state") if state.get("sort") in SORT_KEYS else "state"
+        self.sort_reverse: bool = bool(state.get("reverse", False))
+        self.filters = Filters(**{k: v for k, v in state.get("filters", {}).items()
+                                  if k in Filters.__dataclass_fields__})
+        self.rows: list[ArticleRow] = []
+        self.query_text = ""
+        self.hits: dict[str, list[Hit]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="/ search titles and bodies (Arabic spelling variants and harakat ignored)",
+                    id="search")
+        with Horizontal(id="status"):
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Label("", id="progress-text")
+            yield Label("", id="filter-text")
         yield DataTable(id="articles", cursor_type="row", zebra_stripes=True)
+        yield BidiLabel("", id="hit-context", reorder=self.app.bidi_mode == "app")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Title", width=TITLE_WIDTH, key="title")
-        table.add_column("Source", key="source")
-        table.add_column("Date", key="date")
-        self.refresh_rows()
+        for key, label, width in COLUMNS:
+            table.add_column(label, width=width, key=key)
+        self.reload()
         table.focus()
+        last = self.app.session.get("last_article")
+        if last is not None:
+            self._select(last)
 
-    def refresh_rows(self) -> None:
-        """Fill the table from the workspace."""
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    # ----- rows ---------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Re-read figures from the workspace (after annotating, or what others saved)."""
+        self.rows = article_rows(self.app.workspace, self.app.annotator)
+        self.refresh_table()
+
+    def visible_rows(self) -> list[ArticleRow]:
+        rows = [r for r in self.rows if self.filters.accepts(r)]
+        if self.query_text:
+            rows = [r for r in rows if r.id in self.hits]
+        return sorted(rows, key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
+
+    def refresh_table(self) -> None:
         table = self.query_one(DataTable)
+        keep = self.current_id()
         table.clear()
-        for article in self.app.workspace.articles():
-            table.add_row(self._cell(article.title, TITLE_WIDTH), self._cell(article.source or "-", 16),
-                          article.date or "-", key=article.id)
+        for r in self.visible_rows():
+            table.add_row(STATE_MARK[r.state], self._cell(r.title, TITLE_WIDTH), self._cell(r.source or "-", 12),
+                          r.date or "-", str(r.credibility or "-"),
+                          f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",
+                          str(r.entities), str(r.claims), key=r.id)
+        if keep:
+            self._select(keep)
+        mine, team, total = progress(self.rows, self.app.annotator)
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(total, 1), progress=mine)
+        self.query_one("#progress-text", Label).update(f" done: me {mine}/{total} · team {team}/{total} ")
+        arrow = "↓" if self.sort_reverse else "↑"
+        described = self.filters.describe()
+        self.query_one("#filter-text", Label).update(
+            f"sort {self.sort_key}{arrow}" + (f" · {described}" if described else "")
+            + (f" · {len(self.hits)} articles match" if self.query_text else ""))
+        self.app.session.set("library", {"sort": self.sort_key, "reverse": self.sort_reverse,
+                                         "filters": {k: v for k, v in vars(self.filters).items() if v is not None}})
+        self._show_context()
 
     def _cell(self, text: str, width: int) -> Text:
         """Text for a table cell in visual order; right-aligned when it reads right to left."""
@@ -46,8 +117,111 @@ class LibraryScreen(Screen[None]):
         rtl = reorder and get_base_level(text) == 1
         return Text(" " * max(0, width - cell_len(snippet)) + snippet if rtl else snippet, no_wrap=True)
 
+    def current_id(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _select(self, article_id: str) -> None:
+        table = self.query_one(DataTable)
+        try:
+            table.move_cursor(row=table.get_row_index(article_id))
+        except Exception:  # noqa: BLE001 - the article is filtered out
+            pass
+
+    # ----- search -------------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.run_search(event.value)
+
+    @work(thread=True, exclusive=True, group="search")
+    def run_search(self, query: str) -> None:
+        """Search in a thread so typing stays responsive; only the latest query's result is shown."""
+        items = ((a.id, a.title, a.body) for a in self.app.workspace.articles())
+        hits: dict[str, list[Hit]] = {}
+        for hit in search(items, query) if query.strip() else ():
+            hits.setdefault(hit.article_id, []).append(hit)
+        self.app.call_from_thread(self._show_hits, query, hits)
+
+    def _show_hits(self, query: str, hits: dict[str, list[Hit]]) -> None:
+        self.query_text = query.strip()
+        self.hits = hits
+        self.refresh_table()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.value:
+            box.value = ""
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowHighlighted)
+    def _show_context(self, event: DataTable.RowHighlighted | None = None) -> None:
+        label = self.query_one("#hit-context", BidiLabel)
+        article_id = self.current_id()
+        hits = self.hits.get(article_id or "", []) if self.query_text else []
+        if hits:
+            article = self.app.workspace.article(hits[0].article_id)
+            text = article.title if hits[0].field == "title" else article.body
+            excerpt, _, _ = context(text, hits[0].start, hits[0].end)
+            label.text = f"{excerpt}  ({len(hits)} hits)"
+        else:
+            label.text = ""
+        label.refresh(layout=True)
+
+    # ----- sort and filter ----------------------------------------------------------------------
+    @on(DataTable.HeaderSelected)
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        self.sort_reverse = not self.sort_reverse if key == self.sort_key else False
+        self.sort_key = key
+        self.refresh_table()
+
+    def action_sort_next(self) -> None:
+        keys = list(SORT_KEYS)
+        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        self.refresh_table()
+
+    def action_sort_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.refresh_table()
+
+    def action_filters(self) -> None:
+        from ..dialogs.filter_form import FilterForm
+
+        def apply(filters: Filters | None) -> None:
+            if filters is not None:
+                self.filters = filters
+                self.refresh_table()
+
+        sources = sorted({r.source for r in self.rows if r.source})
+        self.app.push_screen(FilterForm(self.filters, sources, list(self.app.workspace.schema.entities) + ["CLAIM"],
+                                        self.app.workspace.annotators()), apply)
+
+    # ----- open and triage ----------------------------------------------------------------------
     @on(DataTable.RowSelected)
     def open_article(self, event: DataTable.RowSelected) -> None:
         from .reader import ReaderScreen
 
-        self.app.push_screen(ReaderScreen(str(event.row_key.value)))
+        article_id = str(event.row_key.value)
+        self.app.session.set("last_article", article_id)
+        self.app.push_screen(ReaderScreen(article_id, query=self.query_text or None))
+
+    def action_triage(self) -> None:
+        """Go through the unfinished articles (of the current filter and search) one key per decision."""
+        from ..triage import Triage
+        from .reader import ReaderScreen
+
+        queue = [r.id for r in self.visible_rows() if r.state != "done"]
+        triage = Triage.resume(self.app.session, queue)
+        if triage.current is None:
+            self.notify("Nothing left to triage here", severity="information")
+            return
+        self.app.push_screen(ReaderScreen(triage.current, triage=triage))

@@ -15,16 +15,19 @@ from textual.widgets import Footer, Header, OptionList
 from store import Annotation, StoreError
 from store.history import History
 from store.normalize import find_all
+from store.search import find
 from store.sentences import sentence_at
 
 from ..bidi import BIDI_CONTROLS
 from ..dialogs.claim_form import ClaimForm
 from ..dialogs.credibility_form import CredibilityForm
+from ..triage import Triage
 from ..widgets.annotation_panel import AnnotationPanel
 from ..widgets.article_view import ArticleView, Highlight
 from ..widgets.bidi_label import BidiLabel
 
 CLAIM_STYLE = Style(underline=True)
+SEARCH_STYLE = Style(bgcolor="#806000")
 
 
 class ReaderScreen(Screen[None]):
@@ -49,10 +52,20 @@ class ReaderScreen(Screen[None]):
         Binding("full_stop", "adjust('end', 1)", "Grow end", show=False, id="grow-end"),
         Binding("d", "done", "Done", id="done"),
         Binding("question_mark", "app.show_help_panel", "Keys", id="help"),
+        Binding("n", "next_hit(1)", "Next hit", show=False, id="next-hit"),
+        Binding("N", "next_hit(-1)", "Previous hit", show=False, id="previous-hit"),
+        Binding("Y", "copy_citation", "Copy citation", show=False, id="copy-citation"),
+        Binding("ctrl+e", "copy_annotations", "Copy annotations", show=False, id="copy-annotations"),
+        Binding("s", "triage_skip", "Skip", id="triage-skip"),
+        Binding("b", "triage_back", "Back one", id="triage-back"),
     ]
 
-    def __init__(self, article_id: str) -> None:
+    def __init__(self, article_id: str, query: str | None = None, triage: Triage | None = None) -> None:
         super().__init__()
+        self.search_query = query
+        """The library search that opened this article: its hits are highlighted, n/N jump."""
+        self.triage = triage
+        """The triage session this article belongs to, if any: 1-5 and d decide and advance."""
         app = self.app
         self.article = app.workspace.article(article_id)
         self.schema = app.workspace.schema
@@ -86,10 +99,32 @@ class ReaderScreen(Screen[None]):
     def on_mount(self) -> None:
         self.view.focus()
         self.refresh_annotations()
+        self.hits = find(self.article.body, self.search_query) if self.search_query else []
+        if self.hits:
+            self.view.set_highlights("search", [Highlight(s, e, SEARCH_STYLE) for s, e in self.hits])
+            self.view.move_to_offset(self.hits[0][0])
+            self.notify(f"{len(self.hits)} hits for {self.search_query!r}: n / N to move", timeout=3)
+        else:
+            saved = self.app.session.cursor(self.article.id)
+            if saved is not None:
+                self.view.move_to_offset(saved)
+        if self.triage is not None:
+            self.sub_title = self.triage.summary()
         broken = self.notes.mismatches(self.article.id)
         if broken:
             self.notify(f"{len(broken)} saved annotation(s) no longer match the text at their offsets; "
                         "they are shown as saved, not shifted", severity="warning", timeout=10)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("triage_skip", "triage_back"):
+            return self.triage is not None
+        if action in ("next_hit",):
+            return bool(getattr(self, "hits", None))
+        return True
+
+    @on(ArticleView.CursorMoved)
+    def remember_cursor(self, event: ArticleView.CursorMoved) -> None:
+        self.app.session.set_cursor(self.article.id, event.start)
 
     @property
     def view(self) -> ArticleView:
@@ -180,6 +215,8 @@ class ReaderScreen(Screen[None]):
     def action_credibility(self, score: int) -> None:
         if self._do(self.history.set_credibility, self.article.id, score):
             self.notify(f"Credibility {score}/5", timeout=2)
+            if self.triage is not None:
+                self._triage_next(decided=True)
 
     def action_indicators(self) -> None:
         current = self.annotation_under_cursor(("credibility",)) or next(
@@ -212,6 +249,66 @@ class ReaderScreen(Screen[None]):
     def action_done(self) -> None:
         done = self.notes.state(self.article.id) == "done"
         self._do(self.notes.set_state, self.article.id, "in progress" if done else "done")
+        if self.triage is not None and not done:
+            self._triage_next(decided=True)
+
+    # ----- search hits, clipboard, triage -------------------------------------------------------
+    def action_next_hit(self, step: int) -> None:
+        """Jump to the next (or previous) search hit after the cursor, wrapping around."""
+        here = self.view.words[self.view.cursor][0]
+        starts = [s for s, _ in self.hits]
+        later = [s for s in starts if (s > here if step > 0 else s < here)]
+        target = (min(later) if step > 0 else max(later)) if later else (starts[0] if step > 0 else starts[-1])
+        self.view.move_to_offset(target)
+
+    def _copy(self, text: str, what: str) -> None:
+        """Copy through OSC 52 (works over SSH) and the local clipboard where there is one; say which."""
+        self.app.copy_to_clipboard(text)
+        local = "no local clipboard"
+        try:
+            import pyperclip
+
+            pyperclip.copy(text)
+            local = "local clipboard"
+        except Exception:  # noqa: BLE001 - pyperclip raises its own error types when no clipboard exists
+            pass
+        self.notify(f"Copied {what} ({len(text)} characters) via terminal (OSC 52) · {local}", timeout=3)
+
+    def action_copy_citation(self) -> None:
+        """Copy the selection or word with where it comes from: id, outlet, date, offsets, text."""
+        start, end = self.view.cursor_range()
+        a = self.article
+        self._copy(f"«{a.body[start:end]}» — {a.source or '?'}, {a.date or 'n.d.'}, article {a.id}, "
+                   f"characters {start}-{end}", "citation")
+
+    def action_copy_annotations(self) -> None:
+        """Copy this article's annotations as our JSON record (the `json` export format)."""
+        import json
+
+        from store.exchange.records import Item, to_record
+
+        item = Item(self.article, self.notes.annotator, self.notes.state(self.article.id),
+                    self.notes.for_article(self.article.id))
+        self._copy(json.dumps(to_record(item), ensure_ascii=False, indent=1), "annotations")
+
+    def _triage_next(self, decided: bool) -> None:
+        assert self.triage is not None
+        following = self.triage.advance(decided)
+        self._triage_show(following)
+
+    def _triage_show(self, article_id: str | None) -> None:
+        if article_id is None:
+            self.notify(f"Triage finished: {self.triage.decided} decided", timeout=5)  # type: ignore[union-attr]
+            self.app.pop_screen()
+            return
+        self.app.switch_screen(ReaderScreen(article_id, triage=self.triage))
+
+    def action_triage_skip(self) -> None:
+        self._triage_next(decided=False)
+
+    def action_triage_back(self) -> None:
+        assert self.triage is not None
+        self._triage_show(self.triage.back())
 
     @on(OptionList.OptionSelected, "#panel")
     def jump_to(self, event: OptionList.OptionSelected) -> None:

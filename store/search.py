@@ -1,0 +1,58 @@
+"""Corpus search that forgives Arabic spelling: diacritics and tatweel ignored, letter variants equal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from .normalize import FOLD_TABLE, fold, quick_fold
+
+@dataclass(frozen=True)
+class Hit:
+    """One occurrence of the query: in the title or body of an article, with [start, end) offsets."""
+
+    article_id: str
+    field: str
+    start: int
+    end: int
+
+
+def find(text: str, query: str) -> list[tuple[int, int]]:
+    """Every occurrence of `query` in `text` under the forgiving rules, as offsets into `text`."""
+    key = quick_fold(query).strip()
+    if not key or key not in quick_fold(text):
+        return []
+    folded, origin = fold(text)
+    spans = []
+    at = folded.find(key)
+    while at != -1:
+        start, end = origin[at], origin[at + len(key) - 1] + 1
+        while end < len(text) and FOLD_TABLE.get(ord(text[end]), "") is None:
+            end += 1  # marks on the last letter belong to the hit
+        spans.append((start, end))
+        at = folded.find(key, at + len(key))
+    return spans
+
+
+def search(items: Iterable[tuple[str, str, str]], query: str) -> Iterator[Hit]:
+    """Hits over (article_id, title, body) triples, titles first, in corpus order."""
+    key = quick_fold(query).strip()
+    if not key:
+        return
+    for article_id, title, body in items:
+        for field, text in (("title", title), ("body", body)):
+            if key in quick_fold(text):
+                for start, end in find(text, query):
+                    yield Hit(article_id, field, start, end)
+
+
+def context(text: str, start: int, end: int, around: int = 30) -> tuple[str, int, int]:
+    """A one-line excerpt around a hit: (excerpt, hit start, hit end) with offsets into the excerpt."""
+    left = max(0, start - around)
+    right = min(len(text), end + around)
+    while left > 0 and not text[left - 1].isspace() and start - left < around + 10:
+        left -= 1
+    excerpt = text[left:right].replace("\n", " ")
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < len(text) else ""
+    return prefix + excerpt + suffix, len(prefix) + start - left, len(prefix) + end - left

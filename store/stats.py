@@ -1,0 +1,114 @@
+"""Per-article figures for the library: state, credibility (mine and mean), counts, labels; and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import mean
+
+from .workspace import Workspace
+
+
+@dataclass
+class ArticleRow:
+    """What the library shows and filters on for one article, from one annotator's point of view."""
+
+    id: str
+    title: str
+    source: str | None
+    date: str | None
+    state: str = "not started"
+    credibility: int | None = None
+    credibility_mean: float | None = None
+    entities: int = 0
+    claims: int = 0
+    labels: set[str] = field(default_factory=set)
+    annotators: set[str] = field(default_factory=set)
+    done_by: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Filters:
+    """Library filters; None means "any"."""
+
+    state: str | None = None
+    source: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    credibility_min: int | None = None
+    credibility_max: int | None = None
+    label: str | None = None
+    annotator: str | None = None
+
+    def accepts(self, row: ArticleRow) -> bool:
+        if self.state and row.state != self.state:
+            return False
+        if self.source and row.source != self.source:
+            return False
+        if self.date_from and (row.date is None or row.date < self.date_from):
+            return False
+        if self.date_to and (row.date is None or row.date > self.date_to):
+            return False
+        if self.credibility_min is not None and (row.credibility is None or row.credibility < self.credibility_min):
+            return False
+        if self.credibility_max is not None and (row.credibility is None or row.credibility > self.credibility_max):
+            return False
+        if self.label and self.label not in row.labels:
+            return False
+        return not (self.annotator and self.annotator not in row.annotators)
+
+    def describe(self) -> str:
+        """The active filters in one line ("" when none)."""
+        return "  ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, ""))
+
+
+SORT_KEYS = {
+    "state": lambda r: ("not started", "in progress", "done").index(r.state),
+    "title": lambda r: r.title,
+    "source": lambda r: r.source or "",
+    "date": lambda r: r.date or "",
+    "credibility": lambda r: r.credibility or 0,
+    "mean": lambda r: r.credibility_mean or 0,
+    "entities": lambda r: r.entities,
+    "claims": lambda r: r.claims,
+}
+
+
+def article_rows(workspace: Workspace, annotator: str) -> list[ArticleRow]:
+    """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean."""
+    rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date) for a in workspace.articles()}
+    scores: dict[str, list[int]] = {}
+    for name in workspace.annotators():
+        notes = workspace.annotations(name, check=False)
+        for record in notes.all():
+            row = rows.get(record["article_id"])
+            if row is None:
+                continue
+            row.annotators.add(name)
+            if record["kind"] == "credibility":
+                scores.setdefault(row.id, []).append(record["attributes"]["score"])
+            if name != annotator:
+                continue
+            if record["kind"] == "entity":
+                row.entities += 1
+                row.labels.add(record["label"])
+            elif record["kind"] == "claim":
+                row.claims += 1
+                row.labels.add("CLAIM")
+            else:
+                row.credibility = record["attributes"]["score"]
+        for article_id, state in notes.states().items():
+            if article_id in rows and state != "not started":
+                rows[article_id].annotators.add(name)
+                if state == "done":
+                    rows[article_id].done_by.add(name)
+    recorded = workspace.annotations(annotator, check=False).states()
+    for row in rows.values():
+        row.state = recorded.get(row.id) or ("in progress" if annotator in row.annotators else "not started")
+        if row.id in scores:
+            row.credibility_mean = round(mean(scores[row.id]), 2)
+    return list(rows.values())
+
+
+def progress(rows: list[ArticleRow], annotator: str) -> tuple[int, int, int]:
+    """(done by me, done by anyone in the team, total)."""
+    return (sum(annotator in r.done_by for r in rows), sum(bool(r.done_by) for r in rows), len(rows))

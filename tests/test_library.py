@@ -1,0 +1,215 @@
+"""The library: sort, filters, forgiving search, triage with resume, and the progress figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Label, ProgressBar
+
+from store import Workspace
+from store.search import find
+from tui.app import make_app
+from tui.screens.library import LibraryScreen
+from tui.screens.reader import ReaderScreen
+
+IDS = ["f6acadc5c55dd27f", "d9577bfa1a0662c0", "d1451bac8b1dfa5c", "52f015e52f40b84e", "73d8cda007db96f7"]
+
+
+def shown(app) -> list[str]:
+    table = app.screen.query_one(DataTable)
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+async def wait_rows(pilot, app, predicate, tries: int = 50) -> list[str]:
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        rows = shown(app)
+        if predicate(rows):
+            return rows
+    raise AssertionError(f"rows never matched: {shown(app)}")
+
+
+async def test_sort_by_date_and_reverse_and_persist(workspace_path: Path) -> None:
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LibraryScreen)
+        screen.sort_key = "date"
+        screen.refresh_table()
+        assert shown(app)[-2:] == [IDS[0], IDS[1]]  # dated articles after undated ones, 2014 before 2016
+        await pilot.press("r")
+        assert shown(app)[:2] == [IDS[1], IDS[0]]
+        await pilot.click(DataTable, offset=(70, 0))  # the Source header
+        assert screen.sort_key == "source"
+    # The sort survives a restart.
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)):
+        assert app.screen.sort_key == "source"
+
+
+async def test_filters_and_progress_numbers(workspace_path: Path) -> None:
+    ws = Workspace.open(workspace_path)
+    alice, bob = ws.annotations("alice"), ws.annotations("bob")
+    alice.set_credibility(IDS[0], 2)
+    alice.set_state(IDS[0], "done")
+    body = ws.article(IDS[3]).body
+    alice.add_entity(IDS[3], body.index("سبيك"), body.index("سبيك") + 4, "PER")
+    bob.set_credibility(IDS[0], 4)
+    bob.set_state(IDS[2], "done")
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = app.screen
+        bar = screen.query_one(ProgressBar)
+        assert (bar.progress, bar.total) == (1, 5)
+        assert "me 1/5 · team 2/5" in str(screen.query_one("#progress-text", Label).render())
+        table = screen.query_one(DataTable)
+        row = table.get_row(IDS[0])
+        assert row[0] == "● done" and row[4] == "2" and row[5] == "3.0"
+        assert table.get_row(IDS[3])[0] == "◐ doing" and table.get_row(IDS[3])[6] == "1"
+
+        await pilot.press("f")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#date_from", Input).value = "2015-01-01"
+        await pilot.click("#apply")
+        await pilot.pause()
+        assert shown(app) == [IDS[1]]
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#date_from", Input).value = "not a date"
+        await pilot.click("#apply")
+        await pilot.pause()
+        assert "date from" in str(app.screen.query_one("#error", Label).render())
+        await pilot.click("#clear")
+        await pilot.pause()
+        from store.stats import Filters
+
+        for filters, expected in [(Filters(state="done"), [IDS[0]]), (Filters(label="PER"), [IDS[3]]),
+                                  (Filters(credibility_min=1, credibility_max=3), [IDS[0]]),
+                                  (Filters(annotator="bob"), [IDS[0], IDS[2]]),
+                                  (Filters(source="فبراير"), [IDS[1]])]:
+            screen.filters = filters
+            screen.refresh_table()
+            assert sorted(shown(app)) == sorted(expected), filters
+
+
+@pytest.mark.parametrize(
+    "query, expect_in",
+    [
+        ("الامن الوطني", "73d8cda007db96f7"),   # alef without hamza finds أ
+        ("الأمن الوطنى", "73d8cda007db96f7"),   # alef maqsura finds yaa
+        ("سبيك", "52f015e52f40b84e"),
+        ("داعشيوها", "d1451bac8b1dfa5c"),        # a title word
+        ("الخارجيه", "f6acadc5c55dd27f"),        # taa marbuta written as haa
+        ("مـسـؤول", "f6acadc5c55dd27f"),          # tatweel in the query
+        ("مُسْؤُول", "f6acadc5c55dd27f"),          # harakat in the query
+        ("مسوول", "f6acadc5c55dd27f"),            # waw for hamza on waw
+    ],
+)
+async def test_search_forgives_spelling(workspace_path: Path, query: str, expect_in: str) -> None:
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("slash")
+        box = app.screen.query_one("#search", Input)
+        assert box.has_focus
+        await pilot.press(*query)
+        rows = await wait_rows(pilot, app, lambda r: expect_in in r and len(r) < 5 or r == [expect_in])
+        assert expect_in in rows
+        app.screen._select(expect_in)
+        await pilot.pause()
+        assert app.screen.query_one("#hit-context").text.endswith("hits)")
+
+
+def test_text_variants_match_plain_query_both_ways() -> None:
+    text = "قالَ المسؤولُ إنّ الأمنَ في مدرسةٍ كبرى. The POLICE said"
+    assert [text[s:e] for s, e in find(text, "مسوول")] == ["مسؤولُ"]
+    assert [text[s:e] for s, e in find(text, "الامن")] == ["الأمنَ"]
+    assert [text[s:e] for s, e in find(text, "مدرسه كبري")] == ["مدرسةٍ كبرى"]
+    assert [text[s:e] for s, e in find(text, "police")] == ["POLICE"]
+    plain = "المسوول في مدرسه كبري"
+    assert [plain[s:e] for s, e in find(plain, "المسؤولُ")] == ["المسوول"]
+    assert [plain[s:e] for s, e in find(plain, "مَدْرَسَة كُبْرَى")] == ["مدرسه كبري"]
+
+
+async def test_open_search_hit_places_cursor_and_n_moves(workspace_path: Path) -> None:
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("slash", *"سبيك")
+        await wait_rows(pilot, app, lambda r: sorted(r) == ["52f015e52f40b84e", "73d8cda007db96f7"])
+        await pilot.press("enter")  # from the search box to the list
+        app.screen._select("52f015e52f40b84e")
+        await pilot.press("enter")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        view = reader.view
+        hits = reader.hits
+        assert len(hits) >= 5
+        assert view.words[view.cursor][0] == hits[0][0]
+        await pilot.press("n")
+        assert view.words[view.cursor][0] == hits[1][0]
+        await pilot.press("N", "N")
+        assert view.words[view.cursor][0] == hits[-1][0]
+
+
+async def test_triage_loop_keys_and_resume(workspace_path: Path) -> None:
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.article.id == IDS[0]
+        await pilot.press("4")      # credibility 4, next
+        await pilot.pause()
+        assert app.screen.article.id == IDS[1]
+        await pilot.press("s")      # skip
+        await pilot.pause()
+        assert app.screen.article.id == IDS[2]
+        await pilot.press("b")      # back
+        await pilot.pause()
+        assert app.screen.article.id == IDS[1]
+        await pilot.press("d")      # done, next
+        await pilot.pause()
+        assert app.screen.article.id == IDS[2]
+        assert "decided 2" in app.screen.sub_title and "3 left" in app.screen.sub_title
+    notes = Workspace.open(workspace_path).annotations("alice")
+    assert notes.for_article(IDS[0])[0]["attributes"]["score"] == 4
+    assert notes.state(IDS[1]) == "done"
+    # Restart: triage resumes where it was.
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.article.id == IDS[2]
+        await pilot.press("5", "5", "5")
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)  # finished: back to the list
+
+
+async def test_state_survives_restart(workspace_path: Path) -> None:
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        await pilot.press("left", "left", "left")
+        cursor = app.screen.view.cursor
+        await pilot.press("escape", "f2")
+        theme = app.theme
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        assert app.theme == theme
+        assert app.screen.current_id() == IDS[1]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.view.cursor == cursor
+
+
+def test_list_search_on_the_command_line(workspace_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "list", "--json",
+                          "--search", "الامن الوطنى"], capture_output=True, text=True, check=True).stdout
+    rows = json.loads(out)
+    assert [r["id"] for r in rows] == ["73d8cda007db96f7"]
+    assert rows[0]["hits"] >= 1 and "الأمن الوطني" in rows[0]["context"]

@@ -31,9 +31,16 @@ def fold(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+_DROP_RE = re.compile("[" + "".join(chr(c) for c in sorted(_DROP)) + "]")
+_VARIANTS = [(chr(a), b) for a, b in _FOLD.items()]
+
+
 def quick_fold(text: str) -> str:
-    """The same folding at C speed, without the offset map: to test quickly whether a text matches."""
-    return text.translate(FOLD_TABLE).casefold()
+    """The same folding without the offset map, at C speed (regex and str.replace, not per character)."""
+    text = _DROP_RE.sub("", text)
+    for variant, plain in _VARIANTS:
+        text = text.replace(variant, plain)
+    return text.casefold()
 
 
 def fold_key(text: str) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .normalize import FOLD_TABLE, fold, quick_fold
+from .search_index import SearchIndex
+from .workspace import Workspace
 
 @dataclass(frozen=True)
 class Hit:
@@ -34,16 +35,19 @@ def find(text: str, query: str) -> list[tuple[int, int]]:
     return spans
 
 
-def search(items: Iterable[tuple[str, str, str]], query: str) -> Iterator[Hit]:
-    """Hits over (article_id, title, body) triples, titles first, in corpus order."""
-    key = quick_fold(query).strip()
-    if not key:
-        return
-    for article_id, title, body in items:
-        for field, text in (("title", title), ("body", body)):
-            if key in quick_fold(text):
-                for start, end in find(text, query):
-                    yield Hit(article_id, field, start, end)
+def corpus_counts(index: SearchIndex, workspace: Workspace, query: str) -> dict[str, int]:
+    """Article id -> occurrences of `query` in its title and body, bringing the index up to date first."""
+    index.sync([a.id for a in workspace.articles()], lambda i: (workspace.article(i).title, workspace.article(i).body))
+    return index.counts(query)
+
+
+def first_hit(title: str, body: str, query: str) -> Hit | None:
+    """The first occurrence in the title, else in the body (article_id left empty)."""
+    for field, text in (("title", title), ("body", body)):
+        spans = find(text, query)
+        if spans:
+            return Hit("", field, *spans[0])
+    return None
 
 
 def context(text: str, start: int, end: int, around: int = 30) -> tuple[str, int, int]:

@@ -118,23 +118,15 @@ def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _hits(workspace: Workspace, query: str) -> dict[str, list]:
-    from store.search import search
-
-    found: dict[str, list] = {}
-    for hit in search(((a.id, a.title, a.body) for a in workspace.articles()), query):
-        found.setdefault(hit.article_id, []).append(hit)
-    return found
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    from store.search import context
+    from store.search import context, corpus_counts, first_hit
+    from store.search_index import SearchIndex
 
     from tui.bidi import sanitize
 
     workspace = open_workspace(args)
     counts = _counts(workspace)
-    hits = _hits(workspace, args.search) if args.search else None
+    hits = corpus_counts(SearchIndex(workspace.path), workspace, args.search) if args.search else None
     rows = []
     for a in workspace.articles():
         if hits is not None and a.id not in hits:
@@ -142,12 +134,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         row = {"id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source,
                "date": a.date, "entities": counts.get(a.id, {}).get("entity", 0),
                "claims": counts.get(a.id, {}).get("claim", 0)}
+        first = first_hit(a.title, a.body, args.search) if hits is not None else None
         if hits is not None:
-            first = hits[a.id][0]
-            text = a.title if first.field == "title" else a.body
-            row["hits"] = len(hits[a.id])
-            row["context"] = context(text, first.start, first.end)[0]
-            row["first_hit"] = {"field": first.field, "start": first.start, "end": first.end}
+            row["hits"] = hits[a.id]
+            if first is not None:
+                text = a.title if first.field == "title" else a.body
+                row["context"] = context(text, first.start, first.end)[0]
+                row["first_hit"] = {"field": first.field, "start": first.start, "end": first.end}
         rows.append(row)
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
@@ -156,7 +149,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         cells = [r["id"], r["title"], r["source"] or "-", r["date"] or "-", f"E{r['entities']}", f"C{r['claims']}"]
         if hits is not None:
-            cells += [f"{r['hits']} hits", r["context"]]
+            cells += [f"{r['hits']} hits", r.get("context", "")]
         print(sanitize("\t".join(cells)))
     return 0
 

@@ -12,7 +12,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
 
-from store.search import Hit, context, search
+from store.search import context, corpus_counts, first_hit
+from store.search_index import SearchIndex
 from store.stats import SORT_KEYS, ArticleRow, Filters, article_rows, progress
 
 from ..bidi import visual_snippet
@@ -47,7 +48,9 @@ class LibraryScreen(Screen[None]):
                                   if k in Filters.__dataclass_fields__})
         self.rows: list[ArticleRow] = []
         self.query_text = ""
-        self.hits: dict[str, list[Hit]] = {}
+        self.hits: dict[str, int] = {}
+        """Article id -> number of hits of the current search."""
+        self.index = SearchIndex(self.app.workspace.path)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -141,13 +144,10 @@ class LibraryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, query: str) -> None:
         """Search in a thread so typing stays responsive; only the latest query's result is shown."""
-        items = ((a.id, a.title, a.body) for a in self.app.workspace.articles())
-        hits: dict[str, list[Hit]] = {}
-        for hit in search(items, query) if query.strip() else ():
-            hits.setdefault(hit.article_id, []).append(hit)
+        hits = corpus_counts(self.index, self.app.workspace, query) if query.strip() else {}
         self.app.call_from_thread(self._show_hits, query, hits)
 
-    def _show_hits(self, query: str, hits: dict[str, list[Hit]]) -> None:
+    def _show_hits(self, query: str, hits: dict[str, int]) -> None:
         self.query_text = query.strip()
         self.hits = hits
         self.refresh_table()
@@ -166,12 +166,15 @@ class LibraryScreen(Screen[None]):
     def _show_context(self, event: DataTable.RowHighlighted | None = None) -> None:
         label = self.query_one("#hit-context", BidiLabel)
         article_id = self.current_id()
-        hits = self.hits.get(article_id or "", []) if self.query_text else []
-        if hits:
-            article = self.app.workspace.article(hits[0].article_id)
-            text = article.title if hits[0].field == "title" else article.body
-            excerpt, _, _ = context(text, hits[0].start, hits[0].end)
-            label.text = f"{excerpt}  ({len(hits)} hits)"
+        count = self.hits.get(article_id or "", 0) if self.query_text else 0
+        hit = None
+        if count:
+            article = self.app.workspace.article(article_id)
+            hit = first_hit(article.title, article.body, self.query_text)
+        if hit is not None:
+            text = article.title if hit.field == "title" else article.body
+            excerpt, _, _ = context(text, hit.start, hit.end)
+            label.text = f"{excerpt}  ({count} hits)"
         else:
             label.text = ""
         label.refresh(layout=True)

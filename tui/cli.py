@@ -84,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_workspace(args: argparse.Namespace, seed: bool = False) -> Workspace:
+    """The chosen workspace; the bundled seeds are imported into an empty one when the app opens it, or
+    when any command first opens the default workspace."""
     workspace = Workspace.open(args.workspace)
-    if seed and workspace.is_empty:
+    default = args.workspace is None and "TAHQIQ_WORKSPACE" not in os.environ
+    if (seed or default) and workspace.is_empty and args.command != "import":
         workspace.import_seeds()
     return workspace
 

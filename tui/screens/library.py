@@ -19,7 +19,7 @@ from store.stats import SORT_KEYS, ArticleRow, Filters, article_rows, progress
 from ..bidi import visual_snippet
 from ..widgets.bidi_label import BidiLabel
 
-TITLE_WIDTH = 50
+TITLE_WIDTH = 40
 COLUMNS = [("state", "State", 11), ("title", "Title", TITLE_WIDTH), ("source", "Source", 12),
            ("date", "Date", 10), ("credibility", "Cred", 4), ("mean", "Mean", 4),
            ("entities", "E", 3), ("claims", "C", 3)]

@@ -9,6 +9,7 @@ from textual.widgets import DataTable
 from store import Workspace
 from store.normalize import find_all
 from tui.app import make_app
+from tui.bidi import visual_line
 from tui.screens.reader import ReaderScreen
 from tui.widgets.article_view import ArticleView
 
@@ -66,6 +67,8 @@ async def test_keyboard_annotation_survives_restart(workspace_path: Path) -> Non
         # Entity: "تويتر" as ORG, the word under the cursor.
         await _cursor_to(pilot, view, "تويتر")
         await pilot.press("o")
+        messages = [n.message for n in app._notifications]
+        assert visual_line("ORG: تويتر", "ltr") in messages  # notices quote Arabic in visual order
         # Claim: the sentence under the cursor, attributes chosen in the form with the keyboard.
         await _cursor_to(pilot, view, "الأخيرة")
         await pilot.press("c")

@@ -10,7 +10,7 @@ from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
 from store.history import History
 
-from .bidi import visual_snippet
+from .bidi import visual_line, visual_snippet
 from .commands import BindingCommands
 from .screens.library import LibraryScreen
 
@@ -49,6 +49,15 @@ class TahqiqApp(App[None]):
         except StoreError as exc:
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications often quote Arabic (a tagged word, an error): show them in visual order, and never
+        interpret article text as markup."""
+        if self.bidi_mode == "app":
+            message = visual_line(message, "ltr", shape=self.shaping)
+            title = visual_line(title, "ltr", shape=self.shaping)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def watch_theme(self, theme: str) -> None:
         if hasattr(self, "session"):

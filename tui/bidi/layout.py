@@ -153,3 +153,17 @@ def visual_snippet(text: str, width: int, **kw) -> str:
     if first.end >= len(rows.text):
         return drawn
     return "…" + drawn if first.rtl and kw.get("reorder", True) else drawn + "…"
+
+
+def visual_line(text: str, direction: str = "auto", **kw) -> str:
+    """Each line of `text` in visual order without wrapping (for messages that the UI wraps itself)."""
+    from rich.cells import cell_len
+
+    out = []
+    for paragraph in text.split("\n"):
+        if not paragraph:
+            out.append("")
+            continue
+        rows = layout(paragraph, cell_len(paragraph) + 4, direction=direction, **kw)
+        out.append("".join(c.text for c in rows.line(0).cells))
+    return "\n".join(out)

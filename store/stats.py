@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import mean
 
+from .suggest import PREDICTIONS_PREFIX
 from .workspace import Workspace
 
 
@@ -78,6 +79,8 @@ def article_rows(workspace: Workspace, annotator: str) -> list[ArticleRow]:
     rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date) for a in workspace.articles()}
     scores: dict[str, list[int]] = {}
     for name in workspace.annotators():
+        if name.startswith(PREDICTIONS_PREFIX):
+            continue  # imported predictions are suggestions, not anyone's work
         notes = workspace.annotations(name, check=False)
         for record in notes.all():
             row = rows.get(record["article_id"])

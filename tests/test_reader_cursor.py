@@ -26,7 +26,7 @@ def place(view: ArticleView, text: str) -> tuple[int, int]:
     """Screen (x, y) inside the view of the first cell of the first occurrence of `text`."""
     row, col = view.text_layout.row_of(view.text.index(text))
     region = view.scrollable_content_region
-    return region.x - view.region.x + col, region.y - view.region.y + row
+    return region.x - view.region.x + view.GUTTER + col, region.y - view.region.y + row
 
 
 async def test_arrows_move_in_screen_direction() -> None:

@@ -7,7 +7,9 @@ from textual.binding import Binding
 
 from store import StoreError, Workspace
 from store.keymap import KEYMAP_FILE, load_keymap
+from store.claim_rules import ClaimRule, load_rules
 from store.session import SessionState
+from store.suggest import Suggester
 from store.history import History
 
 from .bidi import visual_line, visual_snippet
@@ -37,6 +39,8 @@ class TahqiqApp(App[None]):
         self.sub_title = f"{annotator} · {workspace.path}"
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""
+        self._suggester: Suggester | None = None
+        self._claim_rules: list[ClaimRule] | None = None
         self.session = SessionState(workspace.path, annotator)
         """What survives a restart: last article, cursors, library sort and filters, triage, theme."""
 
@@ -49,6 +53,20 @@ class TahqiqApp(App[None]):
         except StoreError as exc:
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
+
+    @property
+    def suggester(self) -> Suggester:
+        """Entity suggestions for this annotator, built on first use (it reads everyone's annotations)."""
+        if self._suggester is None:
+            self._suggester = Suggester(self.workspace, self.annotator)
+        return self._suggester
+
+    @property
+    def claim_rules(self) -> list[ClaimRule]:
+        """The workspace's claim-marking rules (claim_rules.toml)."""
+        if self._claim_rules is None:
+            self._claim_rules = load_rules(self.workspace.path)
+        return self._claim_rules
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:

@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from store import StoreError, Workspace
+from store.suggest import PREDICTIONS_PREFIX
 
 
 def _version() -> str:
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "labels (our JSONL, doccano, spaCy/Prodigy JSONL, Label Studio JSON) also "
                                    "import their spans for --annotator.")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--predictions", metavar="MODEL",
+                   help="import the labels as MODEL's predictions: shown to annotators as suggestions")
     _common(p, suppress=True)
 
     p = sub.add_parser("list", help="list the articles", description="List the articles.")
@@ -100,7 +103,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     workspace = open_workspace(args)
     labelled, plain = split_labelled(args.paths)
-    status = run_import_labelled(workspace, labelled, args.annotator) if labelled else 0
+    annotator = f"{PREDICTIONS_PREFIX}{args.predictions}" if args.predictions else args.annotator
+    status = run_import_labelled(workspace, labelled, annotator) if labelled else 0
     if not plain:
         return status
     with Progress(transient=True, console=_stderr()) as bar:

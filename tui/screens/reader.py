@@ -15,11 +15,14 @@ from textual.widgets import Footer, Header, OptionList
 from store import Annotation, StoreError
 from store.history import History
 from store.normalize import find_all
+from store.claim_rules import candidates
 from store.search import find
+from store.suggest import Suggestion
 from store.sentences import sentence_at
 
 from ..bidi import BIDI_CONTROLS
 from ..dialogs.claim_form import ClaimForm
+from ..dialogs.confirm import Confirm
 from ..dialogs.credibility_form import CredibilityForm
 from ..triage import Triage
 from ..widgets.annotation_panel import AnnotationPanel
@@ -56,6 +59,8 @@ class ReaderScreen(Screen[None]):
         Binding("N", "next_hit(-1)", "Previous hit", show=False, id="previous-hit"),
         Binding("Y", "copy_citation", "Copy citation", show=False, id="copy-citation"),
         Binding("ctrl+e", "copy_annotations", "Copy annotations", show=False, id="copy-annotations"),
+        Binding("a", "accept", "Accept", id="accept-suggestion"),
+        Binding("A", "accept_all", "Accept all", show=False, id="accept-all-suggestions"),
         Binding("s", "triage_skip", "Skip", id="triage-skip"),
         Binding("b", "triage_back", "Back one", id="triage-back"),
     ]
@@ -110,6 +115,12 @@ class ReaderScreen(Screen[None]):
                 self.view.move_to_offset(saved)
         if self.triage is not None:
             self.sub_title = self.triage.summary()
+        try:
+            marks = candidates(self.article.body, self.app.claim_rules)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            marks = []
+        self.view.set_marks([(c.start, c.end) for c in marks])
         broken = self.notes.mismatches(self.article.id)
         if broken:
             self.notify(f"{len(broken)} saved annotation(s) no longer match the text at their offsets; "
@@ -143,9 +154,33 @@ class ReaderScreen(Screen[None]):
                 spans.append(Highlight(row["start"], row["end"], Style(color=colour, bold=True)))
         # Claims first so an entity inside a claim keeps its colour and gains the underline.
         self.view.set_highlights("annotations", sorted(spans, key=lambda h: h.style is not CLAIM_STYLE))
-        self.query_one(AnnotationPanel).show(rows, self.schema, reorder=self.reorder)
+        self.suggestions = self._suggestions(rows)
+        self.view.set_highlights("suggestions", [
+            Highlight(s.start, s.end, Style(color=self._colour(s.label), dim=True, italic=True))
+            for s in self.suggestions])
+        self.query_one(AnnotationPanel).show(rows, self.schema, reorder=self.reorder,
+                                             suggestions=self.suggestions, body=self.article.body)
         self.query_one("#byline", BidiLabel).text = self._meta_text()
         self.query_one("#byline", BidiLabel).refresh(layout=True)
+
+    def _colour(self, label: str) -> str | None:
+        entity = self.schema.entities.get(label)
+        return entity.color if entity else None
+
+    def _suggestions(self, rows: list[Annotation]) -> list[Suggestion]:
+        """Suggestions not overlapping this annotator's entities (a broken patterns file is reported once)."""
+        try:
+            taken = [(r["start"], r["end"]) for r in rows if r["kind"] == "entity"]
+            return self.app.suggester.for_article(self.article.id, taken)
+        except StoreError as exc:
+            if not getattr(self, "_suggest_error_shown", False):
+                self._suggest_error_shown = True
+                self.notify(str(exc), severity="error")
+            return []
+
+    def suggestion_under_cursor(self) -> Suggestion | None:
+        start, end = self.view.cursor_range()
+        return next((s for s in self.suggestions if s.start < end and start < s.end), None)
 
     def annotation_under_cursor(self, kinds: tuple[str, ...] = ("entity", "claim")) -> Annotation | None:
         """The innermost annotation covering the cursor word (entities before claims)."""
@@ -172,7 +207,36 @@ class ReaderScreen(Screen[None]):
         record = self._do(self.history.add_entity, self.article.id, start, end, label)
         if record:
             self.view.anchor = None
+            self.app.suggester.learn(record["text"], label)
+            self.refresh_annotations()
             self.notify(f"{label}: {record['text']}", timeout=2)
+
+    def action_accept(self) -> None:
+        """Accept the suggestion under the cursor: it becomes this annotator's entity."""
+        suggestion = self.suggestion_under_cursor()
+        if suggestion is None:
+            self.notify("No suggestion under the cursor", severity="warning", timeout=2)
+            return
+        if self._do(self.history.add_entity, self.article.id, suggestion.start, suggestion.end, suggestion.label):
+            self.app.suggester.learn(self.article.body[suggestion.start:suggestion.end], suggestion.label)
+
+    def action_accept_all(self) -> None:
+        """Accept every suggestion of the article (one undo step), after a confirmation."""
+        pending = list(self.suggestions)
+        if not pending:
+            self.notify("No suggestions in this article", timeout=2)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                by_label: dict[str, list[tuple[int, int]]] = {}
+                for s in pending:
+                    by_label.setdefault(s.label, []).append((s.start, s.end))
+                added = sum(len(self._do(self.history.add_entities, self.article.id, spans, label) or [])
+                            for label, spans in by_label.items())
+                self.notify(f"Accepted {added} suggestions")
+
+        self.app.push_screen(Confirm(f"Accept all {len(pending)} suggestions in this article?"), answer)
 
     def action_tag_everywhere(self) -> None:
         """Tag every other occurrence of the entity under the cursor with its label."""
@@ -232,11 +296,16 @@ class ReaderScreen(Screen[None]):
                                              attrs.get("indicators") or [], attrs.get("note")), save)
 
     def action_remove(self) -> None:
+        """Remove the annotation under the cursor, or else reject the suggestion there (for good)."""
         target = self.annotation_under_cursor()
-        if target is None:
+        if target is not None:
+            self._do(self.history.remove, target["id"])
+            return
+        suggestion = self.suggestion_under_cursor()
+        if suggestion is None:
             self.notify("Nothing to remove under the cursor", severity="warning")
             return
-        self._do(self.history.remove, target["id"])
+        self._do(self.app.suggester.rejections.add, self.article.id, *suggestion.key)
 
     def action_undo(self) -> None:
         if self._do(self.history.undo) is None:
@@ -312,10 +381,14 @@ class ReaderScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#panel")
     def jump_to(self, event: OptionList.OptionSelected) -> None:
-        try:
-            row = self.notes.get(str(event.option.id))
-        except StoreError:
-            return
-        if row["start"] is not None:
-            self.view.move_to_offset(row["start"])
+        option_id = str(event.option.id)
+        if option_id.startswith("suggestion:"):
+            self.view.move_to_offset(int(option_id.split(":")[1]))
+        else:
+            try:
+                row = self.notes.get(option_id)
+            except StoreError:
+                return
+            if row["start"] is not None:
+                self.view.move_to_offset(row["start"])
         self.view.focus()

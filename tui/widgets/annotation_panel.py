@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from store import Annotation, Schema
+from store.suggest import Suggestion
 
 from ..bidi import visual_snippet
 
@@ -21,8 +22,9 @@ class AnnotationPanel(OptionList):
     AnnotationPanel:focus { border: none; border-left: thick $accent; }
     """
 
-    def show(self, rows: list[Annotation], schema: Schema, reorder: bool = True) -> None:
-        """Replace the list, keeping the highlighted annotation where it still exists."""
+    def show(self, rows: list[Annotation], schema: Schema, reorder: bool = True,
+             suggestions: list[Suggestion] = (), body: str = "") -> None:
+        """Replace the list (annotations, then suggestions apart), keeping the highlighted item."""
         keep = self.highlighted_option.id if self.highlighted_option is not None else None
         options = []
         for row in rows:
@@ -37,6 +39,13 @@ class AnnotationPanel(OptionList):
                 style = f"bold {colour}" if row["kind"] == "entity" else "underline"
                 label = Text.assemble((f"{tag[:12]:<12} ", style), snippet)
             options.append(Option(label, id=row["id"]))
+        if suggestions:
+            options.append(Option(Text(f"── {len(suggestions)} suggestions (a accept, x reject, A all) ──",
+                                       style="dim"), disabled=True))
+        for s in suggestions:
+            snippet = visual_snippet(body[s.start:s.end].replace("\n", " "), SNIPPET, reorder=reorder)
+            label = Text.assemble((f"{s.label[:12]:<12} ", "dim italic"), (snippet, "dim"))
+            options.append(Option(label, id=f"suggestion:{s.start}:{s.end}:{s.label}"))
         self.clear_options()
         self.add_options(options)
         if keep is not None:

@@ -46,8 +46,12 @@ class ArticleView(ScrollView, can_focus=True):
     ArticleView > .article-view--cursor { background: $accent; color: $text; }
     ArticleView > .article-view--selection { background: $primary 60%; }
     ArticleView > .article-view--hit { background: $warning 50%; }
+    ArticleView > .article-view--mark { color: $warning; }
     """
-    COMPONENT_CLASSES = {"article-view--cursor", "article-view--selection", "article-view--hit"}
+    COMPONENT_CLASSES = {"article-view--cursor", "article-view--selection", "article-view--hit",
+                         "article-view--mark"}
+    GUTTER = 2
+    """Columns left of the text for margin marks (sentences suggested as claims)."""
     BINDINGS = [
         Binding("left", "move('left')", "←", show=False, id="cursor-left"),
         Binding("right", "move('right')", "→", show=False, id="cursor-right"),
@@ -91,6 +95,8 @@ class ArticleView(ScrollView, can_focus=True):
         self._highlights: dict[str, list[Highlight]] = {}
         self._dragging = False
         self._goal_column: int | None = None
+        self._marks: list[tuple[int, int]] = []
+        self._marked_rows: set[int] | None = None
 
     # ----- layout -------------------------------------------------------------------------------
     @property
@@ -101,7 +107,8 @@ class ArticleView(ScrollView, can_focus=True):
         return self._layout
 
     def _relayout(self) -> None:
-        width = max(1, self.scrollable_content_region.width)
+        width = max(1, self.scrollable_content_region.width - self.GUTTER)
+        self._marked_rows = None
         self._layout = layout(self.text, width, shape=self.shape, reveal_controls=self.reveal_controls,
                               reorder=self.reorder)
         self._row_words.clear()
@@ -115,7 +122,7 @@ class ArticleView(ScrollView, can_focus=True):
             self._scroll_to_cursor()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._layout is None or self._layout.width != max(1, self.scrollable_content_region.width):
+        if self._layout is None or self._layout.width != max(1, self.scrollable_content_region.width - self.GUTTER):
             self._relayout()
 
     def watch_reveal_controls(self) -> None:
@@ -128,6 +135,24 @@ class ArticleView(ScrollView, can_focus=True):
         """Replace one named group of highlights (annotations, search hits...) and repaint."""
         self._highlights[key] = sorted(spans, key=lambda h: h.start)
         self.refresh()
+
+    def set_marks(self, spans: list[tuple[int, int]]) -> None:
+        """Logical ranges whose rows get a mark in the margin (e.g. sentences suggested as claims)."""
+        self._marks = sorted(spans)
+        self._marked_rows = None
+        self.refresh()
+
+    def _row_marked(self, row: int) -> bool:
+        if not self._marks:
+            return False
+        if self._marked_rows is None:
+            rows: set[int] = set()
+            for start, end in self._marks:
+                first = self.text_layout.row_of(start)[0]
+                last = self.text_layout.row_of(max(start, end - 1))[0]
+                rows.update(range(first, last + 1))
+            self._marked_rows = rows
+        return row in self._marked_rows
 
     def selection_range(self) -> tuple[int, int] | None:
         """The logical range [start, end) selected, or None."""
@@ -162,7 +187,10 @@ class ArticleView(ScrollView, can_focus=True):
         if self.has_focus or selection is None:
             cur = self.words[self.cursor]
             ranges.append((*cur, self.get_component_rich_style("article-view--cursor")))
-        segments = [Segment(" " * line.indent, base)] if line.indent else []
+        mark = "▌ " if self._row_marked(scroll_y + y) else "  "
+        segments = [Segment(mark[: self.GUTTER].ljust(self.GUTTER), self.get_component_rich_style("article-view--mark"))]
+        if line.indent:
+            segments.append(Segment(" " * line.indent, base))
         for cell in line.cells:
             style = base
             for start, end, extra in ranges:
@@ -299,7 +327,7 @@ class ArticleView(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return None
-        row, column = offset.y + self.scroll_offset.y, offset.x + self.scroll_offset.x
+        row, column = offset.y + self.scroll_offset.y, offset.x + self.scroll_offset.x - self.GUTTER
         logical = self.text_layout.offset_at(row, column)
         if logical is None:
             return None

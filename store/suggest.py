@@ -1,0 +1,269 @@
+"""Entity suggestions: strings the team has tagged, match patterns, and imported predictions.
+
+Matching is on folded words (store.normalize: harakat, tatweel and letter variants ignored), and a
+clitic prefix (و ف ب ك ل ال) may precede the first word; the suggested span leaves the clitic out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_atomic
+from .errors import StoreError
+from .normalize import CLITIC_PREFIX, quick_fold
+
+PATTERNS_FILE = "patterns.jsonl"
+PREDICTIONS_PREFIX = "predictions."
+"""Annotation sets named predictions.<model> hold imported predictions: shown as suggestions only."""
+MAX_WORDS = 8
+_WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
+_CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A span the annotator may accept as an entity; `source` says where it came from."""
+
+    start: int
+    end: int
+    label: str
+    source: str  # "tagged", "pattern" or "prediction:<model>"
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.start, self.end, self.label)
+
+
+def words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded word) of every word of `text`."""
+    return [(m.start(), m.end(), quick_fold(m.group())) for m in _WORD.finditer(text)]
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(w for _, _, w in words(text))
+
+
+class PhraseMatcher:
+    """Folded word sequences -> label (the label most often given to that string)."""
+
+    def __init__(self) -> None:
+        self._votes: dict[tuple[str, ...], Counter[str]] = {}
+        self._best: dict[tuple[str, ...], str] = {}
+        self.longest = 1
+
+    def add(self, text: str, label: str, weight: int = 1) -> None:
+        key = _key(text)
+        if not key or len(key) > MAX_WORDS:
+            return
+        votes = self._votes.setdefault(key, Counter())
+        votes[label] += weight
+        self._best[key] = votes.most_common(1)[0][0]
+        self.longest = max(self.longest, len(key))
+
+    def __len__(self) -> int:
+        return len(self._best)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Longest non-overlapping matches in `text` as (start, end, label)."""
+        found = []
+        ws = words(text)
+        i = 0
+        while i < len(ws):
+            first = ws[i][2]
+            variants = _variants(first)
+            hit = None
+            for n in range(min(self.longest, len(ws) - i), 0, -1):
+                rest = tuple(w for _, _, w in ws[i + 1:i + n])
+                for head, cut in variants:
+                    label = self._best.get((head, *rest))
+                    if label is not None:
+                        hit = (ws[i][0] + _skip(text, ws[i][0], cut), ws[i + n - 1][1], label, n)
+                        break
+                if hit:
+                    break
+            if hit:
+                found.append(hit[:3])
+                i += hit[3]
+            else:
+                i += 1
+        return found
+
+
+def _variants(word: str) -> list[tuple[str, int]]:
+    """The word, and the word without each possible clitic prefix (و، وب، وبال...): (head, chars cut)."""
+    clitic = _CLITIC.match(word)
+    cut = clitic.end() if clitic else 0
+    out = [(word, 0)]
+    for n in range(1, min(cut, len(word) - 1) + 1):
+        out.append((word[n:], n))
+        if word[n:].startswith("ل") and word[n - 1] == "ل":
+            out.append(("ا" + word[n:], n - 1))  # لل = ل + ال with the alef elided: لِلمديرية -> المديرية
+    return out
+
+
+def _skip(text: str, start: int, folded_chars: int) -> int:
+    """How many characters of `text` from `start` make up the first `folded_chars` folded characters."""
+    if not folded_chars:
+        return 0
+    n = 0
+    while len(quick_fold(text[start:start + n])) < folded_chars:
+        n += 1
+    while start + n < len(text) and not quick_fold(text[start + n]):
+        n += 1  # marks on the clitic stay with it
+    return n
+
+
+@dataclass(frozen=True)
+class TokenPattern:
+    """A spaCy/Prodigy-style token pattern: one dict per word with TEXT, LOWER, NORM, REGEX or IS_DIGIT."""
+
+    label: str
+    tokens: tuple[dict[str, Any], ...]
+
+    def _match(self, spec: dict[str, Any], raw: str, folded: str) -> bool:
+        for key, value in spec.items():
+            if key == "TEXT" and raw != value:
+                return False
+            if key == "LOWER" and raw.casefold() != str(value).casefold():
+                return False
+            if key == "NORM" and folded != quick_fold(str(value)):
+                return False
+            if key == "REGEX" and not re.search(str(value), raw):
+                return False
+            if key == "IS_DIGIT" and raw.isdigit() != bool(value):
+                return False
+        return True
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        ws = words(text)
+        n = len(self.tokens)
+        out = []
+        for i in range(len(ws) - n + 1):
+            if all(self._match(spec, text[ws[i + k][0]:ws[i + k][1]], ws[i + k][2])
+                   for k, spec in enumerate(self.tokens)):
+                out.append((ws[i][0], ws[i + n - 1][1], self.label))
+        return out
+
+
+_TOKEN_KEYS = {"TEXT", "LOWER", "NORM", "REGEX", "IS_DIGIT"}
+
+
+def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, list[TokenPattern]]:
+    """Read patterns.jsonl: {"label": "ORG", "pattern": "phrase"} or {"label": ..., "pattern": [{...}, ...]}.
+
+    A bad line is a StoreError naming the file, line and field.
+    """
+    phrases, tokens = PhraseMatcher(), []
+    if not path.exists():
+        return phrases, tokens
+    known = set(labels)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{where}: not JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise StoreError(f"{where}: expected an object with label and pattern")
+        label, pattern = record.get("label"), record.get("pattern")
+        if label not in known:
+            raise StoreError(f"{where}: field 'label': {label!r} is not in labels.toml ({', '.join(sorted(known))})")
+        if isinstance(pattern, str) and pattern.strip():
+            phrases.add(pattern, label, weight=1000)
+        elif isinstance(pattern, list) and pattern and all(isinstance(t, dict) and t and set(t) <= _TOKEN_KEYS
+                                                            for t in pattern):
+            for spec in pattern:
+                if "REGEX" in spec:
+                    try:
+                        re.compile(str(spec["REGEX"]))
+                    except re.error as exc:
+                        raise StoreError(f"{where}: field 'pattern': bad REGEX ({exc})") from None
+            tokens.append(TokenPattern(label, tuple(pattern)))
+        else:
+            raise StoreError(f"{where}: field 'pattern': a phrase or a list of token dicts using "
+                             f"{', '.join(sorted(_TOKEN_KEYS))}")
+    return phrases, tokens
+
+
+class Rejections:
+    """Suggestions an annotator rejected, so they do not come back (`suggestions/<annotator>.json`)."""
+
+    def __init__(self, workspace_path: Path, annotator: str) -> None:
+        self.path = workspace_path / "suggestions" / f"{annotator}.json"
+        try:
+            rows = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            rows = []
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self.path}: cannot read rejected suggestions ({exc})") from exc
+        self._keys = {(r[0], r[1], r[2], r[3]) for r in rows}
+
+    def __contains__(self, item: tuple[str, int, int, str]) -> bool:
+        return item in self._keys
+
+    def add(self, article_id: str, start: int, end: int, label: str) -> None:
+        """Reject a suggestion for good (saved at once)."""
+        self._save(self._keys | {(article_id, start, end, label)})
+
+    def _save(self, keys: set[tuple[str, int, int, str]]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, json.dumps(sorted(keys), ensure_ascii=False).encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot save the rejection ({exc.strerror})") from exc
+        self._keys = keys
+
+
+class Suggester:
+    """Suggestions for one annotator over a workspace; built once, updated as the annotator tags."""
+
+    def __init__(self, workspace: Any, annotator: str) -> None:
+        self.workspace = workspace
+        self.annotator = annotator
+        self.tagged = PhraseMatcher()
+        self.predictions: list[str] = []
+        for name in workspace.annotators():
+            if name.startswith(PREDICTIONS_PREFIX):
+                self.predictions.append(name)
+                continue
+            for row in workspace.annotations(name, check=False).all():
+                if row["kind"] == "entity":
+                    self.tagged.add(row["text"], row["label"])
+        self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
+        self.rejections = Rejections(workspace.path, annotator)
+
+    def learn(self, text: str, label: str) -> None:
+        """Count a string the annotator just tagged, so it is suggested elsewhere at once."""
+        self.tagged.add(text, label)
+
+    def for_article(self, article_id: str, taken: Iterable[tuple[int, int]] = ()) -> list[Suggestion]:
+        """Suggestions in text order, leaving out rejected ones and any overlapping `taken` spans."""
+        body = self.workspace.article(article_id).body
+        candidates: list[Suggestion] = []
+        for start, end, label in self.phrases.find(body):
+            candidates.append(Suggestion(start, end, label, "pattern"))
+        for pattern in self.tokens:
+            candidates += [Suggestion(s, e, label, "pattern") for s, e, label in pattern.find(body)]
+        for name in self.predictions:
+            for row in self.workspace.annotations(name, check=False).for_article(article_id):
+                if row["kind"] == "entity":
+                    candidates.append(Suggestion(row["start"], row["end"], row["label"], f"prediction:{name[12:]}"))
+        candidates += [Suggestion(s, e, label, "tagged") for s, e, label in self.tagged.find(body)]
+        occupied = sorted(taken)
+        chosen: list[Suggestion] = []
+        for s in candidates:  # earlier sources win: patterns, predictions, then tagged strings
+            if (article_id, *s.key) in self.rejections:
+                continue
+            if any(a < s.end and s.start < b for a, b in occupied):
+                continue
+            chosen.append(s)
+            occupied.append((s.start, s.end))
+        return sorted(chosen, key=lambda s: s.start)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -40,6 +42,7 @@ class TahqiqApp(App[None]):
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""
         self._suggester: Suggester | None = None
+        self._suggester_lock = threading.Lock()
         self._claim_rules: list[ClaimRule] | None = None
         self.session = SessionState(workspace.path, annotator)
         """What survives a restart: last article, cursors, library sort and filters, triage, theme."""
@@ -53,13 +56,22 @@ class TahqiqApp(App[None]):
         except StoreError as exc:
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
+        self.run_worker(self._warm_up, thread=True, group="warm-up")
+
+    def _warm_up(self) -> None:
+        """Build the suggestion index in the background so the first article opens without waiting."""
+        try:
+            self.suggester  # noqa: B018
+        except StoreError:
+            pass  # reported when the reader asks for suggestions
 
     @property
     def suggester(self) -> Suggester:
         """Entity suggestions for this annotator, built on first use (it reads everyone's annotations)."""
-        if self._suggester is None:
-            self._suggester = Suggester(self.workspace, self.annotator)
-        return self._suggester
+        with self._suggester_lock:
+            if self._suggester is None:
+                self._suggester = Suggester(self.workspace, self.annotator)
+            return self._suggester
 
     @property
     def claim_rules(self) -> list[ClaimRule]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from statistics import mean
 
+from . import assign
 from .suggest import PREDICTIONS_PREFIX
 from .workspace import Workspace
 
@@ -25,6 +27,8 @@ class ArticleRow:
     labels: set[str] = field(default_factory=set)
     annotators: set[str] = field(default_factory=set)
     done_by: set[str] = field(default_factory=set)
+    assigned: bool = False
+    """Assigned to this annotator by `tahqiq assign`."""
 
 
 @dataclass
@@ -76,7 +80,9 @@ SORT_KEYS = {
 
 def article_rows(workspace: Workspace, annotator: str) -> list[ArticleRow]:
     """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean."""
-    rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date) for a in workspace.articles()}
+    assignment = assign.load(workspace.path)
+    rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date, assigned=annotator in assignment.get(a.id, ()))
+            for a in workspace.articles()}
     scores: dict[str, list[int]] = {}
     for name in workspace.annotators():
         if name.startswith(PREDICTIONS_PREFIX):
@@ -110,6 +116,18 @@ def article_rows(workspace: Workspace, annotator: str) -> list[ArticleRow]:
         if row.id in scores:
             row.credibility_mean = round(mean(scores[row.id]), 2)
     return list(rows.values())
+
+
+def workspace_stamp(workspace: Workspace) -> tuple:
+    """Changes whenever anyone saves annotations or the assignment changes (to refresh a running app)."""
+    stamps = []
+    for folder in (workspace.path / "annotations", workspace.path):
+        try:
+            with os.scandir(folder) as entries:
+                stamps += sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries if e.is_file())
+        except OSError:
+            continue
+    return tuple(stamps)
 
 
 def progress(rows: list[ArticleRow], annotator: str) -> tuple[int, int, int]:

@@ -71,8 +71,8 @@ async def test_filters_and_progress_numbers(workspace_path: Path) -> None:
         assert "me 1/5 · team 2/5" in str(screen.query_one("#progress-text", Label).render())
         table = screen.query_one(DataTable)
         row = table.get_row(IDS[0])
-        assert row[0] == "● done" and row[4] == "2" and row[5] == "3.0"
-        assert table.get_row(IDS[3])[0] == "◐ doing" and table.get_row(IDS[3])[6] == "1"
+        assert row[0] == " ● done" and row[4] == "2" and row[5] == "3.0"
+        assert table.get_row(IDS[3])[0] == " ◐ doing" and table.get_row(IDS[3])[6] == "1"
 
         await pilot.press("f")
         await pilot.pause()
@@ -216,3 +216,47 @@ def test_list_search_on_the_command_line(workspace_path: Path) -> None:
     rows = json.loads(out)
     assert [r["id"] for r in rows] == ["73d8cda007db96f7"]
     assert rows[0]["hits"] >= 1 and "الأمن الوطني" in rows[0]["context"]
+
+
+def test_assign_splits_with_overlap(workspace_path: Path) -> None:
+    from store import assign
+
+    result = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "assign",
+                             "--annotators", "amina,omar", "--overlap", "0.4"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    saved = assign.load(workspace_path)
+    assert sorted(saved) == sorted(IDS)
+    assert sum(len(v) == 2 for v in saved.values()) == 2  # 40 % of 5
+    assert all(len(set(v)) == len(v) for v in saved.values())
+    assert assign.split(IDS, ["amina", "omar"], 0.4) == saved  # deterministic
+    bad = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "assign",
+                          "--annotators", "amina", "--overlap", "0.5"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "needs at least two annotators" in bad.stderr
+
+
+async def test_assigned_first_triage_follows_and_teammates_saves_appear(workspace_path: Path) -> None:
+    from store import assign
+
+    assign.save(workspace_path, assign.split(IDS, ["alice", "bob"], 0.0))
+    mine = [i for i, names in assign.load(workspace_path).items() if "alice" in names]
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        assert set(shown(app)[:len(mine)]) == set(mine)
+        # A teammate saves in another process; the running library shows it within seconds.
+        body = Workspace.open(workspace_path).article(IDS[1]).body
+        subprocess.run([sys.executable, "-c", (
+            "import sys; from store import Workspace; ws = Workspace.open(sys.argv[1]); "
+            "ws.annotations('bob').set_credibility(sys.argv[2], 1); ws.annotations('bob').set_state(sys.argv[2], 'done')"),
+            str(workspace_path), IDS[1]], check=True)
+        table = app.screen.query_one(DataTable)
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if table.get_row(IDS[1])[5] == "1.0":
+                break
+        assert table.get_row(IDS[1])[5] == "1.0"
+        assert "team 1/5" in str(app.screen.query_one("#progress-text", Label).render())
+        expected = [i for i in shown(app) if i in mine]
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.screen.article.id in mine and app.screen.triage.queue == expected
+        assert body  # the teammate's article text was untouched

@@ -80,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reveal-controls", action="store_true", help="show bidi control characters")
     _common(p, suppress=True)
 
+    p = sub.add_parser("assign", help="split the corpus between annotators",
+                       description="Give each article to one annotator, and a share of them to a second "
+                                   "one for agreement. Deterministic; running it again replaces the split.")
+    p.add_argument("--annotators", required=True, metavar="A,B,C", help="comma-separated annotator names")
+    p.add_argument("--overlap", type=float, default=0.0, metavar="SHARE",
+                   help="share of articles (0-1) that also go to a second annotator (default 0)")
+    p.add_argument("--seed", default="", help="change to get a different (still deterministic) split")
+    _common(p, suppress=True)
+
     from tui.cli_exchange import add_export_parser
 
     add_export_parser(sub)  # has its own --workspace and a repeatable --annotator: no _common() here
@@ -205,13 +214,25 @@ def _stderr():
     return Console(stderr=True)
 
 
+def cmd_assign(args: argparse.Namespace) -> int:
+    from store import assign
+
+    workspace = open_workspace(args)
+    names = [n.strip() for n in args.annotators.split(",") if n.strip()]
+    result = assign.split([a.id for a in workspace.articles()], names, args.overlap, args.seed)
+    assign.save(workspace.path, result)
+    for name, row in assign.summary(result).items():
+        print(f"{name}\t{row['articles']} articles\t{row['shared']} shared")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from tui.cli_exchange import run_export
 
     return run_export(args)
 
 
-COMMANDS = {"export": cmd_export, "import": cmd_import, "list": cmd_list, "show": cmd_show, "render": cmd_render}
+COMMANDS = {"assign": cmd_assign, "export": cmd_export, "import": cmd_import, "list": cmd_list, "show": cmd_show, "render": cmd_render}
 
 
 def main(argv: list[str] | None = None) -> int:

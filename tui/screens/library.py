@@ -14,16 +14,19 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
 
 from store.search import context, corpus_counts, first_hit
 from store.search_index import SearchIndex
-from store.stats import SORT_KEYS, ArticleRow, Filters, article_rows, progress
+from store.stats import SORT_KEYS, ArticleRow, Filters, article_rows, progress, workspace_stamp
 
 from ..bidi import visual_snippet
 from ..widgets.bidi_label import BidiLabel
 
 TITLE_WIDTH = 40
-COLUMNS = [("state", "State", 11), ("title", "Title", TITLE_WIDTH), ("source", "Source", 12),
+POLL_SECONDS = 2.0
+"""How often the library checks for teammates' saves."""
+COLUMNS = [("state", "State", 12), ("title", "Title", TITLE_WIDTH), ("source", "Source", 12),
            ("date", "Date", 10), ("credibility", "Cred", 4), ("mean", "Mean", 4),
            ("entities", "E", 3), ("claims", "C", 3)]
 STATE_MARK = {"not started": "· todo", "in progress": "◐ doing", "done": "● done"}
+ASSIGNED_MARK = "▸"
 
 
 class LibraryScreen(Screen[None]):
@@ -69,6 +72,7 @@ class LibraryScreen(Screen[None]):
         for key, label, width in COLUMNS:
             table.add_column(label, width=width, key=key)
         self.reload()
+        self.set_interval(POLL_SECONDS, self._poll)
         table.focus()
         last = self.app.session.get("last_article")
         if last is not None:
@@ -80,21 +84,28 @@ class LibraryScreen(Screen[None]):
     # ----- rows ---------------------------------------------------------------------------------
     def reload(self) -> None:
         """Re-read figures from the workspace (after annotating, or what others saved)."""
+        self._stamp = workspace_stamp(self.app.workspace)
         self.rows = article_rows(self.app.workspace, self.app.annotator)
         self.refresh_table()
+
+    def _poll(self) -> None:
+        """Show what teammates saved within seconds, without a restart."""
+        if self.is_current and workspace_stamp(self.app.workspace) != self._stamp:
+            self.reload()
 
     def visible_rows(self) -> list[ArticleRow]:
         rows = [r for r in self.rows if self.filters.accepts(r)]
         if self.query_text:
             rows = [r for r in rows if r.id in self.hits]
-        return sorted(rows, key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
+        rows.sort(key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
+        return sorted(rows, key=lambda r: not r.assigned)  # stable: "assigned to me" first
 
     def refresh_table(self) -> None:
         table = self.query_one(DataTable)
         keep = self.current_id()
         table.clear()
         for r in self.visible_rows():
-            table.add_row(STATE_MARK[r.state], self._cell(r.title, TITLE_WIDTH), self._cell(r.source or "-", 12),
+            table.add_row((ASSIGNED_MARK if r.assigned else " ") + STATE_MARK[r.state], self._cell(r.title, TITLE_WIDTH), self._cell(r.source or "-", 12),
                           r.date or "-", str(r.credibility or "-"),
                           f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",
                           str(r.entities), str(r.claims), key=r.id)
@@ -222,7 +233,10 @@ class LibraryScreen(Screen[None]):
         from ..triage import Triage
         from .reader import ReaderScreen
 
-        queue = [r.id for r in self.visible_rows() if r.state != "done"]
+        rows = [r for r in self.visible_rows() if r.state != "done"]
+        if any(r.assigned for r in self.rows):
+            rows = [r for r in rows if r.assigned]  # triage follows the assignment
+        queue = [r.id for r in rows]
         triage = Triage.resume(self.app.session, queue)
         if triage.current is None:
             self.notify("Nothing left to triage here", severity="information")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from statistics import mean
 
 from . import assign
+from .review import GOLD
 from .suggest import PREDICTIONS_PREFIX
 from .workspace import Workspace
 
@@ -85,8 +86,8 @@ def article_rows(workspace: Workspace, annotator: str) -> list[ArticleRow]:
             for a in workspace.articles()}
     scores: dict[str, list[int]] = {}
     for name in workspace.annotators():
-        if name.startswith(PREDICTIONS_PREFIX):
-            continue  # imported predictions are suggestions, not anyone's work
+        if name.startswith(PREDICTIONS_PREFIX) or name == GOLD:
+            continue  # imported predictions are suggestions, and gold is the reviewer's result
         notes = workspace.annotations(name, check=False)
         for record in notes.all():
             row = rows.get(record["article_id"])

@@ -31,6 +31,9 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.add_argument("--annotator", action="append", dest="annotators", metavar="NAME",
                    help="export this annotator's work (repeatable; default: everyone)")
     p.add_argument("--articles", metavar="FILTER", help=f"which articles: {FILTER_HELP}")
+    p.add_argument("--merge", action="store_true",
+                   help="one merged record per article: majority vote of the annotators for credibility and "
+                        "labels (ties are reported); use --annotator gold for the reviewed gold set")
     p.add_argument("-o", "--output", metavar="PATH", help="file (folder for brat) to write; default stdout")
     p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
                    help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
@@ -48,13 +51,14 @@ def run_export(args: argparse.Namespace) -> int:
         if args.output is None:
             if FORMATS[args.format].to_dir:
                 raise StoreError(f"--format {args.format} writes a folder of files: give one with -o DIR")
-            ctx = export(workspace, args.format, out=sys.stdout, annotators=annotators, articles=args.articles)
+            ctx = export(workspace, args.format, out=sys.stdout, annotators=annotators, articles=args.articles,
+                         merge=args.merge)
             sys.stdout.flush()
         else:
             with Progress(transient=True, console=err) as bar:
                 task = bar.add_task(f"exporting {args.format}", total=None)
                 ctx = export(workspace, args.format, path=args.output, annotators=annotators,
-                             articles=args.articles,
+                             articles=args.articles, merge=args.merge,
                              progress=lambda d, t: bar.update(task, completed=d, total=t))
     finally:
         workspace.close()

@@ -47,7 +47,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 
 def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str | os.PathLike[str] | None = None,
            annotators: Iterable[str] | None = None, articles: str | None = None,
-           progress: Callable[[int, int], None] | None = None) -> Context:
+           progress: Callable[[int, int], None] | None = None, merge: bool = False) -> Context:
     """Write `fmt` to the stream `out` or to `path` (a folder for brat). Returns the Context: files written
     and notes for the user (misaligned spans, where the Label Studio config went)."""
     try:
@@ -62,8 +62,11 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
                          "the .spacy DocBin is written beside it")
     if out is None and target is None:
         raise StoreError("export: give an output stream or a path")
-    chosen = select(workspace, annotators, articles)
     ctx = Context(workspace, target)
+    if merge:
+        chosen = _merged(workspace, articles, ctx)
+    else:
+        chosen = select(workspace, annotators, articles)
 
     def stream() -> Iterable[Item]:
         for done, item in enumerate(items(chosen), 1):
@@ -89,6 +92,23 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
             _to_file(label_studio.config_path(target), lambda handle: handle.write(xml))
             ctx.written.append(label_studio.config_path(target))
     return ctx
+
+
+def _merged(workspace: Workspace, articles: str | None, ctx: Context) -> list:
+    """One "merge" record per article that anyone worked on: majority vote, ties noted for the user."""
+    from ..review import merged_rows
+    from .records import parse_filter
+
+    f = parse_filter(articles)
+    out = []
+    for article in workspace.articles():
+        if f.ids and article.id not in f.ids or not f.keeps_article(article):
+            continue
+        rows, state, ties = merged_rows(workspace, article.id)
+        ctx.notes.extend(f"merge: {tie}" for tie in ties)
+        if rows and f.keeps_state(state):
+            out.append((article, "merge", state, rows))
+    return out
 
 
 def _to_file(target: Path, fill: Callable[[TextIO], object]) -> None:

@@ -38,6 +38,7 @@ class LibraryScreen(Screen[None]):
         Binding("s", "sort_next", "Sort", id="sort"),
         Binding("r", "sort_reverse", "Reverse", show=False, id="sort-reverse"),
         Binding("t", "triage", "Triage", id="triage"),
+        Binding("v", "review", "Review", id="review"),
         Binding("escape", "clear_search", "Clear search", show=False, id="clear-search"),
         Binding("question_mark", "app.show_help_panel", "Keys", id="library-help"),
     ]
@@ -227,6 +228,14 @@ class LibraryScreen(Screen[None]):
         article_id = str(event.row_key.value)
         self.app.session.set("last_article", article_id)
         self.app.push_screen(ReaderScreen(article_id, query=self.query_text or None))
+
+    def action_review(self) -> None:
+        """Compare every annotator's work on the highlighted article and build the gold version."""
+        from .review import ReviewScreen
+
+        article_id = self.current_id()
+        if article_id is not None:
+            self.app.push_screen(ReviewScreen(article_id))
 
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""

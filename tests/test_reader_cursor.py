@@ -100,3 +100,27 @@ async def test_wrapped_rtl_lines_read_top_to_bottom() -> None:
             assert starts == sorted(starts, reverse=True)
         await pilot.press("down")
         assert layout.row_of(view.words[view.cursor][0])[0] == 1
+
+
+async def test_first_screen_does_not_lay_out_the_whole_article() -> None:
+    long_text = "\n".join(f"فقرة رقم {i} فيها كلام كثير عن الأمن الوطني." for i in range(3000))
+
+    before_measure: list[int] = []
+
+    class Recording(ArticleView):
+        def _measure(self) -> None:
+            before_measure.append(self.text_layout.paragraphs_laid_out)  # what the first paint needed
+            super()._measure()
+
+    class LongApp(App[None]):
+        def compose(self) -> ComposeResult:
+            view = Recording(long_text, id="view")
+            view.set_marks([(0, 10), (len(long_text) - 10, len(long_text))])
+            yield view
+
+    app = LongApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        view = app.query_one(ArticleView)
+        assert before_measure and before_measure[0] < 50  # painted from a partial layout
+        assert view.virtual_size.height == len(view.text_layout) >= 3000  # then measured in full

@@ -97,6 +97,7 @@ class ArticleView(ScrollView, can_focus=True):
         self._goal_column: int | None = None
         self._marks: list[tuple[int, int]] = []
         self._marked_rows: set[int] | None = None
+        self._measured = False
 
     # ----- layout -------------------------------------------------------------------------------
     @property
@@ -109,6 +110,7 @@ class ArticleView(ScrollView, can_focus=True):
     def _relayout(self) -> None:
         width = max(1, self.scrollable_content_region.width - self.GUTTER)
         self._marked_rows = None
+        self._measured = False
         self._layout = layout(self.text, width, shape=self.shape, reveal_controls=self.reveal_controls,
                               reorder=self.reorder)
         self._row_words.clear()
@@ -119,6 +121,8 @@ class ArticleView(ScrollView, can_focus=True):
     def _measure(self) -> None:
         if self._layout is not None:
             self.virtual_size = Size(self._layout.width, len(self._layout))
+            self._measured = True
+            self.refresh()
             self._scroll_to_cursor()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -143,7 +147,8 @@ class ArticleView(ScrollView, can_focus=True):
         self.refresh()
 
     def _row_marked(self, row: int) -> bool:
-        if not self._marks:
+        # Marks wait for the full layout (after the first paint) so the first screen never waits for them.
+        if not self._marks or not self._measured:
             return False
         if self._marked_rows is None:
             rows: set[int] = set()

@@ -101,8 +101,9 @@ def _read_page(path: Path) -> Iterator[Article | Skip]:
     yield article
 
 
-def _read_jsonl(path: Path) -> Iterator[Article | Skip]:
-    with path.open("rb") as handle:
+def jsonl_records(path: Path) -> Iterator[tuple[str, dict[str, Any]] | Skip]:
+    """(where, record) for each JSON object line of a JSONL file; a Skip for each line that is not one."""
+    with Path(path).open("rb") as handle:
         for number, line in enumerate(handle, 1):
             where = f"{path}:{number}"
             if not line.strip():
@@ -119,7 +120,12 @@ def _read_jsonl(path: Path) -> Iterator[Article | Skip]:
             if not isinstance(record, dict):
                 yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
                 continue
-            yield _from_record(record, where, str(path))
+            yield where, record
+
+
+def _read_jsonl(path: Path) -> Iterator[Article | Skip]:
+    for item in jsonl_records(path):
+        yield item if isinstance(item, Skip) else _from_record(item[1], item[0], str(path))
 
 
 def _read_csv(path: Path) -> Iterator[Article | Skip]:

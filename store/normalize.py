@@ -16,7 +16,8 @@ FOLD_TABLE: dict[int, str | None] = {**{cp: None for cp in _DROP}, **_FOLD}
 """str.translate table doing what `fold` does, minus case folding and the offset map."""
 CLITIC_PREFIX = "(?:[وف])?(?:[بك]?ال|لل|[بكل])?"
 """Prefixes Arabic attaches to a word, stacked: و/ف (and, so), then ب/ك/ل (with, like, for), then ال (the)."""
-_WORD_CHAR = re.compile(r"\w")
+WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
+"""A word: letters, digits, harakat and tatweel (punctuation and spaces separate words)."""
 
 
 def fold(text: str) -> tuple[str, list[int]]:

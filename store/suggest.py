@@ -16,13 +16,12 @@ from typing import Any
 
 from .atomic import write_atomic
 from .errors import StoreError
-from .normalize import CLITIC_PREFIX, quick_fold
+from .normalize import CLITIC_PREFIX, WORD, quick_fold
 
 PATTERNS_FILE = "patterns.jsonl"
 PREDICTIONS_PREFIX = "predictions."
 """Annotation sets named predictions.<model> hold imported predictions: shown as suggestions only."""
 MAX_WORDS = 8
-_WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
 _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
 
 
@@ -42,7 +41,7 @@ class Suggestion:
 
 def words(text: str) -> list[tuple[int, int, str]]:
     """(start, end, folded word) of every word of `text`."""
-    return [(m.start(), m.end(), quick_fold(m.group())) for m in _WORD.finditer(text)]
+    return [(m.start(), m.end(), quick_fold(m.group())) for m in WORD.finditer(text)]
 
 
 def _key(text: str) -> tuple[str, ...]:

@@ -44,29 +44,6 @@ def article_fields(record: dict[str, Any], names=("title", "source", "date", "ur
     return {k: record[k] for k in names if record.get(k) not in (None, "")}
 
 
-def jsonl_records(path):
-    """(where, record) for each JSON object line of a JSONL file; a Skip for each line that is not one."""
-    import json
-
-    from ..importer import Skip
-
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, 1):
-            where = f"{path}:{number}"
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line.decode("utf-8-sig"))
-            except UnicodeDecodeError as exc:
-                yield Skip(where, f"not valid UTF-8 (byte {exc.start})")
-                continue
-            except json.JSONDecodeError as exc:
-                yield Skip(where, f"not JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(record, dict):
-                yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
-                continue
-            yield where, record
 
 
 def text_of(record: dict[str, Any], where: str):

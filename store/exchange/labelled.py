@@ -16,7 +16,8 @@ from ..errors import ValidationError
 from ..importer import Skip, _from_record
 from ..workspace import Workspace
 from . import doccano, label_studio, ours_reader, spacy_fmt
-from .incoming import CLAIM, RecordIn, is_offset, jsonl_records
+from ..importer import jsonl_records
+from .incoming import CLAIM, RecordIn, is_offset
 
 LABELLED_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _SNIFF_LINES = 20

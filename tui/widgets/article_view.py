@@ -7,7 +7,6 @@ placed through the layout's cell map, so a styled word on screen is the same wor
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -20,10 +19,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from store.normalize import WORD
+
 from ..bidi import Layout, VisualLine, layout
 
-WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
-"""A word for the cursor: letters, digits, harakat and tatweel (punctuation and spaces separate)."""
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.cli_exchange import add_export_parser
 
     add_export_parser(sub)  # has its own --workspace and a repeatable --annotator: no _common() here
+
+    from tui.serve import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -232,7 +236,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run_export(args)
 
 
-COMMANDS = {"assign": cmd_assign, "export": cmd_export, "import": cmd_import, "list": cmd_list, "show": cmd_show, "render": cmd_render}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tui.serve import run_serve
+
+    return run_serve(args)
+
+
+COMMANDS = {"assign": cmd_assign, "export": cmd_export, "import": cmd_import, "list": cmd_list,
+            "render": cmd_render, "serve": cmd_serve, "show": cmd_show}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,7 @@ class LibraryScreen(Screen[None]):
         Binding("r", "sort_reverse", "Reverse", show=False, id="sort-reverse"),
         Binding("t", "triage", "Triage", id="triage"),
         Binding("v", "review", "Review", id="review"),
+        Binding("e", "export", "Export", id="export"),
         Binding("escape", "clear_search", "Clear search", show=False, id="clear-search"),
         Binding("question_mark", "app.show_help_panel", "Keys", id="library-help"),
     ]
@@ -227,7 +228,9 @@ class LibraryScreen(Screen[None]):
 
         article_id = str(event.row_key.value)
         self.app.session.set("last_article", article_id)
-        self.app.push_screen(ReaderScreen(article_id, query=self.query_text or None))
+        # The box may be ahead of the last finished search: open with what the user typed.
+        typed = self.query_one("#search", Input).value.strip() if self.query_text else ""
+        self.app.push_screen(ReaderScreen(article_id, query=typed or None))
 
     def action_review(self) -> None:
         """Compare every annotator's work on the highlighted article and build the gold version."""
@@ -236,6 +239,12 @@ class LibraryScreen(Screen[None]):
         article_id = self.current_id()
         if article_id is not None:
             self.app.push_screen(ReviewScreen(article_id))
+
+    def action_export(self) -> None:
+        """Export everyone's annotations as tahqiq JSONL: a download in a browser, ~/Downloads in a terminal."""
+        from .deliver import export_jsonl
+
+        export_jsonl(self)
 
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""

@@ -59,6 +59,7 @@ class ReaderScreen(Screen[None]):
         Binding("N", "next_hit(-1)", "Previous hit", show=False, id="previous-hit"),
         Binding("Y", "copy_citation", "Copy citation", show=False, id="copy-citation"),
         Binding("ctrl+e", "copy_annotations", "Copy annotations", show=False, id="copy-annotations"),
+        Binding("ctrl+o", "open_url", "Open link", show=False, id="open-url"),
         Binding("a", "accept", "Accept", id="accept-suggestion"),
         Binding("A", "accept_all", "Accept all", show=False, id="accept-all-suggestions"),
         Binding("s", "triage_skip", "Skip", id="triage-skip"),
@@ -359,6 +360,13 @@ class ReaderScreen(Screen[None]):
         item = Item(self.article, self.notes.annotator, self.notes.state(self.article.id),
                     self.notes.for_article(self.article.id))
         self._copy(json.dumps(to_record(item), ensure_ascii=False, indent=1), "annotations")
+
+    def action_open_url(self) -> None:
+        """Open the article's URL: a new tab in a browser session; in a terminal, copy it (and open it where
+        a desktop browser can be)."""
+        from .deliver import open_article_url
+
+        open_article_url(self, self.article.url)
 
     def _triage_next(self, decided: bool) -> None:
         assert self.triage is not None

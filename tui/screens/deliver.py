@@ -1,0 +1,103 @@
+"""What the app hands to the user: an export file and an article's link.
+
+Both go through Textual, so they do the right thing wherever the app runs: in a terminal the export is
+saved to the user's downloads folder (`App.deliver_text`) and the link is copied (and opened where a
+desktop browser can be); under `tahqiq serve` the export is downloaded by the user's browser and the link
+opens in a new tab (`App.open_url`).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+from textual.screen import Screen
+
+EXPORT_FORMAT = "jsonl"
+
+
+def export_text(workspace_path: Path, fmt: str = EXPORT_FORMAT) -> tuple[str, int]:
+    """Everyone's annotations in `fmt` as one string, and the number of records. Opens its own Workspace,
+    so it can run in a worker thread without sharing the app's database handles."""
+    from store import Workspace
+    from store.exchange import export
+
+    workspace = Workspace.open(workspace_path)
+    try:
+        out = io.StringIO()
+        ctx = export(workspace, fmt, out=out)
+    finally:
+        workspace.close()
+    return out.getvalue(), sum(ctx.directions.values())
+
+
+def export_filename(fmt: str = EXPORT_FORMAT) -> str:
+    """`tahqiq-export-YYYYMMDD-HHMMSS.jsonl`: a terminal session saves into ~/Downloads, where a fixed name
+    would overwrite the previous export."""
+    return f"tahqiq-export-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+
+
+def export_jsonl(screen: Screen, save_directory: str | Path | None = None) -> None:
+    """Export in a worker thread, then deliver the file: a browser download, or ~/Downloads in a terminal."""
+    app = screen.app
+    path = app.workspace.path
+
+    def deliver(text: str, count: int) -> None:
+        if count == 0:
+            app.notify("Nothing to export yet: no annotated articles", severity="warning")
+            return
+        name = export_filename()
+        app.deliver_text(io.StringIO(text), save_directory=save_directory, save_filename=name, encoding="utf-8")
+        if app.is_web:
+            app.notify(f"Exported {count} records: your browser downloads {name}", timeout=6)
+        else:
+            from platformdirs import user_downloads_path
+
+            folder = Path(save_directory) if save_directory is not None else user_downloads_path()
+            app.notify(f"Exported {count} records to {folder / name}", timeout=6)
+
+    def run() -> None:
+        from store import StoreError
+
+        try:
+            text, count = export_text(path)
+        except (StoreError, OSError) as exc:
+            app.call_from_thread(app.notify, f"Export failed: {exc}", severity="error")
+            return
+        app.call_from_thread(deliver, text, count)
+
+    app.notify("Exporting all annotations (jsonl)…", timeout=2)
+    screen.run_worker(run, thread=True, exclusive=True, group="export", name="export")
+
+
+def open_article_url(screen: Screen, url: str | None) -> None:
+    """Open the article's source page: a new browser tab under `tahqiq serve`. In a terminal the URL is
+    copied (OSC 52) and opened only where a desktop browser can be (never over SSH, where Python's
+    `webbrowser` could start a console browser on top of the app)."""
+    app = screen.app
+    if not url:
+        app.notify("This article has no URL", severity="warning", timeout=3)
+        return
+    if not url.lower().startswith(("http://", "https://")):
+        app.notify(f"Not a web address: {url}", severity="warning", timeout=3)
+        return
+    if app.is_web:
+        app.open_url(url)
+        app.notify(f"Opened {url} in a new tab", timeout=3)
+        return
+    app.copy_to_clipboard(url)
+    if _desktop_browser_possible():
+        app.open_url(url)
+        app.notify(f"Opening {url} (also copied)", timeout=3)
+    else:
+        app.notify(f"Copied {url} (OSC 52): no desktop browser here", timeout=4)
+
+
+def _desktop_browser_possible() -> bool:
+    import os
+    import sys
+
+    if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"):
+        return False
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

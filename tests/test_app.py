@@ -149,3 +149,26 @@ def test_broken_labels_toml_is_one_line_at_start(workspace_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == (f"tahqiq: error: {workspace_path / 'labels.toml'}:2: "
                                      "entities.PER.color: 12 is not a #rrggbb colour")
+
+
+async def test_bidi_controls_are_counted_and_revealed(tmp_path: Path) -> None:
+    import json as _json
+
+    ws = Workspace.open(tmp_path / "ws")
+    src = tmp_path / "a.jsonl"
+    text = "قال \u202eالوزير\u202c إن \x1b]0;pwned\x07 الأمر انتهى"
+    src.write_text(_json.dumps({"id": "ctl", "title": "عنوان", "text": text}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    assert ws.import_paths([src]).imported == ["ctl"]
+    app = make_app(ws, "alice")
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen = _open(app, "ctl")
+        await pilot.pause()
+        assert "2 bidi control characters" in screen.query_one("#byline").text
+        view = screen.view
+        drawn = "".join(view.render_line(y).text for y in range(3))
+        assert "\x1b" not in drawn and "␛" in drawn and "⇚" not in drawn
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        drawn = "".join(view.render_line(y).text for y in range(3))
+        assert "⇚" in drawn and "⇞" in drawn  # RLO and PDF shown as marks

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from ..bidi import visual_snippet
+from .form import FormDialog
 
 
-class ClaimForm(ModalScreen[dict[str, Any] | None]):
+class ClaimForm(FormDialog[dict[str, Any]]):
     """Set a claim's attributes; Enter saves, Escape cancels (the claim is not made)."""
 
     DEFAULT_CSS = """
@@ -24,8 +22,6 @@ class ClaimForm(ModalScreen[dict[str, Any] | None]):
     ClaimForm #quote { color: $text-muted; }
     ClaimForm Horizontal { height: auto; margin-top: 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="claim-cancel"),
-                Binding("ctrl+s", "save", "Save", id="claim-save")]
 
     def __init__(self, text: str, attributes: dict[str, list[str]], claimants: list[tuple[str, str]],
                  values: dict[str, Any] | None = None, reorder: bool = True) -> None:
@@ -64,12 +60,3 @@ class ClaimForm(ModalScreen[dict[str, Any] | None]):
         values["claimant"] = None if claimant is Select.NULL else claimant
         values["note"] = self.query_one("#note", Input).value.strip() or None
         return values
-
-    @on(Button.Pressed, "#save")
-    @on(Input.Submitted)
-    def action_save(self) -> None:
-        self.dismiss(self.result())
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

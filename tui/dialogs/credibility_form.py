@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, SelectionList
 
+from .form import FormDialog
 
-class CredibilityForm(ModalScreen[dict[str, Any] | None]):
+
+class CredibilityForm(FormDialog[dict[str, Any]]):
     """Indicators (checkboxes) and a note; the score can be changed here too."""
 
     DEFAULT_CSS = """
@@ -22,8 +21,6 @@ class CredibilityForm(ModalScreen[dict[str, Any] | None]):
     CredibilityForm RadioSet { layout: horizontal; }
     CredibilityForm Horizontal { height: auto; margin-top: 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="credibility-cancel"),
-                Binding("ctrl+s", "save", "Save", id="credibility-save")]
 
     def __init__(self, indicators: list[str], score: int | None, chosen: list[str], note: str | None) -> None:
         super().__init__()
@@ -51,12 +48,3 @@ class CredibilityForm(ModalScreen[dict[str, Any] | None]):
         return {"score": pressed + 1 if pressed >= 0 else (self.score or 3),
                 "indicators": list(self.query_one(SelectionList).selected),
                 "note": self.query_one("#note", Input).value.strip() or None}
-
-    @on(Button.Pressed, "#save")
-    @on(Input.Submitted)
-    def action_save(self) -> None:
-        self.dismiss(self.result())
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

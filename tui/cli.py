@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)  # has its own --workspace and a repeatable --annotator: no _common() here
 
+    from tui.cli_agreement import add_agreement_parser
+
+    add_agreement_parser(sub)  # its own --workspace and repeatable --annotator, like export
+
     from tui.serve import add_serve_parser
 
     add_serve_parser(sub)
@@ -230,6 +234,12 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from tui.cli_agreement import run_agreement
+
+    return run_agreement(args)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from tui.cli_exchange import run_export
 
@@ -242,7 +252,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
-COMMANDS = {"assign": cmd_assign, "export": cmd_export, "import": cmd_import, "list": cmd_list,
+COMMANDS = {"agreement": cmd_agreement, "assign": cmd_assign, "export": cmd_export, "import": cmd_import, "list": cmd_list,
             "render": cmd_render, "serve": cmd_serve, "show": cmd_show}
 
 

@@ -39,6 +39,7 @@ class LibraryScreen(Screen[None]):
         Binding("r", "sort_reverse", "Reverse", show=False, id="sort-reverse"),
         Binding("t", "triage", "Triage", id="triage"),
         Binding("v", "review", "Review", id="review"),
+        Binding("a", "agreement", "Agreement", id="agreement"),
         Binding("e", "export", "Export", id="export"),
         Binding("escape", "clear_search", "Clear search", show=False, id="clear-search"),
         Binding("question_mark", "app.show_help_panel", "Keys", id="library-help"),
@@ -231,6 +232,12 @@ class LibraryScreen(Screen[None]):
         # The box may be ahead of the last finished search: open with what the user typed.
         typed = self.query_one("#search", Input).value.strip() if self.query_text else ""
         self.app.push_screen(ReaderScreen(article_id, query=typed or None))
+
+    def action_agreement(self) -> None:
+        """Inter-annotator agreement on the articles more than one annotator did."""
+        from .agreement import AgreementScreen
+
+        self.app.push_screen(AgreementScreen())
 
     def action_review(self) -> None:
         """Compare every annotator's work on the highlighted article and build the gold version."""

@@ -1,0 +1,54 @@
+"""`tahqiq agreement`: inter-annotator agreement on the articles more than one annotator did.
+Argument parsing and printing only; the work is in store.agreement."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from store import StoreError, Workspace
+from store.agreement import format_report, report
+
+EPILOG = """\
+credibility: Krippendorff's alpha (ordinal, interval) over the articles scored by two or more annotators;
+Cohen's kappa (unweighted, quadratic) per pair; Fleiss' kappa on the articles all of 3+ annotators scored.
+entities, claims: per pair A / B, on the articles both touched: precision (A against B), recall, F1;
+exact (same start, end, label) and overlap (same label, spans intersect, matched one to one).
+Every figure comes with its n. n/a: undefined on these data (nothing to compare, or no variation).
+Imported predictions (predictions.*) and the gold set are left out unless named with --annotator.
+"""
+
+
+def add_agreement_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "agreement", help="inter-annotator agreement (alpha, kappa, span F1)",
+        description="Agreement between annotators on the articles more than one of them did.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--annotator", action="append", dest="annotators", metavar="NAME",
+                   help="compare this annotator (repeatable, at least two; default: everyone but "
+                        "predictions.* and gold)")
+    p.add_argument("--json", action="store_true", help="the whole report as one JSON object, for scripts")
+    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                   help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
+    return p
+
+
+def run_agreement(args: argparse.Namespace) -> int:
+    """Print the report (text or JSON). A user error (unknown annotator, fewer than two) prints one line
+    and returns 1."""
+    try:
+        workspace = Workspace.open(getattr(args, "workspace", None))
+        try:
+            result = report(workspace, args.annotators)
+        finally:
+            workspace.close()
+    except StoreError as exc:
+        print(f"tahqiq: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        print(format_report(result))
+    return 0

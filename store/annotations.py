@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tinydb import Query, TinyDB
+from tinydb import TinyDB
 
 from .article import Article
 from .errors import ValidationError
 from .labels import Schema
-from .storage import AtomicJSONStorage
+from .journal import JournalStorage, open_store, release_store
 
 Annotation = dict[str, Any]
 """A stored annotation: id, article_id, kind ("entity", "claim", "credibility"), start, end, text,
@@ -28,7 +28,15 @@ def now() -> str:
 
 
 class AnnotationSet:
-    """The annotations of one annotator, saved on every change (atomically) to `annotations/<name>.json`."""
+    """The annotations of one annotator, saved on every change to `annotations/<name>.json`.
+
+    A save appends one fsynced line to `<name>.journal` (see store.journal), folded into the TinyDB file in
+    the background and on close. Only one process may write an annotator (the first save, or `acquire()`,
+    takes the lock); any number may read, and see the writer's saves on their next call.
+    """
+
+    TABLE = "annotations"
+    PROGRESS = "progress"
 
     def __init__(
         self, path: Path, annotator: str, article: Callable[[str], Article], schema: Callable[[], Schema]
@@ -37,10 +45,38 @@ class AnnotationSet:
         self.path = path
         self._article = article
         self._schema = schema
-        self._db = TinyDB(path, storage=AtomicJSONStorage)
-        self._table = self._db.table("annotations", cache_size=0)
-        self._progress = self._db.table("progress", cache_size=0)
-        self._table.all()  # read now, so a corrupt file is reported on open rather than on first save
+        self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)})
+        self._closed = False
+        self._db = TinyDB(storage=JournalStorage, store=self._store)
+        self._table = self._db.table(self.TABLE, cache_size=0)
+        self._progress = self._db.table(self.PROGRESS, cache_size=0)
+
+    # ----- persistence internals -----------------------------------------------------------------
+    def _rows(self, table: str = TABLE) -> dict[str, Annotation]:
+        self._store.refresh()
+        return self._store.tables.get(table, {})
+
+    def _key_of(self, annotation_id: str) -> str | None:
+        self._store.refresh()
+        keys = self._store.keys(self.TABLE, "id", annotation_id)
+        return keys[0] if keys else None
+
+    def _put(self, key: str, record: Annotation, table: str = TABLE) -> None:
+        self._store.write([["p", table, key, record]])
+
+    def _new_key(self, table: str = TABLE) -> str:
+        return self._store.next_key(table)
+
+    def acquire(self) -> None:
+        """Become the one process that writes this annotator now (the first save does it anyway); StoreError
+        "annotator X is already open in process PID on HOST" if another process is."""
+        self._store.acquire()
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the annotations may have changed (a save here, or one seen from another process)."""
+        self._store.refresh()
+        return self._store.generation
 
     def _span(self, article_id: str, start: int, end: int) -> str:
         body = self._article(article_id).body
@@ -56,9 +92,9 @@ class AnnotationSet:
         stamp = now()
         record = {"id": uuid.uuid4().hex[:12], "annotator": self.annotator, "created": stamp,
                   "updated": stamp, **record}
-        self._table.insert(record)
-        return record
-
+        with self._store.lock:
+            self._put(self._new_key(), record)
+        return dict(record)
     def _check_entity(self, article_id: str, start: int, end: int, label: str, ignore: str | None = None) -> None:
         if label not in self._schema().entities:
             known = ", ".join(self._schema().entities)
@@ -104,21 +140,24 @@ class AnnotationSet:
         unknown = [i for i in indicators if i not in self._schema().indicators]
         if unknown:
             raise ValidationError(f"unknown credibility indicator(s) {unknown} (see labels.toml)")
-        q = Query()
-        existing = self._table.get((q.article_id == article_id) & (q.kind == "credibility"))
         attributes = {"score": score, "indicators": list(indicators), "note": note}
-        if existing is not None:
-            self._table.update({"attributes": attributes, "updated": now()}, doc_ids=[existing.doc_id])
-            return {**existing, "attributes": attributes}
+        with self._store.lock:
+            rows = self._rows()
+            for key in self._store.keys(self.TABLE, "article_id", article_id):
+                existing = rows[key]
+                if existing.get("kind") == "credibility":
+                    self._put(key, {**existing, "attributes": attributes, "updated": now()})
+                    return {**existing, "attributes": attributes}
         return self._insert({"article_id": article_id, "kind": "credibility", "start": None, "end": None,
                              "text": None, "label": "CREDIBILITY", "attributes": attributes})
 
     def get(self, annotation_id: str) -> Annotation:
         """One annotation by id."""
-        found = self._table.get(Query().id == annotation_id)
-        if found is None:
-            raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
-        return dict(found)
+        with self._store.lock:
+            key = self._key_of(annotation_id)
+            if key is None:
+                raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+            return dict(self._rows()[key])
 
     def update(self, annotation_id: str, *, start: int | None = None, end: int | None = None,
                label: str | None = None, attributes: dict[str, Any] | None = None) -> Annotation:
@@ -136,12 +175,19 @@ class AnnotationSet:
         if new["kind"] == "entity":
             self._check_entity(new["article_id"], new["start"], new["end"], new["label"], ignore=annotation_id)
         new["updated"] = now()
-        self._table.update(new, Query().id == annotation_id)
+        with self._store.lock:
+            key = self._key_of(annotation_id)
+            if key is None:
+                raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+            self._put(key, {**self._rows()[key], **new})
         return new
 
     def replace(self, record: Annotation) -> None:
         """Write a whole record back as it was (for undo of an update)."""
-        self._table.update(dict(record), Query().id == record["id"])
+        with self._store.lock:
+            key = self._key_of(record["id"])
+            if key is not None:
+                self._put(key, {**self._rows()[key], **record})
 
     def mismatches(self, article_id: str) -> list[Annotation]:
         """Annotations whose stored text no longer equals the body at their offsets (never shifted silently)."""
@@ -151,19 +197,24 @@ class AnnotationSet:
 
     def remove(self, annotation_id: str) -> Annotation:
         """Delete an annotation by id and return it (so it can be restored by undo)."""
-        found = self._table.get(Query().id == annotation_id)
-        if found is None:
-            raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
-        self._table.remove(doc_ids=[found.doc_id])
+        with self._store.lock:
+            key = self._key_of(annotation_id)
+            if key is None:
+                raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+            found = self._rows()[key]
+            self._store.write([["d", self.TABLE, key]])
         return dict(found)
 
     def restore(self, record: Annotation) -> None:
         """Put back a removed annotation exactly as it was (for undo)."""
-        self._table.insert(dict(record))
+        with self._store.lock:
+            self._put(self._new_key(), dict(record))
 
     def for_article(self, article_id: str) -> list[Annotation]:
         """This annotator's annotations on one article, in text order (credibility first)."""
-        rows = [dict(d) for d in self._table.search(Query().article_id == article_id)]
+        with self._store.lock:
+            table = self._rows()
+            rows = [dict(table[k]) for k in self._store.keys(self.TABLE, "article_id", article_id)]
         return sorted(rows, key=lambda r: (r["start"] if r["start"] is not None else -1, r["end"] or 0))
 
     def set_state(self, article_id: str, state: str) -> None:
@@ -171,22 +222,35 @@ class AnnotationSet:
         self._article(article_id)
         if state not in STATES:
             raise ValidationError(f"state must be one of {STATES}, got {state!r}")
-        self._progress.upsert({"article_id": article_id, "state": state, "updated": now()},
-                              Query().article_id == article_id)
+        row = {"article_id": article_id, "state": state, "updated": now()}
+        with self._store.lock:
+            table = self._rows(self.PROGRESS)
+            keys = self._store.keys(self.PROGRESS, "article_id", article_id)
+            if keys:
+                self._store.write([["p", self.PROGRESS, k, {**table[k], **row}] for k in keys])
+            else:
+                self._put(self._new_key(self.PROGRESS), row, self.PROGRESS)
 
     def state(self, article_id: str) -> str:
         """Progress on an article: as recorded, else "in progress" once anything is annotated."""
-        row = self._progress.get(Query().article_id == article_id)
-        if row is not None:
-            return str(row["state"])
-        return "in progress" if self._table.contains(Query().article_id == article_id) else "not started"
+        with self._store.lock:
+            table = self._rows(self.PROGRESS)
+            keys = self._store.keys(self.PROGRESS, "article_id", article_id)
+            if keys:
+                return str(table[keys[0]]["state"])
+            return "in progress" if self._store.keys(self.TABLE, "article_id", article_id) else "not started"
 
     def states(self) -> dict[str, str]:
         """Recorded progress of every article this annotator marked (article id -> state)."""
-        return {row["article_id"]: row["state"] for row in self._progress.all()}
+        with self._store.lock:
+            return {row["article_id"]: row["state"] for row in self._rows(self.PROGRESS).values()}
 
     def all(self) -> list[Annotation]:
-        return [dict(d) for d in self._table.all()]
+        with self._store.lock:
+            return [dict(d) for d in self._rows().values()]
 
     def close(self) -> None:
-        self._db.close()
+        """Fold the journal (if this is the last user in this process) and release the writer lock."""
+        if not self._closed:
+            self._closed = True
+            release_store(self._store)

@@ -1,4 +1,8 @@
-"""TinyDB storage that writes atomically, refuses to touch corrupt files, and caches reads."""
+"""TinyDB storage that writes atomically, refuses to touch corrupt files, and caches reads.
+
+Also the JSON codec the data layer uses: orjson when it is installed (3-5x faster on big files), else the
+standard library. Both read and write the same bytes format (UTF-8, no ASCII escaping).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,45 @@ from typing import Any
 from tinydb.storages import Storage
 
 from .atomic import write_atomic
-from .errors import CorruptFileError
+from .errors import CorruptFileError, StoreError
+
+try:  # optional: pip install orjson
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+JSON_CODEC = "orjson" if _orjson is not None else "json"
+"""Which codec is in use ("orjson" or "json"), for benchmarks and `tahqiq doctor`."""
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON. Raises ValueError for what JSON cannot hold (e.g. an unpaired surrogate)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(data)
+        except TypeError as exc:  # orjson: surrogates, non-str keys
+            raise ValueError(str(exc)) from exc
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"text cannot be stored as UTF-8 ({exc.reason} at character {exc.start})") from exc
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON; ValueError (json.JSONDecodeError or orjson's) when it is not valid."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(raw)
+        except _orjson.JSONDecodeError:
+            pass  # fall back, for the exact message (and what orjson refuses, e.g. lone surrogates)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")
+    return json.loads(raw)
+
+
+def cannot_save(path: Path, exc: OSError) -> StoreError:
+    """The one-line error for a failed write (disk full, read-only folder, I/O error)."""
+    return StoreError(f"{path}: cannot save ({exc.strerror or exc}); nothing was changed")
 
 
 class AtomicJSONStorage(Storage):
@@ -18,25 +60,28 @@ class AtomicJSONStorage(Storage):
 
     Writes go through `write_atomic`, so the file is always whole. A file that does not parse raises
     `CorruptFileError` naming it, and since TinyDB writes only after a successful read, the damaged file
-    is never overwritten. Reads are cached and reused while the file's mtime and size are unchanged.
+    is never overwritten. Reads are cached and reused while the file's inode, mtime and size are unchanged.
     """
 
     def __init__(self, path: str | os.PathLike[str], create: bool = True) -> None:
         self.path = Path(path)
         self._cache: dict[str, Any] | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self.generation = 0
         """Bumped whenever the data may have changed (a write, or a re-read of a changed file)."""
         if create and not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, b"{}")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(self.path, b"{}")
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot create ({exc.strerror or exc})") from exc
 
-    def _stat(self) -> tuple[int, int] | None:
+    def _stat(self) -> tuple[int, int, int] | None:
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def read(self) -> dict[str, Any] | None:
         stamp = self._stat()
@@ -44,29 +89,44 @@ class AtomicJSONStorage(Storage):
             return None
         if self._cache is not None and stamp == self._stamp:
             return self._cache
-        try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            raise CorruptFileError(f"{self.path}: cannot read: {exc.strerror}") from exc
-        if not raw.strip():
-            data: Any = {}
-        else:
-            try:
-                data = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise CorruptFileError(f"{self.path}: not a valid database file ({exc})") from exc
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise CorruptFileError(f"{self.path}: not a TinyDB database (top level is not tables)")
+        data, stamp = read_tables(self.path)
         self._cache, self._stamp = data, stamp
         self.generation += 1
         return data
 
     def write(self, data: dict[str, Any]) -> None:
         self._cache = None
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        write_atomic(self.path, payload)
+        try:
+            payload = dumps(data)
+        except ValueError as exc:
+            raise StoreError(f"{self.path}: cannot save ({exc}); nothing was changed") from exc
+        try:
+            write_atomic(self.path, payload)
+        except OSError as exc:
+            raise cannot_save(self.path, exc) from exc
         self._cache, self._stamp = data, self._stat()
         self.generation += 1
 
     def close(self) -> None:
         self._cache = None
+
+
+def read_tables(path: Path) -> tuple[dict[str, Any], tuple[int, int, int]]:
+    """A TinyDB file's tables and the (inode, mtime, size) of the very file read; CorruptFileError if bad."""
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            raw = handle.read()
+    except OSError as exc:
+        raise CorruptFileError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = loads(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CorruptFileError(f"{path}: not a valid database file ({detail})") from exc
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise CorruptFileError(f"{path}: not a TinyDB database (top level is not tables)")
+    return data, (st.st_ino, st.st_mtime_ns, st.st_size)

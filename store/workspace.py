@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,18 +14,22 @@ from tinydb import TinyDB
 
 from .annotations import AnnotationSet
 from .article import Article
+from .atomic import write_atomic
+from .corpus import BODIES_FILE, TEXT_AT, BodyStore, make_article, metadata_record, referenced_end
 from .errors import StoreError
 from .importer import Skip, expand, read_file
+from .journal import JOURNAL_SUFFIX
 from .labels import DEFAULT_LABELS_TOML, Schema, load_schema
-from .storage import AtomicJSONStorage
-from .atomic import write_atomic
+from .storage import AtomicJSONStorage, cannot_save, dumps
 
 CORPUS_FILE = "corpus.json"
 LABELS_FILE = "labels.toml"
 ANNOTATIONS_DIR = "annotations"
+CORPUS_LOCK = "corpus.lock"
 _ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-IMPORT_BATCH = 5000
-"""Articles written per corpus save during an import (each save rewrites the corpus file)."""
+IMPORT_BATCH = 20000
+"""Articles written per corpus save during an import (each save rewrites the corpus metadata file; the
+texts go to bodies.bin, appended)."""
 
 
 def default_path() -> Path:
@@ -62,8 +68,10 @@ class Workspace:
         self.path = path
         self.corpus_path = path / CORPUS_FILE
         self.labels_path = path / LABELS_FILE
+        self.bodies_path = path / BODIES_FILE
         self._corpus = TinyDB(self.corpus_path, storage=AtomicJSONStorage)
         self._articles_table = self._corpus.table("articles", cache_size=0)
+        self._bodies = BodyStore(self.bodies_path)
         self._index: dict[str, Article] | None = None
         self._index_stamp: object = None
         self._sets: dict[str, AnnotationSet] = {}
@@ -124,12 +132,13 @@ class Workspace:
         stamp = storage.generation
         if self._index is None or stamp != self._index_stamp:
             rows = tables.get("articles", {})
-            self._index = {r["id"]: Article.from_record(r) for r in rows.values()}
+            bodies = self._bodies
+            self._index = {r["id"]: make_article(r, bodies) for r in rows.values()}
             self._index_stamp = stamp
         return self._index
 
     def articles(self) -> list[Article]:
-        """Every article, in import order."""
+        """Every article, in import order (texts are read from disk when first used)."""
         return list(self._load().values())
 
     def article(self, article_id: str) -> Article:
@@ -139,6 +148,54 @@ class Workspace:
         except KeyError:
             raise StoreError(f"no article with id {article_id!r}") from None
 
+    def iter_bodies(self) -> Iterator[tuple[str, str]]:
+        """(article id, body) of every article in import order, streamed from disk (for search indexing)."""
+        articles = self.articles()
+        refs = [None if "_body" in a.__dict__ else a.__dict__.get("_ref") for a in articles]
+        for article, body in zip(articles, self._bodies.stream(refs)):
+            yield article.id, article.body if body is None else body
+
+    @contextmanager
+    def _corpus_locked(self) -> Iterator[None]:
+        """Serialise corpus writers across processes (imports); released when the process dies."""
+        try:
+            fd = os.open(self.path / CORPUS_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise cannot_save(self.corpus_path, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def add_articles(self, articles: Iterable[Article]) -> list[str]:
+        """Add articles (ids not in the corpus yet) in one save; returns the ids added."""
+        with self._corpus_locked():
+            known = set(self._load())
+            fresh = []
+            for article in articles:
+                if article.id not in known:
+                    known.add(article.id)
+                    fresh.append(article)
+            problem = next((p for p in map(_storable, fresh) if p is not None), None)
+            if problem is not None:
+                raise StoreError(problem)
+            self._write_batch([_encoded(a) for a in fresh])
+            return [a.id for a in fresh]
+
+    def _write_batch(self, batch: list[tuple[dict, bytes, bytes]]) -> None:
+        """Texts to bodies.bin (fsynced), then the metadata to corpus.json (atomic). Caller holds the lock."""
+        if not batch:
+            return
+        rows = (self._corpus.storage.read() or {}).get("articles", {})
+        try:
+            refs = self._bodies.append(((b, r) for _, b, r in batch), referenced_end(rows.values()))
+        except OSError as exc:
+            raise cannot_save(self.bodies_path, exc) from exc
+        for (meta, _, _), ref in zip(batch, refs):
+            meta[TEXT_AT] = ref
+        self._articles_table.insert_multiple([meta for meta, _, _ in batch])
+
     def import_paths(
         self, paths: Iterable[str | os.PathLike[str]], progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
@@ -147,25 +204,29 @@ class Workspace:
         files: list[Path] = []
         for item in expand(paths):
             (report.skipped.append(item) if isinstance(item, Skip) else files.append(item))
-        known = set(self._load())
-        pending: list[dict] = []
-        for done, path in enumerate(files, 1):
-            for item in read_file(path):
-                if isinstance(item, Skip):
-                    report.skipped.append(item)
-                elif item.id in known:
-                    report.duplicates.append(item.id)
-                else:
-                    known.add(item.id)
-                    pending.append(item.to_record())
-                    report.imported.append(item.id)
-                if len(pending) >= IMPORT_BATCH:
-                    self._articles_table.insert_multiple(pending)
-                    pending = []
-            if progress:
-                progress(done, len(files))
-        if pending:
-            self._articles_table.insert_multiple(pending)
+        with self._corpus_locked():
+            known = set(self._load())
+            pending: list[tuple[dict, bytes, bytes]] = []
+            for done, path in enumerate(files, 1):
+                for item in read_file(path):
+                    if isinstance(item, Skip):
+                        report.skipped.append(item)
+                        continue
+                    problem = _storable(item)
+                    if problem is not None:
+                        report.skipped.append(Skip(item.origin or str(path), problem))
+                    elif item.id in known:
+                        report.duplicates.append(item.id)
+                    else:
+                        known.add(item.id)
+                        pending.append(_encoded(item))
+                        report.imported.append(item.id)
+                    if len(pending) >= IMPORT_BATCH:
+                        self._write_batch(pending)
+                        pending = []
+                if progress:
+                    progress(done, len(files))
+            self._write_batch(pending)
         return report
 
     def import_seeds(self) -> ImportReport:
@@ -174,7 +235,9 @@ class Workspace:
 
     def annotators(self) -> list[str]:
         """Names of everyone with an annotation database in this workspace."""
-        return sorted(p.stem for p in (self.path / ANNOTATIONS_DIR).glob("*.json"))
+        folder = self.path / ANNOTATIONS_DIR
+        names = {p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob(f"*{JOURNAL_SUFFIX}")}
+        return sorted(n for n in names if _ANNOTATOR.match(n))
 
     def annotations(self, annotator: str, check: bool = True) -> AnnotationSet:
         """The annotation set of `annotator` (created on first use)."""
@@ -188,6 +251,35 @@ class Workspace:
         return self._sets[annotator]
 
     def close(self) -> None:
+        """Fold and release this workspace's annotation sets (saves are durable before that anyway)."""
         for s in self._sets.values():
             s.close()
+        self._sets.clear()
+        self._bodies.close()
         self._corpus.close()
+
+
+def _storable(article: Article) -> str | None:
+    """Why an article cannot be stored (text that is not valid Unicode), or None."""
+    for name in ("id", "title", "body", "raw", "source", "byline", "url", "date", "origin"):
+        value = getattr(article, name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return (f"article {_printable(article.id)!r}: field {name!r}: "
+                        f"not valid Unicode (unpaired surrogate U+{ord(value[exc.start]):04X} at character "
+                        f"{exc.start}); fix the file")
+    try:
+        dumps(metadata_record(article))
+    except ValueError as exc:
+        return f"article {_printable(article.id)!r}: cannot be stored ({_printable(str(exc))})"
+    return None
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _encoded(article: Article) -> tuple[dict, bytes, bytes]:
+    return metadata_record(article), article.body.encode("utf-8"), article.raw.encode("utf-8")

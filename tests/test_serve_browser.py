@@ -68,6 +68,15 @@ LINK = "http://127.0.0.1:9/tahqiq-link-test"
 """The source URL of an extra article; port 9 on loopback, so the tab it opens goes nowhere."""
 
 
+def saved_annotations(workspace_path: Path) -> list[dict]:
+    """What the browser session's annotator has saved, read through the store as another process would."""
+    ws = Workspace.open(workspace_path)
+    try:
+        return ws.annotations(ANNOTATOR, check=False).all()
+    finally:
+        ws.close()
+
+
 @pytest.fixture
 def linked_workspace(workspace_path: Path, tmp_path: Path) -> Path:
     """The seeds plus one article with a URL (and an ASCII word to search for)."""
@@ -136,7 +145,6 @@ def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, 
     ws = Workspace.open(workspace_path)
     articles = ws.articles()
     ws.close()
-    notes_file = workspace_path / "annotations" / f"{ANNOTATOR}.json"
     state_file = workspace_path / "state" / f"{ANNOTATOR}.json"
 
     # Without a name the page asks for one; the form leads to /?annotator=NAME.
@@ -161,7 +169,7 @@ def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, 
     time.sleep(1)
     chromium.key("p")
     try:
-        rows = wait_for(lambda: list(read_json(notes_file).get("annotations", {}).values()), 30, "the annotation")
+        rows = wait_for(lambda: saved_annotations(workspace_path), 30, "the annotation")
     except AssertionError:
         chromium.screenshot(SHOT)  # what the session showed instead
         raise

@@ -1,0 +1,510 @@
+"""A TinyDB database plus an append-only journal of changes: saves cost one small fsynced append.
+
+Files, for a database `annotations/alice.json`:
+
+* `alice.json` - a plain TinyDB JSON file (`{"annotations": {"1": {...}}, "progress": {...}}`): the state
+  as of the last *fold*. Replaced atomically (temp file, fsync, rename, fsync folder), never edited.
+* `alice.journal` - the changes since, one line each: `CRC32HEX JSON\\n`, where JSON is a list of
+  operations `["p", table, doc_id, record]` (put: the whole record) or `["d", table, doc_id]` (delete).
+  A save appends one line with one `os.write` and `fdatasync`s it before returning, so a line holds one
+  save whole. Replaying a put or delete twice gives the same state, so replaying a journal over a
+  database that already contains some of its lines is harmless: that is what makes folding crash-safe.
+* `alice.lock` - `flock`ed by the one process that writes alice (the lock dies with the process, so a
+  killed process never leaves a stale lock); holds "PID HOST" for the refusal message.
+
+Reading: the database, then every complete journal line. A last line without its newline (or failing its
+checksum) is a save that was torn by a crash before it returned; it is ignored (and, by the next writer,
+cut off after a copy is kept in `alice.journal.torn`). Any other bad line is corruption: CorruptFileError
+naming the file and line, files left untouched. Readers in other processes notice changes by stat (journal
+inode/size, database inode/mtime/size) and read only the new journal lines.
+
+Folding (writer only): when the journal passes FOLD_BYTES (in a background thread) and on close. A
+snapshot of the tables is written to a new database file; then the journal lines appended meanwhile are
+copied to a fresh journal that atomically replaces the old one. A kill between the two steps leaves the
+new database with the old journal, which replays to the same state.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from .atomic import create_exclusive, fsync_dir, write_atomic, write_atomic_chunks
+from .errors import CorruptFileError, StoreError
+from .storage import cannot_save, dumps, loads, read_tables
+
+JOURNAL_SUFFIX = ".journal"
+LOCK_SUFFIX = ".lock"
+TORN_SUFFIX = ".journal.torn"
+FOLD_BYTES = 4 * 2**20
+"""Journal size past which the writer folds it into the database (in the background)."""
+FOLD_CHUNK = 2000
+"""Records encoded per chunk when folding, between which other threads get to run."""
+
+Op = list  # ["p", table, key, record] | ["d", table, key]
+
+
+def encode_line(ops: list[Op]) -> bytes:
+    body = dumps(ops)
+    return b"%08x " % zlib.crc32(body) + body + b"\n"
+
+
+def parse_journal(data: bytes, path: Path, first_line: int = 1) -> tuple[list[Op], int, bytes]:
+    """(operations, bytes consumed, torn tail) of journal bytes; CorruptFileError on a damaged line.
+
+    Only whole lines are consumed: the segment after the last newline is the torn tail (a save cut short
+    by a crash, or one being appended right now)."""
+    ops: list[Op] = []
+    pos = 0
+    number = first_line
+    end = data.rfind(b"\n") + 1
+    while pos < end:
+        nl = data.index(b"\n", pos)
+        line = data[pos:nl]
+        problem = _check_line(line)
+        if problem is None:
+            try:
+                batch = loads(line[9:])
+            except ValueError:
+                batch = None
+            if not isinstance(batch, list) or not all(_valid_op(op) for op in batch):
+                problem = "not a journal entry"
+        if problem is not None:
+            raise CorruptFileError(f"{path}: line {number}: {problem} (run `tahqiq doctor`)")
+        ops.extend(batch)
+        pos = nl + 1
+        number += 1
+    return ops, pos, data[pos:]
+
+
+def _check_line(line: bytes) -> str | None:
+    if len(line) < 10 or line[8:9] != b" ":
+        return "damaged entry (no checksum)"
+    try:
+        crc = int(line[:8], 16)
+    except ValueError:
+        return "damaged entry (bad checksum field)"
+    if zlib.crc32(line[9:]) != crc:
+        return "damaged entry (checksum mismatch)"
+    return None
+
+
+def _valid_op(op: Any) -> bool:
+    if not isinstance(op, list) or len(op) < 3 or not isinstance(op[1], str) or not isinstance(op[2], str):
+        return False
+    return (op[0] == "p" and len(op) == 4 and isinstance(op[3], dict)) or (op[0] == "d" and len(op) == 3)
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class JournalStore:
+    """The live tables of one database (file + journal), with field indexes; one writer process at most.
+
+    Use `open_store` to get the process-wide shared instance for a path. All methods are thread-safe.
+    """
+
+    def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.journal_path = self.db_path.with_suffix(JOURNAL_SUFFIX)
+        self.lock_path = self.db_path.with_suffix(LOCK_SUFFIX)
+        self.owner = owner
+        self.lock = threading.RLock()
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {}
+        self._index_fields = indexes or {}
+        self.index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
+        self._next: dict[str, int] = {}
+        self._db_stamp: tuple[int, int, int] | None = None
+        self._j_ino: int | None = None
+        self._j_off = 0
+        self._lock_fd: int | None = None
+        self._j_fd: int | None = None
+        self._tail_dirty = False
+        self._fold_thread: threading.Thread | None = None
+        self.fold_error: str | None = None
+        """The last background fold failure (the journal keeps every save; folding is retried)."""
+        self.generation = 0
+        self.refs = 0
+        self._ensure_db()
+        self._load_full()
+
+    # ----- reading --------------------------------------------------------------------------------
+    def _ensure_db(self) -> None:
+        if self.db_path.exists():
+            return
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            create_exclusive(self.db_path, b"{}")
+        except OSError as exc:
+            raise StoreError(f"{self.db_path}: cannot create ({exc.strerror or exc})") from exc
+
+    def _load_full(self) -> None:
+        for _ in range(20):
+            if not self.db_path.exists():
+                self._ensure_db()
+            tables, stamp = read_tables(self.db_path)
+            try:
+                with open(self.journal_path, "rb") as handle:
+                    j_ino = os.fstat(handle.fileno()).st_ino
+                    data = handle.read()
+            except FileNotFoundError:
+                j_ino, data = None, b""
+            except OSError as exc:
+                raise CorruptFileError(f"{self.journal_path}: cannot read: {exc.strerror}") from exc
+            if _stat(self.db_path) != stamp:
+                continue  # folded meanwhile: read both again
+            ops, used, _torn = parse_journal(data, self.journal_path)
+            self.tables = {name: dict(rows) for name, rows in tables.items()}
+            for name, rows in self.tables.items():
+                if not all(isinstance(r, dict) for r in rows.values()):
+                    raise CorruptFileError(f"{self.db_path}: table {name!r} holds a non-record")
+            self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
+            self._reindex()
+            for op in ops:
+                self._apply(op)
+            self.generation += 1
+            return
+        raise StoreError(f"{self.db_path}: changing too fast to read (another process folding?)")
+
+    def _reindex(self) -> None:
+        self.index = {}
+        self._next = {}
+        for table, fields in self._index_fields.items():
+            for f in fields:
+                self.index[(table, f)] = {}
+        for table, rows in self.tables.items():
+            top = 0
+            for key, record in rows.items():
+                self._index_add(table, key, record)
+                top = max(top, _int(key))
+            self._next[table] = top + 1
+
+    def _index_add(self, table: str, key: str, record: dict[str, Any]) -> None:
+        for f in self._index_fields.get(table, ()):
+            value = record.get(f)
+            try:
+                self.index[(table, f)].setdefault(value, {})[key] = None
+            except TypeError:  # unhashable value: not indexed (never matched by a lookup)
+                pass
+
+    def _index_remove(self, table: str, key: str, record: dict[str, Any]) -> None:
+        for f in self._index_fields.get(table, ()):
+            try:
+                bucket = self.index[(table, f)].get(record.get(f))
+            except TypeError:
+                continue
+            if bucket is not None:
+                bucket.pop(key, None)
+                if not bucket:
+                    del self.index[(table, f)][record.get(f)]
+
+    def _apply(self, op: Op) -> None:
+        table, key = op[1], op[2]
+        rows = self.tables.setdefault(table, {})
+        old = rows.get(key)
+        if old is not None:
+            self._index_remove(table, key, old)
+        if op[0] == "p":
+            rows[key] = op[3]
+            self._index_add(table, key, op[3])
+            self._next[table] = max(self._next.get(table, 1), _int(key) + 1)
+        else:
+            rows.pop(key, None)
+
+    def refresh(self) -> None:
+        """Catch up with what another process saved (cheap: two stats when nothing changed)."""
+        with self.lock:
+            if self._lock_fd is not None:
+                return  # the writer holds the lock: nobody else changes these files
+            db = _stat(self.db_path)
+            if db != self._db_stamp:
+                self._load_full()
+                return
+            j = _stat(self.journal_path)
+            ino, size = (j[0], j[2]) if j else (None, 0)
+            if ino != self._j_ino or size < self._j_off:
+                self._load_full()
+            elif size > self._j_off:
+                try:
+                    with open(self.journal_path, "rb") as handle:
+                        if os.fstat(handle.fileno()).st_ino != self._j_ino:
+                            self._load_full()  # replaced (folded) between the stat and the open
+                            return
+                        handle.seek(self._j_off)
+                        data = handle.read(size - self._j_off)
+                except FileNotFoundError:
+                    self._load_full()
+                    return
+                ops, used, _torn = parse_journal(data, self.journal_path)
+                for op in ops:
+                    self._apply(op)
+                self._j_off += used
+                if ops:
+                    self.generation += 1
+
+    def keys(self, table: str, field: str, value: Any) -> list[str]:
+        """Keys of the records of `table` whose `field` equals `value` (an indexed field), in key order."""
+        try:
+            return sorted(self.index[(table, field)].get(value, ()), key=_int)
+        except TypeError:
+            return []
+
+    def next_key(self, table: str) -> str:
+        return str(self._next.get(table, 1))
+
+    # ----- writing --------------------------------------------------------------------------------
+    @property
+    def is_writer(self) -> bool:
+        return self._lock_fd is not None
+
+    def acquire(self) -> None:
+        """Become this database's writer, or StoreError naming the process that already is."""
+        with self.lock:
+            if self._lock_fd is not None:
+                return
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except OSError as exc:
+                raise cannot_save(self.db_path, exc) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = os.pread(fd, 256, 0).decode("utf-8", "replace").split()
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise cannot_save(self.lock_path, exc) from exc
+                pid, host = (holder + ["?", "?"])[:2]
+                raise StoreError(f"annotator {self.owner} is already open in process {pid} on {host}") from None
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+            except OSError:
+                pass  # only for the message another process shows
+            self._lock_fd = fd
+            try:
+                self._load_full()  # what the previous writer saved last
+                self._cut_torn_tail()
+                created = not self.journal_path.exists()
+                self._j_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+                if created:
+                    fsync_dir(self.journal_path.parent)
+                    self._j_ino = os.fstat(self._j_fd).st_ino
+            except BaseException as exc:
+                self._release_lock()
+                if isinstance(exc, OSError):
+                    raise cannot_save(self.journal_path, exc) from exc
+                raise
+            if self._j_off > FOLD_BYTES:
+                self._start_fold()
+
+    def _cut_torn_tail(self) -> None:
+        try:
+            size = os.stat(self.journal_path).st_size
+        except FileNotFoundError:
+            return
+        if size <= self._j_off:
+            return
+        with open(self.journal_path, "rb") as handle:
+            handle.seek(self._j_off)
+            torn = handle.read()
+        write_atomic(self.db_path.with_suffix(TORN_SUFFIX), torn)
+        os.truncate(self.journal_path, self._j_off)
+        fd = os.open(self.journal_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def write(self, ops: list[Op]) -> None:
+        """Save `ops` as one journal line (durable when this returns), then apply them in memory."""
+        with self.lock:
+            self.acquire()
+            self.refresh()
+            try:
+                line = encode_line(ops)
+            except ValueError as exc:
+                raise StoreError(f"{self.journal_path}: cannot save ({exc}); nothing was changed") from exc
+            assert self._j_fd is not None
+            if self._tail_dirty:
+                try:
+                    os.ftruncate(self._j_fd, self._j_off)
+                    self._tail_dirty = False
+                except OSError as exc:
+                    raise cannot_save(self.journal_path, exc) from exc
+            try:
+                done = os.write(self._j_fd, line)
+                while done < len(line):
+                    done += os.write(self._j_fd, line[done:])
+                os.fdatasync(self._j_fd)
+            except OSError as exc:
+                try:
+                    os.ftruncate(self._j_fd, self._j_off)
+                except OSError:
+                    self._tail_dirty = True
+                raise cannot_save(self.journal_path, exc) from exc
+            self._j_off += len(line)
+            for op in ops:
+                self._apply(op)
+            self.generation += 1
+            if self._j_off > FOLD_BYTES:
+                self._start_fold()
+
+    # ----- folding --------------------------------------------------------------------------------
+    def _start_fold(self) -> None:
+        if self._fold_thread is not None and self._fold_thread.is_alive():
+            return
+        self._fold_thread = threading.Thread(target=self._fold_quietly, name=f"fold-{self.owner}", daemon=True)
+        self._fold_thread.start()
+
+    def _fold_quietly(self) -> None:
+        try:
+            self.fold(background=True)
+            self.fold_error = None
+        except Exception as exc:  # noqa: BLE001 - every save is still in the journal
+            self.fold_error = str(exc)
+
+    def fold(self, background: bool = False) -> bool:
+        """Write the tables to the database file and empty the journal; False if there was nothing to do."""
+        with self.lock:
+            if self._lock_fd is None or self._j_off == 0:
+                return False
+            snapshot = {name: dict(rows) for name, rows in self.tables.items()}
+            upto = self._j_off
+        pause = (lambda: time.sleep(0)) if background else None
+        try:
+            write_atomic_chunks(self.db_path, encode_tables(snapshot), pause=pause)
+        except OSError as exc:
+            raise cannot_save(self.db_path, exc) from exc
+        with self.lock:
+            if self._lock_fd is None:
+                return False
+            with open(self.journal_path, "rb") as handle:
+                handle.seek(upto)
+                tail = handle.read(self._j_off - upto)
+            try:
+                write_atomic(self.journal_path, tail)
+            except OSError as exc:
+                # the database already holds the snapshot; the old journal replays over it harmlessly
+                self._db_stamp = _stat(self.db_path)
+                raise cannot_save(self.journal_path, exc) from exc
+            old = self._j_fd
+            self._j_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            if old is not None:
+                os.close(old)
+            self._j_off = len(tail)
+            self._j_ino = os.fstat(self._j_fd).st_ino
+            self._db_stamp = _stat(self.db_path)
+            return True
+
+    def journal_bytes(self) -> int:
+        return self._j_off
+
+    # ----- closing --------------------------------------------------------------------------------
+    def _release_lock(self) -> None:
+        if self._j_fd is not None:
+            os.close(self._j_fd)
+            self._j_fd = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def close(self) -> None:
+        """Fold (if this process writes) and release the writer lock. Saves are durable either way."""
+        thread = self._fold_thread
+        if thread is not None:
+            thread.join()
+        with self.lock:
+            if self._lock_fd is not None:
+                try:
+                    self.fold()
+                except StoreError:
+                    pass  # the journal keeps every save; the next writer folds
+                finally:
+                    self._release_lock()
+
+
+def _int(key: str) -> int:
+    try:
+        return int(key)
+    except ValueError:
+        return 0
+
+
+def encode_tables(tables: dict[str, dict[str, dict[str, Any]]]) -> Iterator[bytes]:
+    """A TinyDB JSON file, in chunks of FOLD_CHUNK records (the same bytes as one dumps of the whole)."""
+    yield b"{"
+    for t, (name, rows) in enumerate(tables.items()):
+        yield (b"," if t else b"") + dumps(name) + b":{"
+        items = list(rows.items())
+        for i in range(0, len(items), FOLD_CHUNK):
+            chunk = dumps(dict(items[i:i + FOLD_CHUNK]))[1:-1]
+            yield (b"," if i else b"") + chunk
+        yield b"}"
+    yield b"}"
+
+
+class JournalStorage(Storage):
+    """TinyDB storage over a JournalStore, so `TinyDB` tables read the live data (writes go through the
+    store's operations, which keep the journal and indexes right)."""
+
+    def __init__(self, store: JournalStore) -> None:
+        self.store = store
+
+    def read(self) -> dict[str, Any]:
+        self.store.refresh()
+        return dict(self.store.tables)
+
+    def write(self, data: dict[str, Any]) -> None:
+        raise StoreError(f"{self.store.db_path}: write through AnnotationSet, not the TinyDB tables")
+
+    def close(self) -> None:
+        pass
+
+
+_OPEN: dict[str, JournalStore] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None) -> JournalStore:
+    """The process-wide store of `db_path` (one per file, shared by every Workspace of this process)."""
+    key = os.path.realpath(db_path)
+    with _OPEN_LOCK:
+        store = _OPEN.get(key)
+        if store is None:
+            store = JournalStore(Path(db_path), owner, indexes)
+            _OPEN[key] = store
+        else:
+            store.refresh()
+        store.refs += 1
+        return store
+
+
+def release_store(store: JournalStore) -> None:
+    """Drop one user of `store`; the last one closes it (folds and releases the writer lock)."""
+    key = os.path.realpath(store.db_path)
+    with _OPEN_LOCK:
+        store.refs -= 1
+        if store.refs > 0:
+            return
+        if _OPEN.get(key) is store:
+            del _OPEN[key]
+    store.close()
+
+
+def journal_files(folder: Path) -> Iterable[Path]:
+    return sorted(Path(folder).glob(f"*{JOURNAL_SUFFIX}"))

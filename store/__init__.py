@@ -2,11 +2,11 @@
 
 from .annotations import Annotation, AnnotationSet
 from .article import Article
-from .errors import CorruptFileError, StoreError, ValidationError
+from .errors import CorruptFileError, LockedError, StoreError, UnsavedError, ValidationError
 from .labels import EntityLabel, Schema
 from .workspace import ImportReport, Workspace, default_path, seeds_path
 
 __all__ = [
-    "Annotation", "AnnotationSet", "Article", "CorruptFileError", "EntityLabel", "ImportReport",
-    "Schema", "StoreError", "ValidationError", "Workspace", "default_path", "seeds_path",
+    "Annotation", "AnnotationSet", "Article", "CorruptFileError", "EntityLabel", "ImportReport", "LockedError",
+    "Schema", "StoreError", "UnsavedError", "ValidationError", "Workspace", "default_path", "seeds_path",
 ]

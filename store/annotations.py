@@ -39,13 +39,15 @@ class AnnotationSet:
     PROGRESS = "progress"
 
     def __init__(
-        self, path: Path, annotator: str, article: Callable[[str], Article], schema: Callable[[], Schema]
+        self, path: Path, annotator: str, article: Callable[[str], Article], schema: Callable[[], Schema],
+        read_only: bool = False,
     ) -> None:
         self.annotator = annotator
         self.path = path
         self._article = article
         self._schema = schema
-        self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)})
+        self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
+                                 read_only=read_only)
         self._closed = False
         self._db = TinyDB(storage=JournalStorage, store=self._store)
         self._table = self._db.table(self.TABLE, cache_size=0)
@@ -71,6 +73,33 @@ class AnnotationSet:
         """Become the one process that writes this annotator now (the first save does it anyway); StoreError
         "annotator X is already open in process PID on HOST" if another process is."""
         self._store.acquire()
+
+    @property
+    def read_only(self) -> bool:
+        return self._store.read_only
+
+    @property
+    def damage(self) -> list[str]:
+        """What a read-only opening of damaged files skipped (one line each), else empty."""
+        return list(self._store.damage)
+
+    def keep_unsaved(self) -> None:
+        """The app's mode: a save the disk refuses is kept in memory and shown, and retried by `flush`."""
+        self._store.keep_unsaved = True
+
+    @property
+    def unsaved(self) -> int:
+        """Saves kept in memory because the disk refused them (see `keep_unsaved`)."""
+        return self._store.unsaved
+
+    @property
+    def save_error(self) -> str | None:
+        """Why the saves kept in memory could not be written (None when all is saved)."""
+        return self._store.save_error
+
+    def flush(self) -> None:
+        """Retry the saves kept in memory; UnsavedError while the disk still refuses them."""
+        self._store.flush()
 
     @property
     def generation(self) -> int:

@@ -11,3 +11,11 @@ class CorruptFileError(StoreError):
 
 class ValidationError(StoreError, ValueError):
     """A value rejected on the way in (offsets out of range, unknown label...)."""
+
+
+class UnsavedError(StoreError):
+    """A save the disk refused (full, read-only); it is kept in memory and written once the disk allows."""
+
+
+class LockedError(StoreError):
+    """Another process is already writing this annotator (a second login); reading is still fine."""

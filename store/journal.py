@@ -40,7 +40,7 @@ from typing import Any
 from tinydb.storages import Storage
 
 from .atomic import create_exclusive, fsync_dir, write_atomic, write_atomic_chunks
-from .errors import CorruptFileError, StoreError
+from .errors import CorruptFileError, LockedError, StoreError, UnsavedError
 from .storage import cannot_save, dumps, loads, read_tables
 
 JOURNAL_SUFFIX = ".journal"
@@ -59,8 +59,10 @@ def encode_line(ops: list[Op]) -> bytes:
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
-def parse_journal(data: bytes, path: Path, first_line: int = 1) -> tuple[list[Op], int, bytes]:
-    """(operations, bytes consumed, torn tail) of journal bytes; CorruptFileError on a damaged line.
+def parse_journal(data: bytes, path: Path, first_line: int = 1,
+                  damage: list[str] | None = None) -> tuple[list[Op], int, bytes]:
+    """(operations, bytes consumed, torn tail) of journal bytes; CorruptFileError on a damaged line, or,
+    given a `damage` list (read-only opening), the line is skipped and its description appended there.
 
     Only whole lines are consumed: the segment after the last newline is the torn tail (a save cut short
     by a crash, or one being appended right now)."""
@@ -80,8 +82,12 @@ def parse_journal(data: bytes, path: Path, first_line: int = 1) -> tuple[list[Op
             if not isinstance(batch, list) or not all(_valid_op(op) for op in batch):
                 problem = "not a journal entry"
         if problem is not None:
-            raise CorruptFileError(f"{path}: line {number}: {problem} (run `tahqiq doctor`)")
-        ops.extend(batch)
+            message = f"{path}: line {number}: {problem} (run `tahqiq doctor`)"
+            if damage is None:
+                raise CorruptFileError(message)
+            damage.append(message)
+        else:
+            ops.extend(batch)
         pos = nl + 1
         number += 1
     return ops, pos, data[pos:]
@@ -117,9 +123,14 @@ class JournalStore:
     """The live tables of one database (file + journal), with field indexes; one writer process at most.
 
     Use `open_store` to get the process-wide shared instance for a path. All methods are thread-safe.
+    `read_only`: never writes, and reads damaged files as far as they are whole (what it skipped is in
+    `damage`), so a user can still see their work while `tahqiq doctor` or a backup repairs it.
+    `keep_unsaved`: a save that fails (disk full, read-only folder) is kept in memory, applied, and written
+    by `flush` once it can be (the app's mode); otherwise a failed save changes nothing.
     """
 
-    def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
+                 read_only: bool = False) -> None:
         self.db_path = Path(db_path)
         self.journal_path = self.db_path.with_suffix(JOURNAL_SUFFIX)
         self.lock_path = self.db_path.with_suffix(LOCK_SUFFIX)
@@ -140,7 +151,15 @@ class JournalStore:
         """The last background fold failure (the journal keeps every save; folding is retried)."""
         self.generation = 0
         self.refs = 0
-        self._ensure_db()
+        self.read_only = read_only
+        self.damage: list[str] = []
+        """What a read-only opening skipped (one line each: file, line, what is wrong)."""
+        self.keep_unsaved = False
+        self._unsaved: list[tuple[bytes, list[Op]]] = []
+        self.save_error: str | None = None
+        """Why the changes in `unsaved` could not be written yet (None when everything is saved)."""
+        if not read_only:
+            self._ensure_db()
         self._load_full()
 
     # ----- reading --------------------------------------------------------------------------------
@@ -155,9 +174,17 @@ class JournalStore:
 
     def _load_full(self) -> None:
         for _ in range(20):
-            if not self.db_path.exists():
+            self.damage = []
+            if not self.db_path.exists() and not self.read_only:
                 self._ensure_db()
-            tables, stamp = read_tables(self.db_path)
+            try:
+                tables, stamp = read_tables(self.db_path)
+            except CorruptFileError as exc:
+                if not self.read_only:
+                    raise
+                if self.db_path.exists():
+                    self.damage.append(str(exc))
+                tables, stamp = {}, _stat(self.db_path)
             try:
                 with open(self.journal_path, "rb") as handle:
                     j_ino = os.fstat(handle.fileno()).st_ino
@@ -168,15 +195,23 @@ class JournalStore:
                 raise CorruptFileError(f"{self.journal_path}: cannot read: {exc.strerror}") from exc
             if _stat(self.db_path) != stamp:
                 continue  # folded meanwhile: read both again
-            ops, used, _torn = parse_journal(data, self.journal_path)
+            ops, used, _torn = parse_journal(data, self.journal_path,
+                                             damage=self.damage if self.read_only else None)
             self.tables = {name: dict(rows) for name, rows in tables.items()}
             for name, rows in self.tables.items():
                 if not all(isinstance(r, dict) for r in rows.values()):
-                    raise CorruptFileError(f"{self.db_path}: table {name!r} holds a non-record")
+                    problem = f"{self.db_path}: table {name!r} holds a non-record"
+                    if not self.read_only:
+                        raise CorruptFileError(problem)
+                    self.damage.append(problem)
+                    self.tables[name] = {k: r for k, r in rows.items() if isinstance(r, dict)}
             self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
             self._reindex()
             for op in ops:
                 self._apply(op)
+            for _line, unsaved in self._unsaved:  # kept in memory: still this process's latest word
+                for op in unsaved:
+                    self._apply(op)
             self.generation += 1
             return
         raise StoreError(f"{self.db_path}: changing too fast to read (another process folding?)")
@@ -250,7 +285,8 @@ class JournalStore:
                 except FileNotFoundError:
                     self._load_full()
                     return
-                ops, used, _torn = parse_journal(data, self.journal_path)
+                ops, used, _torn = parse_journal(data, self.journal_path,
+                                                 damage=self.damage if self.read_only else None)
                 for op in ops:
                     self._apply(op)
                 self._j_off += used
@@ -277,6 +313,9 @@ class JournalStore:
         with self.lock:
             if self._lock_fd is not None:
                 return
+            if self.read_only:
+                raise StoreError(f"{self.db_path}: opened read-only; nothing can be saved "
+                                 f"(run `tahqiq doctor`, then open it again)")
             try:
                 fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
             except OSError as exc:
@@ -289,7 +328,7 @@ class JournalStore:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise cannot_save(self.lock_path, exc) from exc
                 pid, host = (holder + ["?", "?"])[:2]
-                raise StoreError(f"annotator {self.owner} is already open in process {pid} on {host}") from None
+                raise LockedError(f"annotator {self.owner} is already open in process {pid} on {host}") from None
             try:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
@@ -331,38 +370,75 @@ class JournalStore:
             os.close(fd)
 
     def write(self, ops: list[Op]) -> None:
-        """Save `ops` as one journal line (durable when this returns), then apply them in memory."""
+        """Save `ops` as one journal line (durable when this returns), then apply them in memory.
+
+        With `keep_unsaved`, a save that cannot be written is applied anyway and kept for `flush`; the
+        caller learns of it from `unsaved` and `save_error`, and no exception interrupts its work."""
         with self.lock:
-            self.acquire()
-            self.refresh()
             try:
                 line = encode_line(ops)
             except ValueError as exc:
                 raise StoreError(f"{self.journal_path}: cannot save ({exc}); nothing was changed") from exc
-            assert self._j_fd is not None
-            if self._tail_dirty:
+            if self.keep_unsaved and not self.read_only:
+                self._unsaved.append((line, ops))
+                for op in ops:
+                    self._apply(op)
+                self.generation += 1
                 try:
-                    os.ftruncate(self._j_fd, self._j_off)
-                    self._tail_dirty = False
-                except OSError as exc:
-                    raise cannot_save(self.journal_path, exc) from exc
-            try:
-                done = os.write(self._j_fd, line)
-                while done < len(line):
-                    done += os.write(self._j_fd, line[done:])
-                os.fdatasync(self._j_fd)
-            except OSError as exc:
-                try:
-                    os.ftruncate(self._j_fd, self._j_off)
-                except OSError:
-                    self._tail_dirty = True
-                raise cannot_save(self.journal_path, exc) from exc
-            self._j_off += len(line)
+                    self.flush()
+                except UnsavedError:
+                    pass  # kept; the app shows `save_error` and calls flush again
+                return
+            self.acquire()
+            self.refresh()
+            self._append(line)
             for op in ops:
                 self._apply(op)
             self.generation += 1
-            if self._j_off > FOLD_BYTES:
-                self._start_fold()
+
+    @property
+    def unsaved(self) -> int:
+        """How many saves are kept in memory, waiting for the disk (see `keep_unsaved`)."""
+        return len(self._unsaved)
+
+    def flush(self) -> None:
+        """Write the saves kept in memory, in one append; UnsavedError (they stay kept) if it still fails."""
+        with self.lock:
+            if not self._unsaved:
+                return
+            try:
+                self.acquire()
+                self._append(b"".join(line for line, _ in self._unsaved))
+            except StoreError as exc:
+                self.save_error = str(exc).split("; nothing was changed")[0]
+                raise UnsavedError(f"{self.save_error}; {len(self._unsaved)} change(s) kept in memory, "
+                                   "saved as soon as the disk allows") from exc
+            self._unsaved.clear()
+            self.save_error = None
+
+    def _append(self, data: bytes) -> None:
+        """Append whole lines to the journal and fdatasync them; on failure cut back what landed."""
+        assert self._j_fd is not None
+        if self._tail_dirty:
+            try:
+                os.ftruncate(self._j_fd, self._j_off)
+                self._tail_dirty = False
+            except OSError as exc:
+                raise cannot_save(self.journal_path, exc) from exc
+        try:
+            done = os.write(self._j_fd, data)
+            while done < len(data):
+                done += os.write(self._j_fd, data[done:])
+            os.fdatasync(self._j_fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._j_fd, self._j_off)
+            except OSError:
+                self._tail_dirty = True
+            raise cannot_save(self.journal_path, exc) from exc
+        self._j_off += len(data)
+        if self._j_off > FOLD_BYTES:
+            self._start_fold()
 
     # ----- folding --------------------------------------------------------------------------------
     def _start_fold(self) -> None:
@@ -381,8 +457,8 @@ class JournalStore:
     def fold(self, background: bool = False) -> bool:
         """Write the tables to the database file and empty the journal; False if there was nothing to do."""
         with self.lock:
-            if self._lock_fd is None or self._j_off == 0:
-                return False
+            if self._lock_fd is None or self._j_off == 0 or self._unsaved:
+                return False  # (with saves still waiting for the disk, the database waits too)
             snapshot = {name: dict(rows) for name, rows in self.tables.items()}
             upto = self._j_off
         pause = (lambda: time.sleep(0)) if background else None
@@ -429,6 +505,10 @@ class JournalStore:
         if thread is not None:
             thread.join()
         with self.lock:
+            try:
+                self.flush()
+            except StoreError:
+                pass  # the app warned before quitting with unsaved changes
             if self._lock_fd is not None:
                 try:
                     self.fold()
@@ -480,13 +560,14 @@ _OPEN: dict[str, JournalStore] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None) -> JournalStore:
-    """The process-wide store of `db_path` (one per file, shared by every Workspace of this process)."""
-    key = os.path.realpath(db_path)
+def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
+               read_only: bool = False) -> JournalStore:
+    """The process-wide store of `db_path` (one per file and mode, shared by every Workspace of this process)."""
+    key = os.path.realpath(db_path) + (" (read-only)" if read_only else "")
     with _OPEN_LOCK:
         store = _OPEN.get(key)
         if store is None:
-            store = JournalStore(Path(db_path), owner, indexes)
+            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only)
             _OPEN[key] = store
         else:
             store.refresh()
@@ -496,7 +577,7 @@ def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | 
 
 def release_store(store: JournalStore) -> None:
     """Drop one user of `store`; the last one closes it (folds and releases the writer lock)."""
-    key = os.path.realpath(store.db_path)
+    key = os.path.realpath(store.db_path) + (" (read-only)" if store.read_only else "")
     with _OPEN_LOCK:
         store.refs -= 1
         if store.refs > 0:

@@ -16,7 +16,7 @@ from .annotations import AnnotationSet
 from .article import Article
 from .atomic import write_atomic
 from .corpus import BODIES_FILE, TEXT_AT, BodyStore, make_article, metadata_record, referenced_end
-from .errors import StoreError
+from .errors import CorruptFileError, StoreError
 from .importer import Skip, expand, read_file
 from .journal import JOURNAL_SUFFIX
 from .labels import DEFAULT_LABELS_TOML, Schema, load_schema
@@ -64,8 +64,14 @@ class ImportReport:
 class Workspace:
     """The data layer the TUI, the CLI and scripts share. Use `Workspace.open(path)`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        """Opened to look only: annotation files are read as far as they are whole and never written."""
+        self.keep_unsaved = False
+        """The app's mode: saves the disk refuses stay in memory and are retried (see AnnotationSet)."""
+        self.damaged: dict[str, list[str]] = {}
+        """Annotators whose damaged files were opened read-only to be shown, with what is wrong."""
         self.corpus_path = path / CORPUS_FILE
         self.labels_path = path / LABELS_FILE
         self.bodies_path = path / BODIES_FILE
@@ -78,7 +84,7 @@ class Workspace:
         self._schema: Schema | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+    def open(cls, path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Workspace:
         """Open (creating if needed) the workspace at `path`; corrupt files raise StoreError, untouched."""
         folder = Path(path).expanduser() if path is not None else default_path()
         if folder.exists() and not folder.is_dir():
@@ -90,7 +96,7 @@ class Workspace:
                 write_atomic(labels, DEFAULT_LABELS_TOML.encode("utf-8"))
         except OSError as exc:
             raise StoreError(f"{folder}: cannot create workspace ({exc.strerror})") from exc
-        workspace = cls(folder)
+        workspace = cls(folder, read_only=read_only)
         workspace._load()
         return workspace
 
@@ -243,12 +249,49 @@ class Workspace:
         """The annotation set of `annotator` (created on first use)."""
         if not _ANNOTATOR.match(annotator):
             raise StoreError(f"annotator name {annotator!r}: use letters, digits, '.', '_' or '-'")
+        notes = self._sets.get(annotator)
+        if notes is not None and check and notes.read_only and not self.read_only:
+            notes.close()  # seen damaged while only looking; to edit, it must open whole (maybe repaired now)
+            del self._sets[annotator]
+            self.damaged.pop(annotator, None)
         if annotator not in self._sets:
-            path = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
-            self._sets[annotator] = AnnotationSet(path, annotator, self.article, lambda: self.schema)
+            self._sets[annotator] = self._open_set(annotator, check)
         if check:
             self.schema  # noqa: B018 - a broken or incompatible labels.toml is reported before any edit
         return self._sets[annotator]
+
+    def _open_set(self, annotator: str, check: bool) -> AnnotationSet:
+        """Open for writing; a damaged file is an error when editing (`check`), and is read read-only as far
+        as it is whole when only looking (another annotator's counts), noted in `damaged`."""
+        path = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
+        if not self.read_only:
+            try:
+                notes = AnnotationSet(path, annotator, self.article, lambda: self.schema)
+            except CorruptFileError:
+                if check:
+                    raise
+            else:
+                if self.keep_unsaved:
+                    notes.keep_unsaved()
+                return notes
+        notes = AnnotationSet(path, annotator, self.article, lambda: self.schema, read_only=True)
+        if notes.damage:
+            self.damaged[annotator] = notes.damage
+        return notes
+
+    def unsaved(self) -> int:
+        """Saves kept in memory, over every annotation set open here."""
+        return sum(s.unsaved for s in self._sets.values())
+
+    def flush(self) -> str | None:
+        """Retry every save kept in memory; why they still cannot be written, or None once all are."""
+        problem = None
+        for notes in self._sets.values():
+            try:
+                notes.flush()
+            except StoreError as exc:
+                problem = problem or str(exc)
+        return problem
 
     def close(self) -> None:
         """Fold and release this workspace's annotation sets (saves are durable before that anyway)."""

@@ -30,15 +30,24 @@ class TahqiqApp(App[None]):
         Binding("f2", "toggle_theme", "Light/dark", id="toggle-theme"),
     ]
 
-    def __init__(self, workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True) -> None:
+    SAVE_RETRY_SECONDS = 2.0
+
+    def __init__(self, workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True,
+                 notice: str | None = None) -> None:
         super().__init__()
+        self.notice = notice
+        """A problem to tell the user as the app opens (e.g. the folder cannot be written)."""
+        self._quit_armed = False
         self.workspace = workspace
         self.annotator = annotator
         self.bidi_mode = bidi
         """`app`: we reorder and join Arabic; `terminal`: logical order for terminals that do bidi."""
         self.shaping = shaping
         self.title = f"tahqiq · {visual_snippet('تحقيق', 10, shape=shaping, reorder=bidi == 'app')}"
-        self.sub_title = f"{annotator} · {workspace.path}"
+        self.sub_title = f"{annotator} · {workspace.path}" + (" · READ-ONLY" if workspace.read_only else "")
+        if not workspace.read_only:
+            workspace.keep_unsaved = True  # a full disk never interrupts work: saves wait in memory
+            workspace.annotations(annotator).keep_unsaved()
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""
         self._suggester: Suggester | None = None
@@ -57,6 +66,38 @@ class TahqiqApp(App[None]):
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
         self.run_worker(self._warm_up, thread=True, group="warm-up")
+        if self.workspace.read_only:
+            self.notify("Opened read-only: you can look, nothing is saved", severity="warning", timeout=10)
+        for name, damage in self.workspace.damaged.items():
+            self.notify(f"{damage[0]}; {name}'s annotations are shown as far as they are whole",
+                        severity="error", timeout=15)
+        if self.notice:
+            self.notify(self.notice, severity="error", timeout=15)
+        self.set_interval(self.SAVE_RETRY_SECONDS, self.check_saved)
+
+    def check_saved(self) -> None:
+        """Retry saves the disk refused; say when they are written, and keep saying that some are not."""
+        if not self.workspace.unsaved():
+            return
+        kept = self.workspace.unsaved()
+        problem = self.workspace.flush()
+        if problem is None:
+            self.notify(f"Saved the {kept} change(s) that were waiting for the disk", timeout=5)
+            self._unsaved_shown = False
+        elif not getattr(self, "_unsaved_shown", False):
+            self._unsaved_shown = True
+            self.notify(problem, severity="error", timeout=15)
+
+    async def action_quit(self) -> None:
+        """Quit; with changes the disk has not taken yet, only when asked twice."""
+        kept = self.workspace.unsaved() and self.workspace.flush() and self.workspace.unsaved()
+        if kept and not self._quit_armed:
+            self._quit_armed = True
+            self.notify(f"{kept} change(s) are not saved yet (the disk refuses them). Free space or fix the "
+                        "folder and wait, or press ctrl+q again to quit and lose them", severity="error",
+                        timeout=15)
+            return
+        self.exit()
 
     def _warm_up(self) -> None:
         """Build the suggestion index in the background so the first article opens without waiting."""
@@ -98,6 +139,7 @@ class TahqiqApp(App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
 
-def make_app(workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True) -> TahqiqApp:
+def make_app(workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True,
+             notice: str | None = None) -> TahqiqApp:
     """Build the app on an open workspace for one annotator."""
-    return TahqiqApp(workspace, annotator, bidi=bidi, shaping=shaping)
+    return TahqiqApp(workspace, annotator, bidi=bidi, shaping=shaping, notice=notice)

@@ -10,7 +10,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from store import StoreError, Workspace
+from store import CorruptFileError, LockedError, StoreError, Workspace
 from store.suggest import PREDICTIONS_PREFIX
 
 
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="app: tahqiq reorders and joins Arabic (default); terminal: send logical "
                              "order for terminals that do bidi themselves")
     parser.add_argument("--no-shaping", action="store_true", help="do not join Arabic letters")
+    parser.add_argument("--read-only", action="store_true",
+                        help="open to look only, nothing is saved (for a workspace with a damaged file)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("import", help="import .txt pages, JSONL or CSV files or folders",
@@ -100,15 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.serve import add_serve_parser
 
     add_serve_parser(sub)
+
+    from tui.cli_doctor import add_doctor_parser
+
+    add_doctor_parser(sub)
     return parser
 
 
 def open_workspace(args: argparse.Namespace, seed: bool = False) -> Workspace:
     """The chosen workspace; the bundled seeds are imported into an empty one when the app opens it, or
     when any command first opens the default workspace."""
-    workspace = Workspace.open(args.workspace)
+    read_only = getattr(args, "read_only", False) and args.command is None
+    workspace = Workspace.open(args.workspace, read_only=read_only)
     default = args.workspace is None and "TAHQIQ_WORKSPACE" not in os.environ
-    if (seed or default) and workspace.is_empty and args.command != "import":
+    if (seed or default) and workspace.is_empty and args.command != "import" and not read_only:
         workspace.import_seeds()
     return workspace
 
@@ -209,11 +216,37 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     workspace = open_workspace(args, seed=True)
     workspace.schema  # noqa: B018 - a broken labels.toml is a one-line error before the screen opens
-    app = make_app(workspace, args.annotator or default_annotator(), bidi=args.bidi,
-                   shaping=not args.no_shaping)
+    annotator = args.annotator or default_annotator()
+    notice = None
+    if not workspace.read_only:
+        workspace.keep_unsaved = True
+        try:
+            workspace.annotations(annotator).acquire()  # a second login is refused here, not at its first save
+        except CorruptFileError as exc:
+            if not _offer_read_only(exc):
+                return 1
+            workspace.close()
+            args.read_only = True
+            workspace = open_workspace(args)
+        except LockedError:
+            raise
+        except StoreError as exc:  # a read-only folder, a full disk: work is kept in memory meanwhile
+            notice = f"{exc}: changes are kept in memory and saved as soon as the disk allows"
+    app = make_app(workspace, annotator, bidi=args.bidi, shaping=not args.no_shaping, notice=notice)
     with explicit_bidi(args.bidi == "app"):
         app.run()
     return app.return_code or 0
+
+
+def _offer_read_only(exc: CorruptFileError) -> bool:
+    """Say which file is damaged and how; ask whether to open read-only (never on a non-interactive run)."""
+    print(f"tahqiq: error: {exc}", file=sys.stderr)
+    hint = "the damaged file is kept as it is; `tahqiq doctor` checks and repairs the workspace"
+    if not sys.stdin.isatty():
+        print(f"tahqiq: {hint}; --read-only opens it to look only", file=sys.stderr)
+        return False
+    answer = input(f"tahqiq: {hint}. Open read-only now (nothing will be saved)? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _stderr():
@@ -240,6 +273,12 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return run_agreement(args)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tui.cli_doctor import run_doctor
+
+    return run_doctor(args)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from tui.cli_exchange import run_export
 
@@ -252,7 +291,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
-COMMANDS = {"agreement": cmd_agreement, "assign": cmd_assign, "export": cmd_export, "import": cmd_import, "list": cmd_list,
+COMMANDS = {"agreement": cmd_agreement, "assign": cmd_assign, "doctor": cmd_doctor, "export": cmd_export, "import": cmd_import, "list": cmd_list,
             "render": cmd_render, "serve": cmd_serve, "show": cmd_show}
 
 

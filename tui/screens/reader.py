@@ -199,6 +199,8 @@ class ReaderScreen(Screen[None]):
             self.notify(str(exc), severity="error")
             return None
         self.refresh_annotations()
+        if self.notes.unsaved:
+            self.app.check_saved()
         return result
 
     # ----- actions ------------------------------------------------------------------------------

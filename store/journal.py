@@ -147,6 +147,7 @@ class JournalStore:
         self._j_fd: int | None = None
         self._tail_dirty = False
         self._fold_thread: threading.Thread | None = None
+        self._fold_lock = threading.Lock()
         self.fold_error: str | None = None
         """The last background fold failure (the journal keeps every save; folding is retried)."""
         self.generation = 0
@@ -158,8 +159,6 @@ class JournalStore:
         self._unsaved: list[tuple[bytes, list[Op]]] = []
         self.save_error: str | None = None
         """Why the changes in `unsaved` could not be written yet (None when everything is saved)."""
-        if not read_only:
-            self._ensure_db()
         self._load_full()
 
     # ----- reading --------------------------------------------------------------------------------
@@ -175,16 +174,16 @@ class JournalStore:
     def _load_full(self) -> None:
         for _ in range(20):
             self.damage = []
-            if not self.db_path.exists() and not self.read_only:
-                self._ensure_db()
             try:
                 tables, stamp = read_tables(self.db_path)
             except CorruptFileError as exc:
-                if not self.read_only:
+                if not self.db_path.exists():  # nothing saved yet: created by the first writer
+                    tables, stamp = {}, None
+                elif not self.read_only:
                     raise
-                if self.db_path.exists():
+                else:
                     self.damage.append(str(exc))
-                tables, stamp = {}, _stat(self.db_path)
+                    tables, stamp = {}, _stat(self.db_path)
             try:
                 with open(self.journal_path, "rb") as handle:
                     j_ino = os.fstat(handle.fileno()).st_ino
@@ -336,6 +335,7 @@ class JournalStore:
                 pass  # only for the message another process shows
             self._lock_fd = fd
             try:
+                self._ensure_db()
                 self._load_full()  # what the previous writer saved last
                 self._cut_torn_tail()
                 created = not self.journal_path.exists()
@@ -455,7 +455,14 @@ class JournalStore:
             self.fold_error = str(exc)
 
     def fold(self, background: bool = False) -> bool:
-        """Write the tables to the database file and empty the journal; False if there was nothing to do."""
+        """Write the tables to the database file and empty the journal; False if there was nothing to do.
+
+        One fold at a time (a background and an explicit one must not interleave: the later would copy the
+        journal from an offset of the file the earlier one replaced). Never called holding `self.lock`."""
+        with self._fold_lock:
+            return self._fold(background)
+
+    def _fold(self, background: bool) -> bool:
         with self.lock:
             if self._lock_fd is None or self._j_off == 0 or self._unsaved:
                 return False  # (with saves still waiting for the disk, the database waits too)
@@ -504,18 +511,17 @@ class JournalStore:
         thread = self._fold_thread
         if thread is not None:
             thread.join()
-        with self.lock:
-            try:
-                self.flush()
-            except StoreError:
-                pass  # the app warned before quitting with unsaved changes
-            if self._lock_fd is not None:
-                try:
-                    self.fold()
-                except StoreError:
-                    pass  # the journal keeps every save; the next writer folds
-                finally:
-                    self._release_lock()
+        try:
+            self.flush()
+        except StoreError:
+            pass  # the app warned before quitting with unsaved changes
+        try:
+            self.fold()
+        except StoreError:
+            pass  # the journal keeps every save; the next writer folds
+        finally:
+            with self.lock:
+                self._release_lock()
 
 
 def _int(key: str) -> int:

@@ -36,7 +36,8 @@ def _run_and_kill(script: str, args: list[str], rng: random.Random, at_least: in
 
     def read() -> None:
         for line in proc.stdout:
-            lines.append(line.strip())
+            if line.endswith("\n"):  # a line the kill cut short was never fully reported
+                lines.append(line.strip())
         done.set()
 
     reader = threading.Thread(target=read, daemon=True)

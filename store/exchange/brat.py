@@ -18,11 +18,27 @@ from .offsets import CODEPOINT
 from .records import Context, Item
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# What str.splitlines() breaks at (\r\n is two of these): none may appear inside an .ann line.
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 MANIFEST = "tahqiq-export.json"
+_STEM_MAX = 120
+"""File names stay well under NAME_MAX (255 bytes) whatever the article id's length."""
 
 
 def file_stem(article_id: str) -> str:
-    return _UNSAFE.sub("_", article_id) or "_"
+    return _UNSAFE.sub("_", article_id)[:_STEM_MAX] or "_"
+
+
+def _unique_stem(article_id: str, used: set[str]) -> str:
+    """file_stem, made unique within one folder: distinct ids can share a stem ("a/b" and "a_b", any two
+    Arabic ids of the same length), and one .txt/.ann pair used to overwrite the other."""
+    stem = base = file_stem(article_id)
+    k = 1
+    while stem.lower() in used:  # lower(): also distinct on case-insensitive file systems
+        k += 1
+        stem = f"{base}-{k}"
+    used.add(stem.lower())
+    return stem
 
 
 def _value(value: Any) -> str:
@@ -31,22 +47,30 @@ def _value(value: Any) -> str:
 
 
 def fragments(body: str, start: int, end: int) -> list[tuple[int, int]]:
+    """body[start:end] cut at every line break: all of them (CR, U+2028, NEL...), not only LF, since brat
+    reads .ann files line by line with str.splitlines() semantics and a span's text must stay on its line."""
     out, s = [], start
-    for i in range(start, end):
-        if body[i] == "\n":
-            if i > s:
-                out.append((s, i))
-            s = i + 1
+    for m in _LINE_BREAK.finditer(body, start, end):
+        if m.start() > s:
+            out.append((s, m.start()))
+        s = m.end()
     if end > s:
         out.append((s, end))
     return out
 
 
-def ann_lines(item: Item, schema: Any) -> list[str]:
+def ann_lines(item: Item, schema: Any, notes: list[str] | None = None) -> list[str]:
+    """The .ann lines of one document. A span of line breaks only has no text brat can hold on a line:
+    it is left out and named in `notes` (it used to be written raw, breaking the .ann file)."""
     body, lines = item.article.body, []
     t = a = n = 0
     for r in item.spans:
-        frags = fragments(body, r["start"], r["end"]) or [(r["start"], r["end"])]
+        frags = fragments(body, r["start"], r["end"])
+        if not frags:
+            if notes is not None:
+                notes.append(f"{item.article.id!r} ({item.annotator}): {r['label']} span {r['start']}-{r['end']} "
+                             f"{r['text']!r} is only line breaks; left out of the brat .ann file")
+            continue
         t += 1
         where = ";".join(f"{s} {e}" for s, e in frags)
         lines.append(f"T{t}\t{r['label']} {where}\t{' '.join(body[s:e] for s, e in frags)}")
@@ -72,13 +96,14 @@ def conf(schema: Any) -> str:
 def write_dir(items: Iterable[Item], folder: Path, ctx: Context) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     manifest: list[dict[str, Any]] = []
+    used: dict[Path, set[str]] = {}
     for item in items:
         sub = folder / file_stem(item.annotator)
         sub.mkdir(exist_ok=True)
-        stem = file_stem(item.article.id)
+        stem = _unique_stem(item.article.id, used.setdefault(sub, set()))
         txt, ann = sub / f"{stem}.txt", sub / f"{stem}.ann"
         txt.write_text(item.article.body, encoding="utf-8", newline="")
-        lines = ann_lines(item, ctx.schema)
+        lines = ann_lines(item, ctx.schema, ctx.notes)
         ann.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="")
         c = item.credibility
         manifest.append({"id": item.article.id, "annotator": item.annotator, "state": item.state,

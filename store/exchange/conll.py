@@ -12,12 +12,15 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
+from ..errors import StoreError
 from ..sentences import sentences
 from .offsets import CODEPOINT
 from .records import Context, Item
 
+_HEADER_BREAKER = re.compile("[\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u200c\u200d"
 TOKEN = re.compile(rf"(?:\w|[{_MARKS}])+|\S")
+_NON_SPACE = re.compile(r"\S")
 
 
 def tokens(text: str, cuts: Iterable[int] = ()) -> Iterator[tuple[int, int]]:
@@ -35,6 +38,11 @@ def tokens(text: str, cuts: Iterable[int] = ()) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
+def body_has_token(body: str, start: int, end: int) -> bool:
+    """Whether body[start:end] holds a token (a non-space character); an all-white-space entity has none."""
+    return _NON_SPACE.search(body, start, end) is not None
+
+
 def bio(item: Item) -> Iterator[list[tuple[int, int, str]]]:
     """Sentences (store.sentences, as the reader splits them) of (start, end, tag); a sentence break that
     would fall inside an entity is dropped. Overlapping entities: the first one (in text order) wins."""
@@ -42,7 +50,7 @@ def bio(item: Item) -> Iterator[list[tuple[int, int, str]]]:
     ents = item.entities
     bounds = [s for s, _ in sentences(body)][1:]
     n_bounds, n_ents = len(bounds), len(ents)
-    b_i = e_i = 0
+    b_i = e_i = last_end = 0
     inside = None
     sentence: list[tuple[int, int, str]] = []
     for start, end in tokens(body, [o for e in ents for o in (e["start"], e["end"])]):
@@ -55,12 +63,15 @@ def bio(item: Item) -> Iterator[list[tuple[int, int, str]]]:
         if crossed and sentence and inside is None:
             yield sentence
             sentence = []
-        while e_i < n_ents and ents[e_i]["start"] < start:
+        # Skip entities that ended, or whose first token went by (overlapped). Not "start < token start":
+        # an entity that begins with a space has its first token after its start, and lost its B-/I- tags.
+        while e_i < n_ents and (ents[e_i]["end"] <= start or ents[e_i]["start"] < last_end):
             e_i += 1
+        last_end = end
         tag = "O"
         if inside is not None:
             tag = "I-" + inside["label"]
-        elif e_i < n_ents and ents[e_i]["start"] == start:
+        elif e_i < n_ents and ents[e_i]["start"] <= start:
             inside = ents[e_i]
             tag = "B-" + inside["label"]
         sentence.append((start, end, tag))
@@ -72,6 +83,14 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
     write_ = out.write
     for item in items:
         a, c = item.article, item.credibility
+        if _HEADER_BREAKER.search(a.id):
+            # A tab or line break would turn the "# id = ..." line into a token line or two lines.
+            raise StoreError(f"--format conll: article id {a.id!r} has a tab or line break, which a "
+                             "'# id = ...' line cannot hold; export it with --format jsonl")
+        for e in item.entities:
+            if not body_has_token(a.body, e["start"], e["end"]):
+                ctx.notes.append(f"{a.id!r} ({item.annotator}): {e['label']} entity {e['start']}-{e['end']} "
+                                 f"{e['text']!r} is only white space; CoNLL has no token for it, left out")
         write_(f"# id = {a.id}\n# annotator = {item.annotator}\n# state = {item.state}\n"
                f"# direction = {ctx.saw(item)}\n# offset_unit = {CODEPOINT}\n")
         if c is not None:

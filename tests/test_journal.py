@@ -19,6 +19,7 @@ from store import journal
 from store.corpus import BODIES_FILE
 
 ARTICLE = "52f015e52f40b84e"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _files(ws: Workspace, name: str) -> tuple[Path, Path]:
@@ -239,3 +240,20 @@ def test_a_corpus_written_before_the_text_store_still_opens(tmp_path: Path) -> N
     assert list(ws.iter_bodies()) == [("old1", "نص قديم"), ("new1", "نص جديد")]
     ws.annotations("a").add_entity("old1", 0, 2, "PER")
     ws.close()
+
+
+def test_files_are_created_with_the_umask_for_a_shared_group_folder(tmp_path: Path) -> None:
+    script = """
+import os, sys
+os.umask(0o002)
+from store import Workspace
+ws = Workspace.open(sys.argv[1])
+ws.import_seeds()
+ws.annotations("alice").add_entity(ws.articles()[0].id, 0, 3, "ORG")
+ws.close()
+"""
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "ws")], check=True, cwd=ROOT)
+    made = [p for p in (tmp_path / "ws").rglob("*") if p.is_file()]
+    names = {p.name for p in made}
+    assert {"corpus.json", "bodies.bin", "alice.json", "alice.journal", "alice.lock", "labels.toml"} <= names
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in made} == {p.name: "0o664" for p in made}

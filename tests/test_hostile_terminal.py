@@ -66,7 +66,8 @@ def _read_until(fd: int, out: bytearray, needle: bytes, timeout: float) -> bool:
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
-def test_no_byte_sequence_from_an_article_reaches_the_terminal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bidi", ["app", "terminal"])
+def test_no_byte_sequence_from_an_article_reaches_the_terminal(tmp_path: Path, bidi: str) -> None:
     src = tmp_path / "attack.jsonl"
     src.write_text(json.dumps({"id": "attack", "title": TITLE, "text": BODY, "source": f"\x1b]8;;x\x1b\\{MARK}src",
                                "url": f"http://x/\x1b]52;c;{MARK}\x07"}) + "\n", encoding="utf-8")
@@ -77,7 +78,8 @@ def test_no_byte_sequence_from_an_article_reaches_the_terminal(tmp_path: Path) -
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40", "TEXTUAL_ANIMATIONS": "none"}
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--workspace", str(tmp_path / "ws"), "--annotator", "x"],
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--workspace", str(tmp_path / "ws"), "--annotator", "x",
+                             "--bidi", bidi],
                             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True)
     os.close(slave)
     out = bytearray()
@@ -89,6 +91,8 @@ def test_no_byte_sequence_from_an_article_reaches_the_terminal(tmp_path: Path) -
         assert _read_until(master, out, f"{MARK}controls".encode(), 30), "the reader never showed the article"
         os.write(master, b"\x1b[1;5C")  # move around (ctrl+right) so more of it is drawn
         _read_until(master, out, b"\x00never", 1.5)
+        os.write(master, b"\x0f")  # ctrl+o: open the article's URL (refused: it holds controls; quoted inert)
+        assert _read_until(master, out, b"Not a web address", 10), "ctrl+o gave no notice"
         os.write(master, b"\x11")  # ctrl+q
         _read_until(master, out, b"\x00never", 3)
     finally:

@@ -124,10 +124,11 @@ class TahqiqApp(App[None]):
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
         """Notifications often quote Arabic (a tagged word, an error): show them in visual order, and never
-        interpret article text as markup."""
-        if self.bidi_mode == "app":
-            message = visual_line(message, "ltr", shape=self.shaping)
-            title = visual_line(title, "ltr", shape=self.shaping)
+        interpret article text as markup; in either bidi mode no control character of theirs reaches the
+        terminal (an article's URL or title can hold escape sequences)."""
+        reorder = self.bidi_mode == "app"
+        message = visual_line(message, "ltr", shape=self.shaping, reorder=reorder)
+        title = visual_line(title, "ltr", shape=self.shaping, reorder=reorder)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def watch_theme(self, theme: str) -> None:

@@ -79,7 +79,7 @@ def open_article_url(screen: Screen, url: str | None) -> None:
     if not url:
         app.notify("This article has no URL", severity="warning", timeout=3)
         return
-    if not url.lower().startswith(("http://", "https://")):
+    if not url.lower().startswith(("http://", "https://")) or not url.isprintable() or " " in url:
         app.notify(f"Not a web address: {url}", severity="warning", timeout=3)
         return
     if app.is_web:

@@ -284,7 +284,7 @@ def _read(workspace: Any, name: str) -> dict[str, Any]:
     entities: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     claims: dict[str, list[tuple[int, int]]] = defaultdict(list)
     annotated: set[str] = set()
-    for row in notes.all():
+    for row in notes.records():
         article = row["article_id"]
         annotated.add(article)
         if row["kind"] == "credibility":

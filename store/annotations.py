@@ -274,6 +274,12 @@ class AnnotationSet:
         with self._store.lock:
             return {row["article_id"]: row["state"] for row in self._rows(self.PROGRESS).values()}
 
+    def records(self) -> list[Annotation]:
+        """The stored records themselves, for read-only passes over many (counts, checks): no copies,
+        so do not modify them."""
+        with self._store.lock:
+            return list(self._rows().values())
+
     def all(self) -> list[Annotation]:
         with self._store.lock:
             return [dict(d) for d in self._rows().values()]

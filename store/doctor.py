@@ -282,7 +282,7 @@ def _mismatches(folder: Path) -> Iterator[Finding]:
                 notes = ws.annotations(name, check=False)
             except StoreError:
                 continue  # already reported file by file
-            articles = sorted({r["article_id"] for r in notes.all()})
+            articles = sorted({r["article_id"] for r in notes.records()})
             shifted = missing = 0
             first = None
             for article_id in articles:

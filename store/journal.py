@@ -41,7 +41,7 @@ from tinydb.storages import Storage
 
 from .atomic import create_exclusive, fsync_dir, write_atomic, write_atomic_chunks
 from .errors import CorruptFileError, LockedError, StoreError, UnsavedError
-from .storage import cannot_save, dumps, loads, read_tables
+from .storage import cannot_save, dumps, loads, quiet_gc, read_tables
 
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"
@@ -172,6 +172,10 @@ class JournalStore:
             raise StoreError(f"{self.db_path}: cannot create ({exc.strerror or exc})") from exc
 
     def _load_full(self) -> None:
+        with quiet_gc():
+            self._load_full_once()
+
+    def _load_full_once(self) -> None:
         for _ in range(20):
             self.damage = []
             try:
@@ -265,6 +269,11 @@ class JournalStore:
         with self.lock:
             if self._lock_fd is not None:
                 return  # the writer holds the lock: nobody else changes these files
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read what changed on disk since the last read: the new journal lines, or all if folded meanwhile."""
+        with self.lock:
             db = _stat(self.db_path)
             if db != self._db_stamp:
                 self._load_full()
@@ -336,7 +345,7 @@ class JournalStore:
             self._lock_fd = fd
             try:
                 self._ensure_db()
-                self._load_full()  # what the previous writer saved last
+                self._catch_up()  # what the previous writer saved last
                 self._cut_torn_tail()
                 created = not self.journal_path.exists()
                 self._j_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)

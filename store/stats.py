@@ -79,17 +79,21 @@ SORT_KEYS = {
 }
 
 
-def article_rows(workspace: Workspace, annotator: str) -> list[ArticleRow]:
-    """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean."""
+def article_rows(workspace: Workspace, annotator: str, team: bool = True) -> list[ArticleRow]:
+    """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean.
+
+    `team=False` reads only `annotator`'s own annotations (no mean, no team progress): quick enough for a
+    first screen when a large team's databases take seconds to load."""
     assignment = assign.load(workspace.path)
     rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date, assigned=annotator in assignment.get(a.id, ()))
             for a in workspace.articles()}
     scores: dict[str, list[int]] = {}
-    for name in workspace.annotators():
+    names = workspace.annotators() if team else [n for n in workspace.annotators() if n == annotator]
+    for name in names:
         if name.startswith(PREDICTIONS_PREFIX) or name == GOLD:
             continue  # imported predictions are suggestions, and gold is the reviewer's result
         notes = workspace.annotations(name, check=False)
-        for record in notes.all():
+        for record in notes.records():
             row = rows.get(record["article_id"])
             if row is None:
                 continue

@@ -233,9 +233,10 @@ class Suggester:
             if name.startswith(PREDICTIONS_PREFIX):
                 self.predictions.append(name)
                 continue
-            for row in workspace.annotations(name, check=False).all():
-                if row["kind"] == "entity":
-                    self.tagged.add(row["text"], row["label"])
+            pairs = Counter((row["text"], row["label"]) for row in workspace.annotations(name, check=False).records()
+                            if row["kind"] == "entity")
+            for (text, label), count in pairs.items():  # each distinct string folded once, not per tag
+                self.tagged.add(text, label, count)
         self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
         self.rejections = Rejections(workspace.path, annotator)
 

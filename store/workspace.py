@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ CORPUS_FILE = "corpus.json"
 LABELS_FILE = "labels.toml"
 ANNOTATIONS_DIR = "annotations"
 CORPUS_LOCK = "corpus.lock"
+LABELS_CHECKED = ".labels-checked"
 _ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 IMPORT_BATCH = 20000
 """Articles written per corpus save during an import (each save rewrites the corpus metadata file; the
@@ -121,16 +123,32 @@ class Workspace:
         return schema
 
     def _check_labels_in_use(self, schema: Schema) -> None:
-        """Refuse a schema that drops (renames) an entity label annotations still use."""
+        """Refuse a schema that drops (renames) an entity label annotations still use.
+
+        Every save checks its label against the schema, so only a changed labels.toml can drop one in use:
+        the digest of the last labels.toml that passed is kept, and the check (which reads every annotator's
+        annotations) runs again only when the file differs."""
+        digest = None
+        try:
+            digest = hashlib.sha256(self.labels_path.read_bytes()).hexdigest()
+            if (self.path / LABELS_CHECKED).read_text(encoding="utf-8").strip() == digest:
+                return
+        except OSError:
+            pass
         missing: dict[str, int] = {}
         for name in self.annotators():
-            for row in self.annotations(name, check=False).all():
+            for row in self.annotations(name, check=False).records():
                 if row["kind"] == "entity" and row["label"] not in schema.entities:
                     missing[row["label"]] = missing.get(row["label"], 0) + 1
         if missing:
             label, count = max(missing.items(), key=lambda kv: kv[1])
             raise StoreError(f"{self.labels_path}: label {label!r} is used by {count} annotation(s); "
                              "renaming or removing a label in use is refused (add it back)")
+        if digest is not None:
+            try:
+                write_atomic(self.path / LABELS_CHECKED, digest.encode("ascii"))
+            except OSError:
+                pass  # a read-only folder: check again next time
 
     def _load(self) -> dict[str, Article]:
         storage = self._corpus.storage

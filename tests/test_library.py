@@ -260,3 +260,32 @@ async def test_assigned_first_triage_follows_and_teammates_saves_appear(workspac
         await pilot.pause()
         assert app.screen.article.id in mine and app.screen.triage.queue == expected
         assert body  # the teammate's article text was untouched
+
+
+async def test_large_workspace_shows_its_first_rows_then_the_team_figures(workspace_path: Path, monkeypatch) -> None:
+    """The paths a 100,000-article workspace takes, forced on the seeds: a capped table (sorting still sees
+    every article), and the team's figures loaded after the first screen."""
+    from tui.screens import library
+
+    ws = Workspace.open(workspace_path)
+    articles = ws.articles()
+    ws.annotations("bob").set_credibility(articles[0].id, 2)
+    ws.annotations("carol").set_credibility(articles[0].id, 4)
+    ws.annotations("bob").set_state(articles[1].id, "done")
+    ws.close()
+    monkeypatch.setattr(library, "TABLE_LIMIT", 3)
+    monkeypatch.setattr(library, "TEAM_IN_BACKGROUND_FROM", 0)
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert table.row_count == 3
+        assert "first 3 of 5 shown" in str(screen.query_one("#filter-text", Label).render())
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        row = next(r for r in screen.rows if r.id == articles[0].id)
+        assert row.credibility_mean == 3.0  # bob's and carol's, read in the background
+        assert "team 1/5" in str(screen.query_one("#progress-text", Label).render())
+        await pilot.press("s")  # sort (cycles the key): still every article behind the 3 rows shown
+        await pilot.pause()
+        assert len(screen.visible_rows()) == 5 and table.row_count == 3

@@ -65,7 +65,9 @@ class TahqiqApp(App[None]):
         except StoreError as exc:
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
         self.push_screen(LibraryScreen())
-        self.run_worker(self._warm_up, thread=True, group="warm-up")
+        # after the first screen is drawn: building it reads everyone's annotations, and competing with
+        # the first paint for the interpreter made a large workspace's start seconds slower
+        self.call_after_refresh(lambda: self.run_worker(self._warm_up, thread=True, group="warm-up"))
         if self.workspace.read_only:
             self.notify("Opened read-only: you can look, nothing is saved", severity="warning", timeout=10)
         for name, damage in self.workspace.damaged.items():

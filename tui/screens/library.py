@@ -21,6 +21,12 @@ from ..widgets.bidi_label import BidiLabel
 
 TITLE_WIDTH = 40
 POLL_SECONDS = 2.0
+TABLE_LIMIT = 500
+"""Rows the table holds at once: sorting, filters and search always work on every article, and the first
+TABLE_LIMIT of the result are shown (a table of 100,000 rows takes minutes to build)."""
+TEAM_IN_BACKGROUND_FROM = 5000
+"""From this many articles, the first screen shows this annotator's figures and the team's (every other
+annotator's database) follow from a background thread."""
 """How often the library checks for teammates' saves."""
 COLUMNS = [("state", "State", 12), ("title", "Title", TITLE_WIDTH), ("source", "Source", 12),
            ("date", "Date", 10), ("credibility", "Cred", 4), ("mean", "Mean", 4),
@@ -74,7 +80,16 @@ class LibraryScreen(Screen[None]):
         table = self.query_one(DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, width=width, key=key)
-        self.reload()
+        self._cells: dict[tuple[str, int], Text] = {}
+        self._large = len(self.app.workspace.articles()) >= TEAM_IN_BACKGROUND_FROM
+        if self._large:
+            self._stamp = workspace_stamp(self.app.workspace)
+            self.rows = article_rows(self.app.workspace, self.app.annotator, team=False)
+            self.refresh_table()
+            self.query_one("#progress-text", Label).update(" loading the team's figures… ")
+            self._load_team()
+        else:
+            self.reload()
         self.set_interval(POLL_SECONDS, self._poll)
         table.focus()
         last = self.app.session.get("last_article")
@@ -82,7 +97,19 @@ class LibraryScreen(Screen[None]):
             self._select(last)
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        if workspace_stamp(self.app.workspace) != self._stamp:  # (not on the first show, right after mount)
+            self.reload()
+
+    @work(thread=True, exclusive=True, group="team")
+    def _load_team(self) -> None:
+        """Everyone's figures, read off the UI thread; shown when ready."""
+        stamp = workspace_stamp(self.app.workspace)
+        rows = article_rows(self.app.workspace, self.app.annotator)
+        self.app.call_from_thread(self._show_rows, rows, stamp)
+
+    def _show_rows(self, rows: list[ArticleRow], stamp: tuple) -> None:
+        self.rows, self._stamp = rows, stamp
+        self.refresh_table()
 
     # ----- rows ---------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -92,9 +119,9 @@ class LibraryScreen(Screen[None]):
         self.refresh_table()
 
     def _poll(self) -> None:
-        """Show what teammates saved within seconds, without a restart."""
+        """Show what teammates saved within seconds, without a restart (re-read off the UI thread when large)."""
         if self.is_current and workspace_stamp(self.app.workspace) != self._stamp:
-            self.reload()
+            self._load_team() if self._large else self.reload()
 
     def visible_rows(self) -> list[ArticleRow]:
         rows = [r for r in self.rows if self.filters.accepts(r)]
@@ -107,7 +134,8 @@ class LibraryScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = self.current_id()
         table.clear()
-        for r in self.visible_rows():
+        visible = self.visible_rows()
+        for r in visible[:TABLE_LIMIT]:
             table.add_row((ASSIGNED_MARK if r.assigned else " ") + STATE_MARK[r.state], self._cell(r.title, TITLE_WIDTH), self._cell(r.source or "-", 12),
                           r.date or "-", str(r.credibility or "-"),
                           f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",
@@ -122,17 +150,23 @@ class LibraryScreen(Screen[None]):
         described = self.filters.describe()
         self.query_one("#filter-text", Label).update(
             f"sort {self.sort_key}{arrow}" + (f" · {described}" if described else "")
-            + (f" · {len(self.hits)} articles match" if self.query_text else ""))
+            + (f" · {len(self.hits)} articles match" if self.query_text else "")
+            + (f" · first {TABLE_LIMIT} of {len(visible)} shown: search or filter to narrow"
+               if len(visible) > TABLE_LIMIT else ""))
         self.app.session.set("library", {"sort": self.sort_key, "reverse": self.sort_reverse,
                                          "filters": {k: v for k, v in vars(self.filters).items() if v is not None}})
         self._show_context()
 
     def _cell(self, text: str, width: int) -> Text:
         """Text for a table cell in visual order; right-aligned when it reads right to left."""
-        reorder = self.app.bidi_mode == "app"
-        snippet = visual_snippet(text, width, shape=self.app.shaping, reorder=reorder)
-        rtl = reorder and get_base_level(text) == 1
-        return Text(" " * max(0, width - cell_len(snippet)) + snippet if rtl else snippet, no_wrap=True)
+        cell = self._cells.get((text, width))
+        if cell is None:  # titles never change and outlets repeat: lay each out once
+            reorder = self.app.bidi_mode == "app"
+            snippet = visual_snippet(text, width, shape=self.app.shaping, reorder=reorder)
+            rtl = reorder and get_base_level(text) == 1
+            cell = Text(" " * max(0, width - cell_len(snippet)) + snippet if rtl else snippet, no_wrap=True)
+            self._cells[(text, width)] = cell
+        return cell
 
     def current_id(self) -> str | None:
         table = self.query_one(DataTable)

@@ -38,6 +38,7 @@ class TahqiqApp(App[None]):
         self.notice = notice
         """A problem to tell the user as the app opens (e.g. the folder cannot be written)."""
         self._quit_armed = False
+        self._unsaved_shown = False
         self.workspace = workspace
         self.annotator = annotator
         self.bidi_mode = bidi
@@ -86,7 +87,7 @@ class TahqiqApp(App[None]):
         if problem is None:
             self.notify(f"Saved the {kept} change(s) that were waiting for the disk", timeout=5)
             self._unsaved_shown = False
-        elif not getattr(self, "_unsaved_shown", False):
+        elif not self._unsaved_shown:
             self._unsaved_shown = True
             self.notify(problem, severity="error", timeout=15)
 

@@ -219,7 +219,6 @@ def cmd_app(args: argparse.Namespace) -> int:
     annotator = args.annotator or default_annotator()
     notice = None
     if not workspace.read_only:
-        workspace.keep_unsaved = True
         try:
             workspace.annotations(annotator).acquire()  # a second login is refused here, not at its first save
         except CorruptFileError as exc:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from store import Workspace
 from store.search import find
+from store.session import SessionState
 from tui.app import make_app
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
@@ -275,11 +276,12 @@ async def test_large_workspace_shows_its_first_rows_then_the_team_figures(worksp
     ws.close()
     monkeypatch.setattr(library, "TABLE_LIMIT", 3)
     monkeypatch.setattr(library, "TEAM_IN_BACKGROUND_FROM", 0)
+    SessionState(workspace_path, "alice").set("last_article", articles[4].id)  # 5th: past the 3 shown
     app = make_app(Workspace.open(workspace_path), "alice")
     async with app.run_test(size=(140, 30)) as pilot:
         screen = app.screen
         table = screen.query_one(DataTable)
-        assert table.row_count == 3
+        assert table.row_count == 4 and screen.current_id() == articles[4].id  # the last article stays
         assert "first 3 of 5 shown" in str(screen.query_one("#filter-text", Label).render())
         await app.workers.wait_for_complete()
         await pilot.pause()

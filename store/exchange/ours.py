@@ -10,9 +10,13 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import Any, TextIO
 
+from ..storage import dumps
 from .records import Context, Item, to_record
 
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+def _dumps(record: dict[str, Any]) -> str:
+    """One record as compact JSON (orjson when installed: export is mostly this)."""
+    return dumps(record).decode("utf-8")
 
 
 def schema() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ class Item:
     state: str
     annotations: list[dict[str, Any]]
 
-    @property
+    @cached_property
     def direction(self) -> str:
+        """"rtl" or "ltr" (asked by the record and by the export's summary: scanned once)."""
         return direction(self.article.body)
 
     @property

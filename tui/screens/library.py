@@ -135,7 +135,11 @@ class LibraryScreen(Screen[None]):
         keep = self.current_id()
         table.clear()
         visible = self.visible_rows()
-        for r in visible[:TABLE_LIMIT]:
+        shown = visible[:TABLE_LIMIT]
+        pinned = keep or self.app.session.get("last_article")
+        if pinned and len(visible) > TABLE_LIMIT and all(r.id != pinned for r in shown):
+            shown += [r for r in visible[TABLE_LIMIT:] if r.id == pinned]  # the article you were on stays
+        for r in shown:
             table.add_row((ASSIGNED_MARK if r.assigned else " ") + STATE_MARK[r.state], self._cell(r.title, TITLE_WIDTH), self._cell(r.source or "-", 12),
                           r.date or "-", str(r.credibility or "-"),
                           f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",

@@ -107,7 +107,22 @@ class TahqiqApp(App[None]):
         try:
             self.suggester  # noqa: B018
         except StoreError:
-            pass  # reported when the reader asks for suggestions
+            return  # reported when the reader asks for suggestions
+        self.call_from_thread(self._suggestions_ready)
+
+    def _suggestions_ready(self) -> None:
+        """A reader opened while the index was being built shows none; show them now."""
+        refresh = getattr(self.screen, "refresh_annotations", None)
+        if refresh is not None:
+            refresh()
+
+    def suggester_or_none(self, wait: float = 0.25) -> Suggester | None:
+        """The suggester, built here if nobody is building it; None if the background build takes longer
+        than `wait` (a large workspace just opened): the reader opens at once and is refreshed later."""
+        if not self._suggester_lock.acquire(timeout=wait):
+            return None
+        self._suggester_lock.release()
+        return self.suggester
 
     @property
     def suggester(self) -> Suggester:

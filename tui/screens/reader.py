@@ -172,7 +172,8 @@ class ReaderScreen(Screen[None]):
         """Suggestions not overlapping this annotator's entities (a broken patterns file is reported once)."""
         try:
             taken = [(r["start"], r["end"]) for r in rows if r["kind"] == "entity"]
-            return self.app.suggester.for_article(self.article.id, taken)
+            suggester = self.app.suggester_or_none()
+            return [] if suggester is None else suggester.for_article(self.article.id, taken)
         except StoreError as exc:
             if not getattr(self, "_suggest_error_shown", False):
                 self._suggest_error_shown = True
@@ -210,7 +211,7 @@ class ReaderScreen(Screen[None]):
         record = self._do(self.history.add_entity, self.article.id, start, end, label)
         if record:
             self.view.anchor = None
-            self.app.suggester.learn(record["text"], label)
+            self._learn(record["text"], label)
             self.refresh_annotations()
             self.notify(f"{label}: {record['text']}", timeout=2)
 
@@ -221,7 +222,14 @@ class ReaderScreen(Screen[None]):
             self.notify("No suggestion under the cursor", severity="warning", timeout=2)
             return
         if self._do(self.history.add_entity, self.article.id, suggestion.start, suggestion.end, suggestion.label):
-            self.app.suggester.learn(self.article.body[suggestion.start:suggestion.end], suggestion.label)
+            self._learn(self.article.body[suggestion.start:suggestion.end], suggestion.label)
+
+    def _learn(self, text: str, label: str) -> None:
+        """Suggest a string just tagged elsewhere at once (never waiting for an index still being built:
+        that build reads the saved tags itself)."""
+        suggester = self.app.suggester_or_none(wait=0)
+        if suggester is not None:
+            suggester.learn(text, label)
 
     def action_accept_all(self) -> None:
         """Accept every suggestion of the article (one undo step), after a confirmation."""

@@ -124,6 +124,7 @@ class AnnotationSet:
         with self._store.lock:
             self._put(self._new_key(), record)
         return dict(record)
+
     def _check_entity(self, article_id: str, start: int, end: int, label: str, ignore: str | None = None) -> None:
         if label not in self._schema().entities:
             known = ", ".join(self._schema().entities)

@@ -8,12 +8,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
 
 from .article import Article
 from .errors import ValidationError
 from .labels import Schema
-from .journal import JournalStorage, open_store, release_store
+from .journal import open_store, release_store
 
 Annotation = dict[str, Any]
 """A stored annotation: id, article_id, kind ("entity", "claim", "credibility"), start, end, text,
@@ -49,9 +48,6 @@ class AnnotationSet:
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
                                  read_only=read_only)
         self._closed = False
-        self._db = TinyDB(storage=JournalStorage, store=self._store)
-        self._table = self._db.table(self.TABLE, cache_size=0)
-        self._progress = self._db.table(self.PROGRESS, cache_size=0)
 
     # ----- persistence internals -----------------------------------------------------------------
     def _rows(self, table: str = TABLE) -> dict[str, Annotation]:

@@ -25,8 +25,8 @@ from pathlib import Path
 from .atomic import write_atomic
 from .corpus import BODIES_FILE, TEXT_AT, referenced_end
 from .errors import CorruptFileError, StoreError
-from .journal import JOURNAL_SUFFIX, LOCK_SUFFIX, TORN_SUFFIX, _check_line, _valid_op
-from .storage import loads, read_tables
+from .journal import JOURNAL_SUFFIX, LOCK_SUFFIX, TORN_SUFFIX, database_names, read_line
+from .storage import read_tables
 
 STALE_TMP_SECONDS = 60
 MAX_LINES_PER_CHECK = 10
@@ -192,10 +192,7 @@ def _labels(folder: Path) -> Iterator[Finding]:
 
 
 def _annotators(folder: Path) -> list[str]:
-    sub = folder / "annotations"
-    if not sub.is_dir():
-        return []
-    return sorted({p.stem for p in sub.glob("*.json")} | {p.stem for p in sub.glob(f"*{JOURNAL_SUFFIX}")})
+    return sorted(database_names(folder / "annotations"))
 
 
 def _annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]:
@@ -216,7 +213,7 @@ def _annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]:
     good: list[bytes] = []
     bad: list[int] = []
     for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if _check_line(line) is None and _entry_ok(line):
+        if read_line(line)[0] is None:
             good.append(line + b"\n")
         else:
             bad.append(number)
@@ -257,14 +254,6 @@ def _Lock_holder(db: Path) -> str:  # noqa: N802
     except OSError:
         return "?"
     return " on ".join(text[:2]) if text else "?"
-
-
-def _entry_ok(line: bytes) -> bool:
-    try:
-        batch = loads(line[9:])
-    except ValueError:
-        return False
-    return isinstance(batch, list) and all(_valid_op(op) for op in batch)
 
 
 def _mismatches(folder: Path) -> Iterator[Finding]:

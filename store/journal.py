@@ -33,11 +33,9 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from tinydb.storages import Storage
 
 from .atomic import create_exclusive, fsync_dir, write_atomic, write_atomic_chunks
 from .errors import CorruptFileError, LockedError, StoreError, UnsavedError
@@ -73,14 +71,7 @@ def parse_journal(data: bytes, path: Path, first_line: int = 1,
     while pos < end:
         nl = data.index(b"\n", pos)
         line = data[pos:nl]
-        problem = _check_line(line)
-        if problem is None:
-            try:
-                batch = loads(line[9:])
-            except ValueError:
-                batch = None
-            if not isinstance(batch, list) or not all(_valid_op(op) for op in batch):
-                problem = "not a journal entry"
+        problem, batch = read_line(line)
         if problem is not None:
             message = f"{path}: line {number}: {problem} (run `tahqiq doctor`)"
             if damage is None:
@@ -91,6 +82,21 @@ def parse_journal(data: bytes, path: Path, first_line: int = 1,
         pos = nl + 1
         number += 1
     return ops, pos, data[pos:]
+
+
+def read_line(line: bytes) -> tuple[str | None, list[Op]]:
+    """(what is wrong with one journal line or None, its operations): the one check that reading the
+    journal and `tahqiq doctor` share."""
+    problem = _check_line(line)
+    if problem is not None:
+        return problem, []
+    try:
+        batch = loads(line[9:])
+    except ValueError:
+        batch = None
+    if not isinstance(batch, list) or not all(_valid_op(op) for op in batch):
+        return "not a journal entry", []
+    return None, batch
 
 
 def _check_line(line: bytes) -> str | None:
@@ -553,24 +559,6 @@ def encode_tables(tables: dict[str, dict[str, dict[str, Any]]]) -> Iterator[byte
     yield b"}"
 
 
-class JournalStorage(Storage):
-    """TinyDB storage over a JournalStore, so `TinyDB` tables read the live data (writes go through the
-    store's operations, which keep the journal and indexes right)."""
-
-    def __init__(self, store: JournalStore) -> None:
-        self.store = store
-
-    def read(self) -> dict[str, Any]:
-        self.store.refresh()
-        return dict(self.store.tables)
-
-    def write(self, data: dict[str, Any]) -> None:
-        raise StoreError(f"{self.store.db_path}: write through AnnotationSet, not the TinyDB tables")
-
-    def close(self) -> None:
-        pass
-
-
 _OPEN: dict[str, JournalStore] = {}
 _OPEN_LOCK = threading.Lock()
 
@@ -602,5 +590,6 @@ def release_store(store: JournalStore) -> None:
     store.close()
 
 
-def journal_files(folder: Path) -> Iterable[Path]:
-    return sorted(Path(folder).glob(f"*{JOURNAL_SUFFIX}"))
+def database_names(folder: Path) -> set[str]:
+    """Names that have a database or a journal in an annotations folder (a journal may come first)."""
+    return {p.stem for p in Path(folder).glob("*.json")} | {p.stem for p in Path(folder).glob(f"*{JOURNAL_SUFFIX}")}

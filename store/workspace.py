@@ -19,7 +19,7 @@ from .atomic import write_atomic
 from .corpus import BODIES_FILE, TEXT_AT, BodyStore, make_article, metadata_record, referenced_end
 from .errors import CorruptFileError, StoreError
 from .importer import Skip, expand, read_file
-from .journal import JOURNAL_SUFFIX
+from .journal import database_names
 from .labels import DEFAULT_LABELS_TOML, Schema, load_schema
 from .storage import AtomicJSONStorage, cannot_save, dumps
 
@@ -259,9 +259,7 @@ class Workspace:
 
     def annotators(self) -> list[str]:
         """Names of everyone with an annotation database in this workspace."""
-        folder = self.path / ANNOTATIONS_DIR
-        names = {p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob(f"*{JOURNAL_SUFFIX}")}
-        return sorted(n for n in names if _ANNOTATOR.match(n))
+        return sorted(n for n in database_names(self.path / ANNOTATIONS_DIR) if _ANNOTATOR.match(n))
 
     def annotations(self, annotator: str, check: bool = True) -> AnnotationSet:
         """The annotation set of `annotator` (created on first use)."""
@@ -296,6 +294,13 @@ class Workspace:
         if notes.damage:
             self.damaged[annotator] = notes.damage
         return notes
+
+    def hold_unsaved(self) -> None:
+        """Switch on `keep_unsaved` for the annotation sets open now and those opened later."""
+        self.keep_unsaved = True
+        for notes in self._sets.values():
+            if not notes.read_only:
+                notes.keep_unsaved()
 
     def unsaved(self) -> int:
         """Saves kept in memory, over every annotation set open here."""

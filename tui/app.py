@@ -47,8 +47,7 @@ class TahqiqApp(App[None]):
         self.title = f"tahqiq · {visual_snippet('تحقيق', 10, shape=shaping, reorder=bidi == 'app')}"
         self.sub_title = f"{annotator} · {workspace.path}" + (" · READ-ONLY" if workspace.read_only else "")
         if not workspace.read_only:
-            workspace.keep_unsaved = True  # a full disk never interrupts work: saves wait in memory
-            workspace.annotations(annotator).keep_unsaved()
+            workspace.hold_unsaved()  # a full disk never interrupts work: saves wait in memory
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""
         self._suggester: Suggester | None = None
@@ -93,7 +92,9 @@ class TahqiqApp(App[None]):
 
     async def action_quit(self) -> None:
         """Quit; with changes the disk has not taken yet, only when asked twice."""
-        kept = self.workspace.unsaved() and self.workspace.flush() and self.workspace.unsaved()
+        if self.workspace.unsaved():
+            self.workspace.flush()  # one last try
+        kept = self.workspace.unsaved()
         if kept and not self._quit_armed:
             self._quit_armed = True
             self.notify(f"{kept} change(s) are not saved yet (the disk refuses them). Free space or fix the "

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from store import CorruptFileError, LockedError, StoreError, Workspace
 from store.suggest import PREDICTIONS_PREFIX

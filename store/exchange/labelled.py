@@ -126,17 +126,6 @@ def read(path: Path, kind: str | None) -> Iterator[RecordIn | Skip]:
             yield from parser(*item)
 
 
-def _add_articles(workspace: Workspace, articles: list[Article]) -> None:
-    """Add new articles to the corpus in one save (uses Workspace.add_articles when the store has it)."""
-    if not articles:
-        return
-    add = getattr(workspace, "add_articles", None)
-    if add is not None:
-        add(articles)
-    else:
-        workspace._articles_table.insert_multiple([a.to_record() for a in articles])  # noqa: SLF001
-
-
 def import_labelled(workspace: Workspace, path: str | Path, annotator: str) -> LabelReport:
     """Import one labelled file for `annotator`; never raises for bad content (it is in the report)."""
     path = Path(path)
@@ -171,7 +160,7 @@ def import_labelled(workspace: Workspace, path: str | Path, annotator: str) -> L
                                                   "different text; its labels were not imported"))
             continue
         placed.append((rec, article))
-    _add_articles(workspace, list(new.values()))
+    workspace.add_articles(list(new.values()))
     report.articles_added = list(new)
 
     existing: set[tuple[Any, ...]] = {(r["article_id"], r["kind"], r["start"], r["end"], r["label"])

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..annotations import STATES, AnnotationSet
+from ..annotations import STATES
 from ..article import Article
 from ..errors import StoreError
 from ..workspace import Workspace
@@ -117,16 +117,6 @@ def parse_filter(text: str | None) -> Filter:
     return f
 
 
-def _tables(notes: AnnotationSet) -> tuple[Iterable[dict[str, Any]], Iterable[dict[str, Any]]]:
-    """An annotator's annotation rows and progress rows, read once. The raw (cached) storage is read
-    directly: AnnotationSet.all() copies every row into a TinyDB Document first, a third of export time."""
-    read = getattr(getattr(getattr(notes, "_db", None), "storage", None), "read", None)
-    data = read() if read is not None else None
-    if isinstance(data, dict):
-        return (data.get("annotations") or {}).values(), (data.get("progress") or {}).values()
-    return notes.all(), notes._progress.all()  # noqa: SLF001
-
-
 def select(workspace: Workspace, annotators: Iterable[str] | None = None,
            articles: str | Filter | None = None) -> list[tuple[Article, str, str, list[dict[str, Any]]]]:
     """The (article, annotator, state, annotations) an export covers, in corpus order then annotator order."""
@@ -147,12 +137,12 @@ def select(workspace: Workspace, annotators: Iterable[str] | None = None,
     corpus = [a for a in corpus if f.keeps_article(a)]
     per_annotator = []
     for name in names:
-        rows, progress = _tables(workspace.annotations(name, check=False))
+        notes = workspace.annotations(name, check=False)
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
+        for row in notes.records():
             grouped.setdefault(row["article_id"], []).append(row)
         # As AnnotationSet.state(): the recorded state, else "in progress" once anything is annotated.
-        states = {**{a: "in progress" for a in grouped}, **{p["article_id"]: str(p["state"]) for p in progress}}
+        states = {**{a: "in progress" for a in grouped}, **notes.states()}
         per_annotator.append((name, grouped, states))
     out = []
     for article in corpus:

@@ -82,14 +82,10 @@ class LibraryScreen(Screen[None]):
             table.add_column(label, width=width, key=key)
         self._cells: dict[tuple[str, int], Text] = {}
         self._large = len(self.app.workspace.articles()) >= TEAM_IN_BACKGROUND_FROM
+        self.reload(team=not self._large)
         if self._large:
-            self._stamp = workspace_stamp(self.app.workspace)
-            self.rows = article_rows(self.app.workspace, self.app.annotator, team=False)
-            self.refresh_table()
             self.query_one("#progress-text", Label).update(" loading the team's figures… ")
             self._load_team()
-        else:
-            self.reload()
         self.set_interval(POLL_SECONDS, self._poll)
         table.focus()
         last = self.app.session.get("last_article")
@@ -112,10 +108,11 @@ class LibraryScreen(Screen[None]):
         self.refresh_table()
 
     # ----- rows ---------------------------------------------------------------------------------
-    def reload(self) -> None:
-        """Re-read figures from the workspace (after annotating, or what others saved)."""
+    def reload(self, team: bool = True) -> None:
+        """Re-read figures from the workspace (after annotating, or what others saved); `team=False`: only
+        this annotator's (see TEAM_IN_BACKGROUND_FROM)."""
         self._stamp = workspace_stamp(self.app.workspace)
-        self.rows = article_rows(self.app.workspace, self.app.annotator)
+        self.rows = article_rows(self.app.workspace, self.app.annotator, team=team)
         self.refresh_table()
 
     def _poll(self) -> None:

@@ -23,6 +23,21 @@ def workspace_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def annotated_path(workspace_path: Path, tmp_path: Path) -> Path:
+    """The seeds plus the export tests' annotations (alice, bob) and their emoji article."""
+    from test_export_fixtures import make_annotated
+
+    return make_annotated(workspace_path, tmp_path)
+
+
+@pytest.fixture
+def ws(annotated_path: Path) -> Workspace:
+    w = Workspace.open(annotated_path)
+    yield w
+    w.close()
+
+
+@pytest.fixture
 def workspace(workspace_path: Path) -> Workspace:
     ws = Workspace.open(workspace_path)
     yield ws

@@ -8,15 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from test_export_fixtures import EMOJI_ID, make_annotated
+from test_export_fixtures import EMOJI_ID
 
 from store import StoreError, Workspace
 from tui.cli_exchange import add_export_parser, run_export, run_import_labelled, split_labelled
-
-
-@pytest.fixture
-def annotated_path(workspace_path: Path, tmp_path: Path) -> Path:
-    return make_annotated(workspace_path, tmp_path)
 
 
 def parse(*argv: str) -> argparse.Namespace:

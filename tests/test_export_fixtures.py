@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from store import Workspace
 
@@ -68,11 +67,6 @@ def make_annotated(workspace_path: Path, tmp_path: Path) -> Path:
     annotate(ws, tmp_path)
     ws.close()
     return workspace_path
-
-
-@pytest.fixture
-def annotated_path(workspace_path: Path, tmp_path: Path) -> Path:
-    return make_annotated(workspace_path, tmp_path)
 
 
 def expected_spans(ws: Workspace, annotator: str, kinds=("entity", "claim")) -> set[tuple]:

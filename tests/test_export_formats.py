@@ -11,24 +11,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_export_fixtures import EMOJI_ID, EMOJI_TEXT, expected_spans, make_annotated
+from test_export_fixtures import EMOJI_ID, EMOJI_TEXT, expected_spans
 
 from store import StoreError, Workspace
 from store.exchange import FORMATS, export, parse_filter
 from store.exchange.offsets import Utf16, direction
 from store.exchange.ours import schema
-
-
-@pytest.fixture
-def annotated_path(workspace_path: Path, tmp_path: Path) -> Path:
-    return make_annotated(workspace_path, tmp_path)
-
-
-@pytest.fixture
-def ws(annotated_path: Path) -> Workspace:
-    w = Workspace.open(annotated_path)
-    yield w
-    w.close()
 
 
 def run(ws: Workspace, fmt: str, **kw) -> str:

@@ -5,17 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_export_fixtures import EMOJI_ID, EMOJI_TEXT, make_annotated
+from test_export_fixtures import EMOJI_ID, EMOJI_TEXT
 
 from store import Workspace
 from store.exchange import export
 
 spacy = pytest.importorskip("spacy", reason="spaCy is not installed: the optional .spacy DocBin is not tested")
-
-
-@pytest.fixture
-def annotated_path(workspace_path: Path, tmp_path: Path) -> Path:
-    return make_annotated(workspace_path, tmp_path)
 
 
 def test_docbin_spans_align_and_misaligned_ones_are_reported(annotated_path: Path, tmp_path: Path) -> None:

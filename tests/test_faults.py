@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from store import StoreError, Workspace, doctor, journal
+from store import StoreError, Workspace, doctor
 from store.exchange import export
 
 ARTICLE = "52f015e52f40b84e"

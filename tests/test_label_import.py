@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_export_fixtures import EMOJI_ID, EMOJI_TEXT, make_annotated
+from test_export_fixtures import EMOJI_ID, EMOJI_TEXT
 from test_export_formats import spans_from
 
 from store import StoreError, Workspace
@@ -18,18 +18,6 @@ IMPORTABLE = {"jsonl": "x.jsonl", "json": "x.json", "label-studio": "x.json", "d
               "spacy": "x.jsonl"}
 SEED = "52f015e52f40b84e"
 ALICE_SPANS = 10  # 5 on the emoji article, 3 + 2 on two seeds (see test_export_fixtures)
-
-
-@pytest.fixture
-def annotated_path(workspace_path: Path, tmp_path: Path) -> Path:
-    return make_annotated(workspace_path, tmp_path)
-
-
-@pytest.fixture
-def ws(annotated_path: Path) -> Workspace:
-    w = Workspace.open(annotated_path)
-    yield w
-    w.close()
 
 
 def _without_annotator(spans: set[tuple]) -> set[tuple]:

@@ -1,9 +1,9 @@
 """Pure bidi layout for tahqiq: visual order, shaping, wrapping and column maps (no Textual)."""
+from .display import DEFAULT_DISPLAY, DisplayOptions
 from .layout import Layout, layout, render_text, visual_line, visual_snippet
 from .lines import Cell, VisualLine
 from .reorder import visual_order
 from .sanitize import BIDI_CONTROLS, sanitize
 
 __all__ = ["visual_order", "layout", "Layout", "VisualLine", "Cell", "sanitize", "BIDI_CONTROLS",
-           "render_text",
-           "visual_line", "visual_snippet"]
+           "render_text", "visual_line", "visual_snippet", "DisplayOptions", "DEFAULT_DISPLAY"]

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .direction import DEFAULT_PARAGRAPH_DIRECTION, PARAGRAPH_DIRECTIONS
 from .errors import StoreError
 
 DEFAULT_LABELS_TOML = """\
@@ -14,6 +15,10 @@ DEFAULT_LABELS_TOML = """\
 # Entity types follow ANERcorp (which spells PER as PERS). A key is one character, unique.
 # Set nested_entities = true to allow an entity inside another (crossing spans are always refused).
 nested_entities = false
+# Which way a paragraph reads: "arabic" (any Arabic-script letter makes it right to left, even when it
+# opens with "Apple" or a flag), "first-strong" (its first strong letter decides: Unicode bidi P2-P3),
+# "rtl" or "ltr". Exports state the direction used; offsets are logical and never change with it.
+paragraph_direction = "arabic"
 
 [entities.PER]
 name = "Person"
@@ -66,6 +71,8 @@ class Schema:
     claim_attributes: dict[str, list[str]] = field(default_factory=dict)
     indicators: list[str] = field(default_factory=list)
     nested_entities: bool = False
+    paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION
+    """How a paragraph's direction is decided: one of store.direction.PARAGRAPH_DIRECTIONS."""
 
     def entity_for_key(self, key: str) -> EntityLabel | None:
         return next((e for e in self.entities.values() if e.key == key), None)
@@ -133,7 +140,11 @@ def parse_schema(text: str, path: Path | str = "labels.toml") -> Schema:
     nested = data.get("nested_entities", False)
     if not isinstance(nested, bool):
         raise fail("", "nested_entities", "nested_entities: expected true or false")
-    return Schema(entities, attributes, list(indicators), nested)
+    direction = data.get("paragraph_direction", DEFAULT_PARAGRAPH_DIRECTION)
+    if direction not in PARAGRAPH_DIRECTIONS:
+        choices = ", ".join(f'"{d}"' for d in PARAGRAPH_DIRECTIONS)
+        raise fail("", "paragraph_direction", f"paragraph_direction: {direction!r} is not one of {choices}")
+    return Schema(entities, attributes, list(indicators), nested, direction)
 
 
 def load_schema(path: Path) -> Schema:

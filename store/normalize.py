@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import regex
+
 _DROP = set(range(0x0610, 0x061B)) | set(range(0x064B, 0x0660)) | {0x0670, 0x0640} | set(range(0x06D6, 0x06EE))
 """Harakat, Quranic marks, superscript alef and tatweel: ignored when matching."""
 _FOLD = str.maketrans({
@@ -16,8 +18,11 @@ FOLD_TABLE: dict[int, str | None] = {**{cp: None for cp in _DROP}, **_FOLD}
 """str.translate table doing what `fold` does, minus case folding and the offset map."""
 CLITIC_PREFIX = "(?:[وف])?(?:[بك]?ال|لل|[بكل])?"
 """Prefixes Arabic attaches to a word, stacked: و/ف (and, so), then ب/ك/ل (with, like, for), then ال (the)."""
-WORD = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+")
-"""A word: letters, digits, harakat and tatweel (punctuation and spaces separate words)."""
+_WORD_START = r"\p{L}\p{N}_\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"  # re's \w, harakat, tatweel
+WORD = regex.compile(rf"(?:(?=\p{{Grapheme_Cluster_Break=Prepend}}*[{_WORD_START}])\X)+")
+"""A word: letters, digits, harakat and tatweel (punctuation, spaces and emoji separate words), taken whole
+grapheme clusters (UAX #29) at a time, so a word never ends inside one: a keycap's VS16 and U+20E3, a Latin
+combining accent, a ZWJ or a skin tone after a letter belong to the word, and a flag or emoji is never cut."""
 
 
 def fold(text: str) -> tuple[str, list[int]]:

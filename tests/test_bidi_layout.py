@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from tui.bidi import BIDI_CONTROLS, Cell, layout, render_text, sanitize
 
@@ -225,3 +226,56 @@ def test_rule_l1_tab_and_whitespace_before_it_take_paragraph_level():
     # without L1 "abc \tdef" would stay one LTR run; with it the tab splits the RTL line
     assert render_text("abc \tdef", 20, direction="rtl") == " " * 9 + "def" + "    " + " " + "abc"
     assert render_text("abc \tdef", 20, direction="ltr") == "abc     def"
+
+
+# --- paragraph direction rules (labels.toml paragraph_direction) ---------------------------------------
+
+APPLE = "Apple تعلن عن هاتف"
+FLAG = "🇲🇦 المغرب يفوز"
+
+
+@pytest.mark.parametrize("text", [APPLE, FLAG])
+def test_arabic_rule_makes_a_paragraph_with_arabic_rtl_whatever_it_opens_with(text):
+    rtl = layout(text, 40, direction="arabic")
+    assert rtl.paragraph_directions == ["rtl"] and rtl.line(0).rtl
+    second = text.index(" ") + 1  # the first word is drawn right of the second
+    assert rtl.line(0).column_of(0) > rtl.line(0).column_of(second)
+    assert rtl.line(0).indent + sum(c.width for c in rtl.line(0).cells) == 40
+    for rule in ("first-strong", "auto"):  # UAX #9 P2-P3: "A" (or the regional indicator, class L) first
+        ltr = layout(text, 40, direction=rule)
+        assert ltr.paragraph_directions == ["ltr"] and not ltr.line(0).rtl and ltr.line(0).indent == 0
+        assert ltr.line(0).column_of(0) == 0 < ltr.line(0).column_of(second)
+    assert layout(text, 40, direction="ltr").paragraph_directions == ["ltr"]
+    assert layout(text, 40, direction="rtl").paragraph_directions == ["rtl"]
+
+
+def test_arabic_rule_leaves_paragraphs_without_arabic_to_the_first_strong_letter():
+    lay = layout("Apple announces a phone\n" + APPLE + "\n2024 אבג\n\n123", 40, direction="arabic")
+    assert lay.paragraph_directions == ["ltr", "rtl", "rtl", "ltr", "ltr"]
+    assert [lay.line(r).rtl for r in range(len(lay))] == [False, True, True, False, False]
+    assert render_text("Apple announces", 20, direction="arabic") == "Apple announces"
+
+
+def test_direction_rules_are_checked():
+    from tui.bidi.layout import DIRECTIONS
+
+    assert DIRECTIONS == ("ltr", "rtl", "auto", "arabic", "first-strong")
+    with pytest.raises(ValueError, match="direction must be one of"):
+        layout("abc", 10, direction="arabics")
+
+
+def test_display_options_follow_the_arabic_rule_in_every_method():
+    from tui.bidi import DisplayOptions
+
+    arabic, first = DisplayOptions(direction="arabic"), DisplayOptions(direction="first-strong")
+    assert arabic.layout(APPLE, 30).line(0).rtl and not first.layout(APPLE, 30).line(0).rtl
+    assert arabic.is_rtl(APPLE) and arabic.is_rtl(FLAG) and not arabic.is_rtl("Apple phone")
+    assert not first.is_rtl(APPLE) and not first.is_rtl(FLAG)
+    assert arabic.snippet(APPLE, 40).endswith("Apple")  # visual order: "Apple" at the right
+    assert first.snippet(APPLE, 40).startswith("Apple")
+    assert arabic.cell(APPLE, 30).startswith(" ") and arabic.cell(APPLE, 30).endswith("Apple")
+    assert first.cell(APPLE, 30).startswith("Apple")
+    cut = arabic.snippet(APPLE * 3, 12)
+    assert cut.startswith("…") and cell_len(cut) <= 12
+    assert arabic.line(APPLE, "arabic").endswith("Apple") and arabic.line(APPLE).startswith("Apple")
+    assert DisplayOptions(direction="arabic", reorder=False).cell(APPLE, 30).startswith("Apple")

@@ -216,7 +216,7 @@ def test_conll_bio_reads_back_to_the_entities(ws: Workspace) -> None:
         elif line.startswith("# annotator = ") and "\t" not in line:
             annotator = line[14:]
         elif line.startswith("#") and "\t" not in line:
-            assert re.match(r"# (state|direction|offset_unit|credibility) = ", line)
+            assert re.match(r"# (state|direction|paragraph_direction|offset_unit|credibility) = ", line)
         elif not line:
             sentences += 1
         else:
@@ -295,3 +295,59 @@ def test_spacy_without_spacy_writes_jsonl_and_says_so(ws: Workspace, tmp_path: P
         assert any("spaCy is not installed" in n for n in ctx.notes)
     with pytest.raises(StoreError, match="give the JSONL path"):
         export(ws, "spacy", path=tmp_path / "out.spacy")
+
+
+# --- paragraph direction rule (labels.toml paragraph_direction) ---------------------------------------
+
+APPLE_ID = "apple-first"
+APPLE_TEXT = "Apple تعلن عن هاتف جديد في القاهرة"
+
+
+def stated_directions(fmt: str, output: str, tmp: Path | None) -> list[tuple[str, str]]:
+    """(direction, paragraph_direction) as each document of an export states them."""
+    if fmt in ("jsonl", "json"):
+        records = json.loads(output) if fmt == "json" else [json.loads(x) for x in output.splitlines()]
+        return [(r["direction"], r["paragraph_direction"]) for r in records]
+    if fmt == "label-studio":
+        return [(t["data"]["direction"], t["data"]["paragraph_direction"]) for t in json.loads(output)]
+    if fmt == "doccano":
+        return [(r["direction"], r["paragraph_direction"]) for r in map(json.loads, output.splitlines())]
+    if fmt == "spacy":
+        return [(r["meta"]["direction"], r["meta"]["paragraph_direction"]) for r in map(json.loads, output.splitlines())]
+    if fmt == "conll":
+        return list(zip(re.findall(r"^# direction = (.*)$", output, re.M),
+                        re.findall(r"^# paragraph_direction = (.*)$", output, re.M), strict=True))
+    manifest = json.loads((tmp / "tahqiq-export.json").read_text("utf-8"))
+    return [(d["direction"], d["paragraph_direction"]) for d in manifest["documents"]] + [
+        ("-", manifest["paragraph_direction"])]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "label-studio", "doccano", "spacy", "conll", "brat"])
+def test_exports_state_the_direction_of_the_workspace_rule(workspace: Workspace, tmp_path: Path, fmt: str) -> None:
+    src = tmp_path / "apple.jsonl"
+    src.write_text(json.dumps({"id": APPLE_ID, "text": APPLE_TEXT}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert workspace.import_paths([src]).imported == [APPLE_ID]
+    notes = workspace.annotations("alice")
+    notes.add_entity(APPLE_ID, 0, 5, "ORG")
+    notes.add_entity(APPLE_ID, APPLE_TEXT.index("القاهرة"), len(APPLE_TEXT), "LOC")
+    seen = {}
+    for rule, expected in (("arabic", "rtl"), ("first-strong", "ltr"), ("ltr", "ltr"), ("rtl", "rtl")):
+        workspace.labels_path.write_text(
+            workspace.labels_path.read_text("utf-8").replace(
+                re.search(r'paragraph_direction = "[a-z-]+"', workspace.labels_path.read_text("utf-8")).group(),
+                f'paragraph_direction = "{rule}"'), encoding="utf-8")
+        assert workspace.reload_schema().paragraph_direction == rule
+        out_dir = tmp_path / f"{fmt}-{rule}"
+        if fmt == "brat":
+            export(workspace, fmt, path=out_dir, articles=APPLE_ID)
+            output = ""
+        else:
+            output = run(workspace, fmt, articles=APPLE_ID)
+        stated = stated_directions(fmt, output, out_dir)
+        assert stated and all(d in (expected, "-") and r == rule for d, r in stated), (rule, stated)
+        if fmt != "conll":
+            seen[rule] = spans_from(fmt, output, out_dir)
+    assert direction(APPLE_TEXT) == "ltr" and direction(APPLE_TEXT, "arabic") == "rtl"
+    if seen:  # the direction is display only: offsets do not change with the rule
+        assert seen["arabic"] == seen["first-strong"] == seen["ltr"] == seen["rtl"]
+        assert (APPLE_ID, "alice", 0, 5, "ORG", "Apple") in seen["arabic"]

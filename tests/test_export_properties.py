@@ -89,6 +89,10 @@ def docs(draw: Any) -> Doc:
         start = draw(st.one_of(st.integers(0, n - 1), st.sampled_from(marks)))
         end = draw(st.one_of(st.integers(start + 1, min(n, start + 30)), st.integers(start + 1, n),
                              st.sampled_from([m + 1 for m in marks if m >= start] or [n])))
+        while start < end and body[start].isspace():  # the store refuses edge white space (tested apart)
+            start += 1
+        while end > start and body[end - 1].isspace():
+            end -= 1
         return start, end
 
     entities = [(*span(), draw(st.sampled_from(LABELS))) for _ in range(draw(st.integers(0, 8)))]
@@ -173,7 +177,10 @@ def build(ws: Workspace, doc: Doc, tmp: pytest.TempPathFactory) -> Built:
     for s, e, attrs in doc.claims:
         if (s, e) not in seen:  # two claims on the very same offsets import as one (by design)
             seen.add((s, e))
-            notes.add_claim(aid, s, e, **attrs)
+            try:
+                notes.add_claim(aid, s, e, **attrs)
+            except StoreError as exc:  # an empty span, or one holding no letter or digit
+                assert "\n" not in str(exc) and "\r" not in str(exc)
     if doc.credibility is not None:
         notes.set_credibility(aid, doc.credibility[0], note=doc.credibility[1])
     rows = notes.for_article(aid)
@@ -270,7 +277,7 @@ def test_tahqiq_records_are_valid_exact_and_round_trip(ws, tmp_path_factory, fmt
     assert isinstance(records, list) and len(records) == 1
     r = records[0]
     assert (r["id"], r["text"], r["annotator"], r["offset_unit"]) == (b.id, b.body, NAME, "codepoint")
-    assert r["direction"] == direction(b.body)
+    assert r["direction"] == direction(b.body, ws.schema.paragraph_direction)
     got = Counter()
     for s in r["entities"] + r["claims"]:
         assert s["text"] == b.body[s["start"]:s["end"]]
@@ -370,7 +377,7 @@ def test_conll_tokens_and_bio_tags(ws, tmp_path_factory, doc: Doc) -> None:
     path, ctx = run_export(ws, "conll", b)
     [(header, sentences)] = conll_documents(read(path))
     assert header["id"] == b.id and header["offset_unit"] == "codepoint"
-    assert header["direction"] == direction(b.body)
+    assert header["direction"] == direction(b.body, ws.schema.paragraph_direction)
     tokens = [t for sentence in sentences for t in sentence]
     # Tokens are the body's non-space characters, in order, each line one token at its own offsets.
     assert "".join(t for t, *_ in tokens) == "".join(c for c in b.body if not c.isspace())
@@ -426,7 +433,7 @@ def test_brat_txt_is_the_body_and_ann_lines_index_it(ws, tmp_path_factory, doc: 
     manifest = json.loads(read(folder / "tahqiq-export.json"))
     assert manifest["offset_unit"] == "codepoint"
     [entry] = manifest["documents"]
-    assert entry["id"] == b.id and entry["direction"] == direction(b.body)
+    assert entry["id"] == b.id and entry["direction"] == direction(b.body, ws.schema.paragraph_direction)
     assert read(folder / entry["txt"]) == b.body
     ann = read(folder / entry["ann"])
     lines = ann[:-1].split("\n") if ann else []

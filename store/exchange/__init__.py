@@ -69,7 +69,7 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
         chosen = select(workspace, annotators, articles)
 
     def stream() -> Iterable[Item]:
-        for done, item in enumerate(items(chosen), 1):
+        for done, item in enumerate(items(chosen, ctx.paragraph_direction), 1):
             yield item
             if progress:
                 progress(done, len(chosen))

@@ -108,10 +108,12 @@ def write_dir(items: Iterable[Item], folder: Path, ctx: Context) -> None:
         c = item.credibility
         manifest.append({"id": item.article.id, "annotator": item.annotator, "state": item.state,
                          "txt": str(txt.relative_to(folder)), "ann": str(ann.relative_to(folder)),
-                         "direction": ctx.saw(item),
+                         "direction": ctx.saw(item), "paragraph_direction": item.paragraph_direction,
                          "credibility": None if c is None else {k: c["attributes"].get(k)
                                                                 for k in ("score", "indicators", "note")}})
     (folder / "annotation.conf").write_text(conf(ctx.schema), encoding="utf-8")
-    (folder / MANIFEST).write_text(json.dumps({"format": "brat", "offset_unit": CODEPOINT, "documents": manifest},
+    (folder / MANIFEST).write_text(json.dumps({"format": "brat", "offset_unit": CODEPOINT,
+                                               "paragraph_direction": ctx.paragraph_direction,
+                                               "documents": manifest},
                                               ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     ctx.written.append(folder)

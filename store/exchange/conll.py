@@ -92,8 +92,9 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
                 ctx.notes.append(f"{a.id!r} ({item.annotator}): {e['label']} entity {e['start']}-{e['end']} "
                                  f"{e['text']!r} is only white space; CoNLL has no token for it, left out")
         write_(f"# id = {a.id}\n# annotator = {item.annotator}\n# state = {item.state}\n"
-               f"# direction = {ctx.saw(item)}\n# offset_unit = {CODEPOINT}\n")
-        if c is not None:
+               f"# direction = {ctx.saw(item)}\n# paragraph_direction = {item.paragraph_direction}\n"
+               f"# offset_unit = {CODEPOINT}\n")
+        if c is not None and c["attributes"].get("score") is not None:
             write_(f"# credibility = {c['attributes']['score']}\n")
         body = a.body
         for sentence in bio(item):

@@ -31,7 +31,7 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
             "text": a.body, "label": [[r["start"], r["end"], r["label"]] for r in item.spans],
             "article_id": a.id, "title": a.title, "source": a.source, "date": a.date,
             "annotator": item.annotator, "state": item.state, "credibility": _credibility(item),
-            "direction": ctx.saw(item), "offset_unit": CODEPOINT,
+            "direction": ctx.saw(item), "paragraph_direction": item.paragraph_direction, "offset_unit": CODEPOINT,
         }))
         write_("\n")
 

@@ -43,7 +43,8 @@ def _result(item: Item, conv: Utf16, schema: Any) -> list[dict[str, Any]]:
     for r in item.annotations:
         if r["kind"] == "credibility":
             att = r["attributes"]
-            add(r["id"], CREDIBILITY, "choices", {"choices": [str(att["score"])]})
+            if att.get("score") is not None:  # indicators or a note can be saved without a score
+                add(r["id"], CREDIBILITY, "choices", {"choices": [str(att["score"])]})
             if att.get("indicators"):
                 add(r["id"] + "-i", INDICATORS, "choices", {"choices": list(att["indicators"])})
             if att.get("note"):
@@ -71,7 +72,8 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
         d = ctx.saw(group[0])
         task = {
             "data": {"text": a.body, "article_id": a.id, "title": a.title, "source": a.source, "date": a.date,
-                     "url": a.url, "direction": d, "offset_unit": UTF16, "format": FORMAT_TAG,
+                     "url": a.url, "direction": d, "paragraph_direction": group[0].paragraph_direction,
+                     "offset_unit": UTF16, "format": FORMAT_TAG,
                      "annotators": [i.annotator for i in group], "states": [i.state for i in group]},
             "annotations": [{"result": _result(i, conv, ctx.schema), "was_cancelled": False,
                              "ground_truth": False, "created_at": _time(i, "created", min),

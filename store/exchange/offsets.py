@@ -6,31 +6,19 @@ Label Studio counts JavaScript string positions, so each character outside the B
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
+
+from ..direction import FIRST_STRONG, paragraph_direction
 
 CODEPOINT = "codepoint"
 UTF16 = "utf-16-code-unit"
 _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
-_ISOLATE_OPEN = {"\u2066", "\u2067", "\u2068"}
-_ISOLATE_CLOSE = "\u2069"
 
 
-def direction(text: str) -> str:
-    """'rtl' or 'ltr' from the first strong character (Unicode bidi rules P2-P3; isolates skipped)."""
-    depth = 0
-    for ch in text:
-        if ch in _ISOLATE_OPEN:
-            depth += 1
-        elif ch == _ISOLATE_CLOSE:
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            kind = unicodedata.bidirectional(ch)
-            if kind == "L":
-                return "ltr"
-            if kind in ("R", "AL"):
-                return "rtl"
-    return "ltr"
+def direction(text: str, rule: str = FIRST_STRONG) -> str:
+    """'rtl' or 'ltr' for an exported text under a paragraph direction rule (see store.direction): by
+    default from the first strong character (Unicode bidi rules P2-P3; isolates skipped)."""
+    return paragraph_direction(text, rule)
 
 
 class Utf16:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..annotations import STATES
 from ..article import Article
+from ..direction import DEFAULT_PARAGRAPH_DIRECTION
 from ..errors import StoreError
 from ..workspace import Workspace
 from .offsets import CODEPOINT, direction
@@ -32,11 +33,13 @@ class Item:
     annotator: str
     state: str
     annotations: list[dict[str, Any]]
+    paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION
+    """The workspace's direction rule (labels.toml `paragraph_direction`; see store.direction)."""
 
     @cached_property
     def direction(self) -> str:
-        """"rtl" or "ltr" (asked by the record and by the export's summary: scanned once)."""
-        return direction(self.article.body)
+        """"rtl" or "ltr" under the rule (asked by the record and by the export's summary: scanned once)."""
+        return direction(self.article.body, self.paragraph_direction)
 
     @property
     def spans(self) -> list[dict[str, Any]]:
@@ -155,9 +158,10 @@ def select(workspace: Workspace, annotators: Iterable[str] | None = None,
     return out
 
 
-def items(selection: Iterable[tuple[Article, str, str, list[dict[str, Any]]]]) -> Iterable[Item]:
+def items(selection: Iterable[tuple[Article, str, str, list[dict[str, Any]]]],
+          paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION) -> Iterable[Item]:
     for article, name, state, rows in selection:
-        yield Item(article, name, state, rows)
+        yield Item(article, name, state, rows, paragraph_direction)
 
 
 def _times(rows: list[dict[str, Any]]) -> tuple[str | None, str | None]:
@@ -185,6 +189,7 @@ def to_record(item: Item) -> dict[str, Any]:
     created, updated = _times(item.annotations)
     return {
         "format": FORMAT_TAG, "offset_unit": CODEPOINT, "direction": item.direction,
+        "paragraph_direction": item.paragraph_direction,
         "id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source, "date": a.date,
         "byline": a.byline, "url": a.url, "text": a.body,
         "annotator": item.annotator, "state": item.state, "created": created, "updated": updated,
@@ -206,6 +211,11 @@ class Context:
     def schema(self) -> Any:
         """The label schema, read only by the formats that need it (reading it checks every annotation)."""
         return self.workspace.schema
+
+    @cached_property
+    def paragraph_direction(self) -> str:
+        """The workspace's paragraph direction rule, stated in every export beside each direction."""
+        return getattr(self.schema, "paragraph_direction", DEFAULT_PARAGRAPH_DIRECTION)
 
     def saw(self, item: Item) -> str:
         d = item.direction

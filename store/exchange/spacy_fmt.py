@@ -38,7 +38,8 @@ def _record(item: Item, d: str) -> dict[str, Any]:
         "spans": [{"start": r["start"], "end": r["end"], "label": r["label"], "text": r["text"]}
                   for r in item.spans],
         "meta": {"article_id": a.id, "title": a.title, "source": a.source, "date": a.date,
-                 "annotator": item.annotator, "state": item.state, "direction": d, "offset_unit": CODEPOINT,
+                 "annotator": item.annotator, "state": item.state, "direction": d,
+                 "paragraph_direction": item.paragraph_direction, "offset_unit": CODEPOINT,
                  "credibility": None if c is None else {k: c["attributes"].get(k)
                                                         for k in ("score", "indicators", "note")}},
     }

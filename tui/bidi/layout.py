@@ -1,10 +1,18 @@
-"""Lazy layout of a whole text: paragraphs split on "\\n", laid out only as rows are asked for."""
+"""Lazy layout of a whole text: paragraphs split on "\\n", laid out only as rows are asked for.
+
+`direction` is one of DIRECTIONS: "ltr", "rtl", "auto" (= "first-strong", UAX #9 P2-P3) or "arabic" (a paragraph
+holding any character of class AL or R is right to left, else first-strong; see store.direction).
+"""
 from __future__ import annotations
 
 from bisect import bisect_right
 
 from bidi import get_base_level
 
+from store.direction import forced_direction
+
+from .levels import DIRECTIONS as DIRECTIONS  # re-exported: the direction rules
+from .levels import check_direction
 from .lines import VisualLine
 from .paragraph import layout_paragraph
 from .sanitize import BIDI_CONTROLS, sanitize
@@ -17,8 +25,7 @@ class Layout:
                  reveal_controls: bool = False, reorder: bool = True) -> None:
         if width < 1:
             raise ValueError("width must be at least 1")
-        if direction not in ("ltr", "rtl", "auto"):
-            raise ValueError(f"direction must be 'ltr', 'rtl' or 'auto', not {direction!r}")
+        self._rule = check_direction(direction)  # ValueError unless one of DIRECTIONS
         self.text = sanitize(text)
         self.width = width
         self.direction = direction
@@ -113,15 +120,20 @@ class Layout:
 
     @property
     def paragraph_directions(self) -> list[str]:
-        """"rtl" or "ltr" for each paragraph (rules P2/P3 unless the direction is forced)."""
+        """"rtl" or "ltr" for each paragraph under the direction rule (P2/P3 where the rule leaves it to them)."""
         if self._directions is None:
-            if self.direction != "auto":
-                self._directions = [self.direction] * len(self._starts)
+            if self._rule in ("ltr", "rtl"):
+                self._directions = [self._rule] * len(self._starts)
             else:
-                self._directions = [
-                    "rtl" if s < self._para_end(p) and get_base_level(self.text[s:self._para_end(p)]) % 2
-                    else "ltr" for p, s in enumerate(self._starts)]
+                self._directions = [self._paragraph_direction(self.text[s:self._para_end(p)])
+                                    for p, s in enumerate(self._starts)]
         return self._directions
+
+    def _paragraph_direction(self, para: str) -> str:
+        forced = forced_direction(para, self._rule)
+        if forced is not None:
+            return forced
+        return "rtl" if para and get_base_level(para) % 2 else "ltr"
 
 
 def layout(text: str, width: int, direction: str = "auto", shape: bool = True,

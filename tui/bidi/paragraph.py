@@ -2,6 +2,20 @@
 
 Levels are resolved once for the whole paragraph and shaping uses the whole paragraph, so a
 line break changes neither; each line then gets L1, L2 (by grapheme, = L3) and L4.
+
+The unit drawn in one cell is an extended grapheme cluster (UAX #29, the `regex` module's \\X): an emoji
+ZWJ sequence, a flag (regional-indicator pair or tag sequence), an emoji with a skin tone, VS16 or keycap,
+a Hangul syllable from jamo, a base with its combining marks (harakat included). Its code points are drawn in
+logical order, never reversed, even in a right-to-left run; its width is rich's `cell_len` of the whole
+cluster (what Textual's compositor measures). Two exceptions keep the bidi algorithm whole:
+
+- a cluster whose code points do not all have the same embedding level (e.g. U+0600 ARABIC NUMBER SIGN,
+  a Prepend character of class AN, before a Latin letter in a left-to-right paragraph) is cut where the
+  level changes: each piece is a unit, reordered with its own level (bidi controls never sit inside a
+  cluster: UAX #29 breaks around them);
+- format characters of class BN (ZWJ, ZWNJ, tags) stay undrawn as before, except inside an emoji
+  cluster (one holding an Extended_Pictographic character): there ZWJ and tag characters are part of
+  the picture. A ZWJ or ZWNJ ending a cluster joins nothing that follows in it and is a hidden unit.
 """
 from __future__ import annotations
 
@@ -9,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import regex
 from bidi.mirror import MIRRORED
 from rich.cells import cell_len
 
@@ -23,6 +38,9 @@ BREAK_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2
 # Zero-width characters that are not marks and would vanish: drawn as a visible stand-in.
 _ZERO_WIDTH_SYMBOLS = {"\u2028": "↵", "\u2029": "¶"}
 DOTTED_CIRCLE = "\u25cc"
+_GRAPHEME = regex.compile(r"\X")
+_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
+_JOINERS = frozenset("\u200c\u200d")
 
 VIS, SPACE, HIDDEN = 0, 1, 2
 
@@ -38,13 +56,6 @@ class Unit:
     text: str  # drawn text (shaped, mirrored)
 
 
-@lru_cache(maxsize=4096)
-def _is_mark(ch: str) -> bool:
-    """Combining marks, and zero-width letters/symbols (e.g. emoji modifiers), join the previous grapheme."""
-    cat = unicodedata.category(ch)
-    return cat[0] == "M" or (cat[0] not in "CZ" and cell_len(ch) == 0)
-
-
 @lru_cache(maxsize=8192)
 def _visible(text: str) -> tuple[str, int]:
     """Text and width to draw for a grapheme, never zero-width."""
@@ -57,13 +68,32 @@ def _visible(text: str) -> tuple[str, int]:
     return sub, max(1, cell_len(sub))
 
 
+def cluster_ends(text: str) -> list[int]:
+    """For each code point of `text`, the end of the extended grapheme cluster (UAX #29) holding it."""
+    if text.isascii() and "\r\n" not in text:
+        return list(range(1, len(text) + 1))
+    ends: list[int] = []
+    extend = ends.extend
+    pos = 0
+    for g in _GRAPHEME.findall(text):
+        pos += len(g)
+        extend([pos] * len(g))
+    return ends
+
+
+@lru_cache(maxsize=4096)
+def _is_emoji(cluster: str) -> bool:
+    return _PICTOGRAPHIC.search(cluster) is not None
+
+
 def make_units(text: str, levels: list[int], classes: list[str], shaped: list[str],
                width: int, reveal: bool, mirror: bool = True) -> list[Unit]:
-    """Split a paragraph into units; marks join the preceding grapheme when at the same level.
+    """Split a paragraph into units, one per grapheme cluster (see the module doc for the exceptions).
     Brackets are mirrored here (L4): their level is not changed by L1."""
     units: list[Unit] = []
     append = units.append
     tab = min(TAB_WIDTH, width)
+    ends = cluster_ends(text)
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -78,11 +108,12 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
             append(Unit(SPACE, i, i + 1, tab, " " * tab))
             i += 1
             continue
-        j = _grapheme_end(text, levels, classes, i)
+        j, emoji = _grapheme_end(text, levels, classes, ends, i)
         ligature = lam_alef(shaped[i], text[j]) if j < n and levels[j] == levels[i] else None
         if ligature is not None:  # lam (+ its marks) and alef (+ its marks) drawn as one cell
-            k = _grapheme_end(text, levels, classes, j)
-            drawn, w = _visible(ligature + "".join(text[i + 1:j]) + "".join(text[j + 1:k]))
+            k, _ = _grapheme_end(text, levels, classes, ends, j)
+            drawn, w = _visible(ligature + _drawn(text, classes, i + 1, j, False)
+                                + _drawn(text, classes, j + 1, k, False))
             append(Unit(VIS, i, k, w, drawn))
             i = k
             continue
@@ -93,7 +124,7 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
                 continue
             base = shaped[i]
         else:
-            base = "".join(shaped[i:j])
+            base = shaped[i] + _drawn(shaped, classes, i + 1, j, emoji)
         if mirror and levels[i] % 2 and ch in MIRRORED:
             base = MIRRORED[ch] + base[1:]
         drawn, w = _visible(base)
@@ -102,13 +133,29 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
     return units
 
 
-def _grapheme_end(text: str, levels: list[int], classes: list[str], i: int) -> int:
-    """End of the grapheme starting at i: the base and the marks that follow it at its level."""
-    j, n = i + 1, len(text)
-    while (j < n and _is_mark(text[j]) and text[j] not in BIDI_CONTROLS
-           and classes[j] not in REMOVED_CLASSES and levels[j] == levels[i]):
+def _grapheme_end(text: str, levels: list[int], classes: list[str], ends: list[int],
+                  i: int) -> tuple[int, bool]:
+    """End of the unit starting at i (not a removed character), and whether it is an emoji cluster: the
+    rest of i's grapheme cluster, cut where the embedding level changes, less a trailing ZWJ/ZWNJ (any
+    trailing BN character outside emoji clusters), which is left to be a hidden unit."""
+    e = ends[i]
+    if e == i + 1:
+        return e, False
+    lv = levels[i]
+    j = i + 1
+    while j < e and text[j] not in BIDI_CONTROLS and (classes[j] in REMOVED_CLASSES or levels[j] == lv):
         j += 1
-    return j
+    emoji = _is_emoji(text[i:j])
+    while j > i + 1 and classes[j - 1] in REMOVED_CLASSES and (text[j - 1] in _JOINERS or not emoji):
+        j -= 1
+    return j, emoji
+
+
+def _drawn(chars: str | list[str], classes: list[str], a: int, b: int, emoji: bool) -> str:
+    """chars[a:b] as drawn inside a cluster: BN format characters only inside emoji clusters."""
+    if emoji:
+        return "".join(chars[a:b])
+    return "".join(chars[k] for k in range(a, b) if classes[k] not in REMOVED_CLASSES)
 
 
 def break_lines(units: list[Unit], width: int) -> list[tuple[int, int]]:

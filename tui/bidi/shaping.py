@@ -6,6 +6,9 @@ joined afterwards by `lam_alef` into one cell that covers both code points.
 """
 from __future__ import annotations
 
+import unicodedata
+from functools import lru_cache
+
 from arabic_reshaper import ArabicReshaper
 
 ZWJ = "\u200d"
@@ -30,9 +33,18 @@ def shape(text: str) -> list[str]:
         if ch == ZWJ:
             shaped.append(ch)
         else:
-            shaped.append(out[j])
+            form = out[j]
+            # The reshaper moves harakat that follow a ZWJ after the next letter: a form that is not
+            # ch's own (ch itself or a presentation form of it) is out of place, so ch is drawn unshaped.
+            shaped.append(form if form == ch or _form_of(form) == _form_of(ch) else ch)
             j += 1
     return shaped
+
+
+@lru_cache(maxsize=1024)
+def _form_of(form: str) -> str:
+    """NFKC: the letter a presentation form stands for, e.g. U+FE91 -> U+0628."""
+    return unicodedata.normalize("NFKC", form)
 
 
 # Lam-alef ligatures by alef: (isolated, final). Used when lam is initial (isolated ligature) or medial (final).

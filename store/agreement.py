@@ -288,7 +288,8 @@ def _read(workspace: Any, name: str) -> dict[str, Any]:
         article = row["article_id"]
         annotated.add(article)
         if row["kind"] == "credibility":
-            scores_[article] = row["attributes"]["score"]
+            if row["attributes"].get("score") is not None:  # indicators or a note without a score
+                scores_[article] = row["attributes"]["score"]
         elif row["kind"] == "entity":
             entities[article].append((row["start"], row["end"], row["label"]))
         elif row["kind"] == "claim":

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-
 from .article import Article
 from .errors import ValidationError
-from .labels import Schema
 from .journal import open_store, release_store
+from .labels import Schema
 
 Annotation = dict[str, Any]
 """A stored annotation: id, article_id, kind ("entity", "claim", "credibility"), start, end, text,
@@ -24,6 +24,37 @@ STATES = ("not started", "in progress", "done")
 def now() -> str:
     """The current UTC time, ISO 8601 to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _joins(ch: str) -> bool:
+    """A combining mark (harakat among them): it belongs to the character before it."""
+    return unicodedata.category(ch).startswith("M")
+
+
+def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[int, int]:
+    """The span [start, end) of `body` after moving one edge ("start" or "end") by one character, `step`
+    +1 (towards the end of the text) or -1. A character moves with its combining marks, and white space is
+    never left at an edge: growing skips it to the next character, shrinking drops it."""
+    if edge not in ("start", "end") or step not in (1, -1):
+        raise ValidationError(f"cannot move edge {edge!r} by {step!r}")
+    n = len(body)
+    if edge == "end":
+        end += step
+        if step > 0:
+            while end < n and (body[end - 1].isspace() or _joins(body[end])):
+                end += 1
+        else:
+            while start < end and (body[end - 1].isspace() or (end < n and _joins(body[end]))):
+                end -= 1
+    else:
+        start += step
+        if step < 0:
+            while start > 0 and (body[start].isspace() or _joins(body[start])):
+                start -= 1
+        else:
+            while start < end and (body[start].isspace() or _joins(body[start])):
+                start += 1
+    return start, end
 
 
 class AnnotationSet:
@@ -111,7 +142,12 @@ class AnnotationSet:
             raise ValidationError(
                 f"span {start}-{end} is outside article {article_id} (body has {len(body)} characters)"
             )
-        return body[start:end]
+        text = body[start:end]
+        if text != text.strip():
+            raise ValidationError(f"span {start}-{end} {text!r} begins or ends with white space")
+        if not any(ch.isalnum() for ch in text):
+            raise ValidationError(f"span {start}-{end} {text!r} holds no letter or digit")
+        return text
 
     def _insert(self, record: Annotation) -> Annotation:
         stamp = now()
@@ -151,18 +187,21 @@ class AnnotationSet:
         for name, value in attributes.items():
             if name in allowed and value is not None and value not in allowed[name]:
                 raise ValidationError(f"claim attribute {name}: {value!r} is not one of {allowed[name]}")
-        defaults = {"verdict": "unverified"} if "verdict" in allowed else {}
         text = self._span(article_id, start, end)
         return self._insert({"article_id": article_id, "kind": "claim", "start": start, "end": end,
-                             "text": text, "label": "CLAIM", "attributes": {**defaults, **attributes}})
+                             "text": text, "label": "CLAIM", "attributes": dict(attributes)})
 
     def set_credibility(
-        self, article_id: str, score: int, note: str | None = None, indicators: list[str] | tuple[str, ...] = ()
+        self, article_id: str, score: int | None, note: str | None = None,
+        indicators: list[str] | tuple[str, ...] = (),
     ) -> Annotation:
-        """Set this annotator's credibility score (1-5) for an article, replacing any earlier one."""
+        """Set this annotator's credibility of an article (score 1-5, indicators, note), replacing any earlier
+        one. The score stays None until chosen; a record with no score, indicator or note is refused."""
         self._article(article_id)
-        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        if score is not None and (not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5):
             raise ValidationError(f"credibility score must be 1-5, got {score!r}")
+        if score is None and not indicators and not note:
+            raise ValidationError("nothing to save: choose a score or an indicator, or write a note")
         unknown = [i for i in indicators if i not in self._schema().indicators]
         if unknown:
             raise ValidationError(f"unknown credibility indicator(s) {unknown} (see labels.toml)")

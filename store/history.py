@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,19 @@ class History:
         self.notes = notes
         self._done: list[list[Change]] = []
         self._undone: list[list[Change]] = []
+        self.listeners: list[Callable[[list[Change]], None]] = []
+        """Called with every step applied (a change, an undo as the reversed changes, a redo), after it is
+        saved: what is derived from the annotations (suggestions) follows at once."""
 
     def _push(self, changes: list[Change]) -> None:
         if changes:
             self._done.append(changes)
             self._undone.clear()
+            self._tell(changes)
+
+    def _tell(self, changes: list[Change]) -> None:
+        for listener in self.listeners:
+            listener(changes)
 
     def add_entity(self, article_id: str, start: int, end: int, label: str) -> Annotation:
         record = self.notes.add_entity(article_id, start, end, label)
@@ -89,6 +98,7 @@ class History:
         for change in reversed(step):
             self._apply(change.after, change.before)
         self._undone.append(step)
+        self._tell([Change(c.after, c.before) for c in reversed(step)])
         return step
 
     def redo(self) -> list[Change] | None:
@@ -99,4 +109,5 @@ class History:
         for change in step:
             self._apply(change.before, change.after)
         self._done.append(step)
+        self._tell(step)
         return step

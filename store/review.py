@@ -49,7 +49,8 @@ def reviewers_view(workspace: Workspace, article_id: str, annotators: list[str] 
     for name in annotators:
         for row in workspace.annotations(name, check=False).for_article(article_id):
             if row["kind"] == "credibility":
-                credibility[name] = row["attributes"]["score"]
+                if row["attributes"].get("score") is not None:
+                    credibility[name] = row["attributes"]["score"]
                 continue
             key = (row["kind"], row["start"], row["end"])
             item = items.setdefault(key, Item(row["kind"], row["start"], row["end"], row["text"]))
@@ -108,7 +109,7 @@ def set_gold(workspace: Workspace, article_id: str, reviewer: str, score: int | 
 def take_version(workspace: Workspace, article_id: str, source: str, reviewer: str) -> None:
     """Make one annotator's version of an article the gold one."""
     rows = workspace.annotations(source, check=False).for_article(article_id)
-    score = next((r["attributes"]["score"] for r in rows if r["kind"] == "credibility"), None)
+    score = next((r["attributes"].get("score") for r in rows if r["kind"] == "credibility"), None)
     items = [(r["kind"], r["start"], r["end"], r["label"]) for r in rows if r["kind"] != "credibility"]
     attributes = {(r["start"], r["end"]): r["attributes"] for r in rows if r["kind"] == "claim"}
     set_gold(workspace, article_id, reviewer, score, items, attributes)

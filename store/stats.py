@@ -98,7 +98,7 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True) -> lis
             if row is None:
                 continue
             row.annotators.add(name)
-            if record["kind"] == "credibility":
+            if record["kind"] == "credibility" and record["attributes"].get("score") is not None:
                 scores.setdefault(row.id, []).append(record["attributes"]["score"])
             if name != annotator:
                 continue
@@ -109,7 +109,7 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True) -> lis
                 row.claims += 1
                 row.labels.add("CLAIM")
             else:
-                row.credibility = record["attributes"]["score"]
+                row.credibility = record["attributes"].get("score")
         for article_id, state in notes.states().items():
             if article_id in rows and state != "not started":
                 rows[article_id].annotators.add(name)

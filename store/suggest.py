@@ -57,13 +57,20 @@ class PhraseMatcher:
         self.longest = 1
 
     def add(self, text: str, label: str, weight: int = 1) -> None:
+        """Count `weight` votes for `label` on `text` (a negative weight takes votes back)."""
         key = _key(text)
         if not key or len(key) > MAX_WORDS:
             return
         votes = self._votes.setdefault(key, Counter())
         votes[label] += weight
-        self._best[key] = votes.most_common(1)[0][0]
-        self.longest = max(self.longest, len(key))
+        if votes[label] <= 0:
+            del votes[label]
+        if votes:
+            self._best[key] = votes.most_common(1)[0][0]
+            self.longest = max(self.longest, len(key))
+        else:
+            del self._votes[key]
+            self._best.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._best)
@@ -229,20 +236,38 @@ class Suggester:
         self.annotator = annotator
         self.tagged = PhraseMatcher()
         self.predictions: list[str] = []
+        self._mine: dict[str, tuple[str, str]] = {}
+        """This annotator's entities as counted (id -> text, label): `follow` keeps them exact by id."""
         for name in workspace.annotators():
             if name.startswith(PREDICTIONS_PREFIX):
                 self.predictions.append(name)
                 continue
-            pairs = Counter((row["text"], row["label"]) for row in workspace.annotations(name, check=False).records()
-                            if row["kind"] == "entity")
+            rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == "entity"]
+            if name == annotator:
+                self._mine = {row["id"]: (row["text"], row["label"]) for row in rows}
+            pairs = Counter((row["text"], row["label"]) for row in rows)
             for (text, label), count in pairs.items():  # each distinct string folded once, not per tag
                 self.tagged.add(text, label, count)
         self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
         self.rejections = Rejections(workspace.path, annotator)
 
-    def learn(self, text: str, label: str) -> None:
-        """Count a string the annotator just tagged, so it is suggested elsewhere at once."""
-        self.tagged.add(text, label)
+    def follow(self, changes: list[Any]) -> None:
+        """Follow this annotator's saved changes (store.history.Change: the record before and after) as they
+        happen, so a tag, an adjustment, a removal, an undo or a redo changes the suggestions at once.
+        Kept by annotation id, so a change the index already counted when it was built is not counted twice."""
+        for change in changes:
+            if change.before is not None and change.before["kind"] == "entity":
+                old = self._mine.pop(change.before["id"], None)
+                if old is not None:
+                    self.tagged.add(*old, -1)
+            if change.after is not None and change.after["kind"] == "entity":
+                new = (change.after["text"], change.after["label"])
+                old = self._mine.get(change.after["id"])
+                if old != new:
+                    if old is not None:
+                        self.tagged.add(*old, -1)
+                    self._mine[change.after["id"]] = new
+                    self.tagged.add(*new)
 
     def for_article(self, article_id: str, taken: Iterable[tuple[int, int]] = ()) -> list[Suggestion]:
         """Suggestions in text order, leaving out rejected ones and any overlapping `taken` spans."""

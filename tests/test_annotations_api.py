@@ -16,13 +16,21 @@ from store import StoreError, ValidationError, Workspace
 ARTICLE = "52f015e52f40b84e"
 
 
+def _around(notes, word: str, before: int, after: int) -> tuple[int, int]:
+    """The span of the first `word` in the article, widened by `before`/`after` characters."""
+    body = notes._article(ARTICLE).body
+    start = body.index(word)
+    return start - before, start + len(word) + after
+
+
 def test_entity_claim_credibility_roundtrip(workspace_path: Path) -> None:
     ws = Workspace.open(workspace_path)
     body = ws.article(ARTICLE).body
     start = body.index("بوبكر سبيك")
     notes = ws.annotations("alice")
     entity = notes.add_entity(ARTICLE, start, start + len("بوبكر سبيك"), "PER")
-    claim = notes.add_claim(ARTICLE, 0, 40, type="statistic", check_worthiness="check-worthy")
+    claim_end = body.index(" ", 40)
+    claim = notes.add_claim(ARTICLE, 0, claim_end, type="statistic", check_worthiness="check-worthy")
     notes.set_credibility(ARTICLE, 4, note="مصدر رسمي", indicators=["named sources"])
     notes.set_credibility(ARTICLE, 3)
     ws.close()
@@ -32,8 +40,7 @@ def test_entity_claim_credibility_roundtrip(workspace_path: Path) -> None:
     assert [r["kind"] for r in rows] == ["credibility", "claim", "entity"]
     assert rows[0]["attributes"] == {"score": 3, "indicators": [], "note": None}
     assert rows[2]["text"] == "بوبكر سبيك" and rows[2]["label"] == "PER"
-    assert rows[1]["attributes"] == {"verdict": "unverified", "type": "statistic",
-                                     "check_worthiness": "check-worthy"}
+    assert rows[1]["attributes"] == {"type": "statistic", "check_worthiness": "check-worthy"}  # no verdict chosen
     again.remove(entity["id"])
     assert [r["id"] for r in again.for_article(ARTICLE) if r["kind"] != "credibility"] == [claim["id"]]
 
@@ -47,6 +54,12 @@ def test_entity_claim_credibility_roundtrip(workspace_path: Path) -> None:
         (lambda s: s.add_entity(ARTICLE, 0, 3, "PERS"), "unknown entity label 'PERS'"),
         (lambda s: s.add_entity(ARTICLE, 0.5, 3, "PER"), "offsets must be integers"),
         (lambda s: s.add_claim(ARTICLE, 0, 3, verdict="maybe"), "claim attribute verdict"),
+        (lambda s: s.add_entity(ARTICLE, *_around(s, "بوبكر", 0, 1), "LOC"), "ends with white space"),
+        (lambda s: s.add_entity(ARTICLE, *_around(s, "بوبكر", 1, 0), "LOC"), "begins or ends with white space"),
+        (lambda s: s.add_entity(ARTICLE, *_around(s, " ", 0, 0), "LOC"), "begins or ends with white space"),
+        (lambda s: s.add_entity(ARTICLE, *_around(s, "“", 0, 0), "MISC"), "holds no letter or digit"),
+        (lambda s: s.set_credibility(ARTICLE, None), "nothing to save"),
+        (lambda s: s.set_credibility(ARTICLE, 0), "score must be 1-5"),
         (lambda s: s.set_credibility(ARTICLE, 6), "score must be 1-5"),
         (lambda s: s.set_credibility(ARTICLE, 3, indicators=["vibes"]), "unknown credibility indicator"),
         (lambda s: s.remove("nope"), "no annotation with id 'nope'"),
@@ -78,11 +91,12 @@ import sys
 from store import Workspace
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations("crash")
-body_len = len(ws.article(sys.argv[2]).body)
+body = ws.article(sys.argv[2]).body
+spans = [(m.start(), m.end()) for m in __import__("re").finditer(r"\\w+", body)]
 i = 0
 while True:
-    start = i % (body_len - 5)
-    record = notes.add_claim(sys.argv[2], start, start + 5, note=str(i))
+    start, end = spans[i % len(spans)]
+    record = notes.add_claim(sys.argv[2], start, end, note=str(i))
     print(record["id"], flush=True)
     i += 1
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from spans import word_span
 from store import CorruptFileError, StoreError, Workspace
 from tui.app import make_app
 from tui.screens.reader import ReaderScreen
@@ -30,7 +31,7 @@ def _damage_journal(workspace_path: Path, saves: int = 3) -> Path:
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
     for i in range(saves):
-        notes.add_claim(ARTICLE, i * 10, i * 10 + 5)
+        notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i))
     notes._store._j_off = 0  # noqa: SLF001 - close without folding, so the saves stay in the journal
     ws.close()
     journal = workspace_path / "annotations" / "alice.journal"
@@ -48,7 +49,7 @@ def test_a_save_the_disk_refuses_is_kept_in_memory_and_written_later(workspace_p
     first = notes.add_entity(ARTICLE, 0, 3, "ORG")
     before = journal.read_bytes()
     _disk_full(monkeypatch)
-    kept = notes.add_claim(ARTICLE, 10, 20)  # no exception: the work goes on
+    kept = notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, 3))  # no exception: the work goes on
     assert notes.unsaved == 1 and "No space left on device" in notes.save_error
     assert {r["id"] for r in notes.all()} == {first["id"], kept["id"]}  # shown as made
     assert ws.flush() is not None and notes.unsaved == 1  # still full

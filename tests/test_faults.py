@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from spans import word_span
 from store import StoreError, Workspace, doctor
 from store.exchange import export
 
@@ -65,14 +66,14 @@ journal.FOLD_BYTES = 2500            # fold every dozen saves: kills land in fol
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations("crash")
 rng = random.Random(int(sys.argv[3]))
-n = len(ws.article(sys.argv[2]).body) - 10
+import re
+words = [m.span() for m in re.finditer(r"\\w+", ws.article(sys.argv[2]).body)]
 mine = [r["id"] for r in notes.all()]
 print("start", flush=True)
 while True:
     op = rng.random()
     if op < 0.6 or not mine:
-        s = rng.randrange(n)
-        rid = notes.add_claim(sys.argv[2], s, s + 5)["id"]
+        rid = notes.add_claim(sys.argv[2], *rng.choice(words))["id"]
         mine.append(rid)
         print("add", rid, flush=True)
     elif op < 0.8:
@@ -179,7 +180,7 @@ def test_kill_9_during_exports_leaves_the_old_file_or_the_new_one(workspace_path
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
     for i in range(300):
-        notes.add_claim(ARTICLE, i, i + 5, note="ملاحظة " * 20)
+        notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i), note="ملاحظة " * 20)
     ws.close()
     target = tmp_path / f"out.{fmt}"
     reference = tmp_path / f"reference.{fmt}"
@@ -233,13 +234,13 @@ def test_disk_full_during_a_save_is_one_clear_error_and_nothing_half_written(
     else:
         monkeypatch.setattr(os, what, _fail(errno.ENOSPC))
     with pytest.raises(StoreError) as caught:
-        notes.add_claim(ARTICLE, 5, 10)
+        notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, 2))
     monkeypatch.undo()
     message = str(caught.value)
     assert "No space left on device" in message and str(jl) in message and "\n" not in message
     assert jl.read_bytes() == before  # nothing half-written
     assert [r["id"] for r in notes.all()] == [kept["id"]]  # nor applied in memory
-    notes.add_claim(ARTICLE, 5, 10)  # the disk has room again: saving works
+    notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, 2))  # the disk has room again: saving works
     ws.close()
     again = Workspace.open(workspace_path)
     assert len(again.annotations("alice").all()) == 2
@@ -251,7 +252,7 @@ def test_disk_full_while_folding_keeps_every_save_in_the_journal(workspace_path:
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
     for i in range(10):
-        notes.add_claim(ARTICLE, i, i + 5)
+        notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i))
     db = workspace_path / "annotations" / "alice.json"
     before = db.read_bytes()
     monkeypatch.setattr(os, "fsync", _fail(errno.ENOSPC))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from tinydb import TinyDB
 
+from spans import word_span
 from store import CorruptFileError, StoreError, Workspace
 from store import journal
 from store.corpus import BODIES_FILE
@@ -33,7 +34,7 @@ def test_a_save_appends_to_the_journal_and_leaves_the_database_and_corpus_alone(
     db, jl = _files(workspace, "alice")
     before_db, before_corpus, before_bodies = db.stat(), workspace.corpus_path.stat(), workspace.bodies_path.stat()
     size = jl.stat().st_size
-    notes.add_claim(ARTICLE, 10, 40)
+    notes.add_claim(ARTICLE, *word_span(workspace.article(ARTICLE).body, 4))
     notes.set_credibility(ARTICLE, 2)
     assert jl.stat().st_size > size
     for path, old in ((db, before_db), (workspace.corpus_path, before_corpus), (workspace.bodies_path, before_bodies)):
@@ -46,7 +47,7 @@ def test_a_save_appends_to_the_journal_and_leaves_the_database_and_corpus_alone(
 def test_close_folds_into_a_plain_tinydb_file(workspace_path: Path) -> None:
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
-    ids = [notes.add_claim(ARTICLE, i, i + 5)["id"] for i in range(20)]
+    ids = [notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i))["id"] for i in range(20)]
     notes.remove(ids[3])
     notes.set_state(ARTICLE, "done")
     expected = notes.all()
@@ -65,7 +66,7 @@ def test_background_fold_past_the_threshold_keeps_every_save(workspace_path: Pat
     monkeypatch.setattr(journal, "FOLD_BYTES", 3000)
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
-    ids = [notes.add_claim(ARTICLE, i, i + 5, note=str(i))["id"] for i in range(200)]
+    ids = [notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i), note=str(i))["id"] for i in range(200)]
     store = notes._store  # noqa: SLF001
     if store._fold_thread is not None:  # noqa: SLF001
         store._fold_thread.join()  # noqa: SLF001
@@ -117,10 +118,10 @@ def test_a_second_process_is_refused_and_a_killed_one_leaves_no_stale_lock(works
 def test_the_same_annotator_twice_in_one_process_shares_one_writer(workspace_path: Path) -> None:
     a, b = Workspace.open(workspace_path), Workspace.open(workspace_path)
     first = a.annotations("alice").add_entity(ARTICLE, 0, 3, "ORG")
-    second = b.annotations("alice").add_claim(ARTICLE, 10, 20)
+    second = b.annotations("alice").add_claim(ARTICLE, *word_span(b.article(ARTICLE).body, 3))
     assert {r["id"] for r in a.annotations("alice").all()} == {first["id"], second["id"]}
     a.close()
-    b.annotations("alice").add_claim(ARTICLE, 30, 40)  # still writable after the other closed
+    b.annotations("alice").add_claim(ARTICLE, *word_span(b.article(ARTICLE).body, 6))  # still writable after the other closed
     b.close()
     c = Workspace.open(workspace_path)
     assert len(c.annotations("alice").all()) == 3
@@ -133,8 +134,10 @@ from store import Workspace, journal
 journal.FOLD_BYTES = int(sys.argv[3])
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations("bob")
+import re
+WORDS = [m.span() for m in re.finditer(r"\\w+", ws.article(sys.argv[2]).body)]
 for i in range(int(sys.argv[4])):
-    notes.add_claim(sys.argv[2], i % 50, i % 50 + 5, note=str(i))
+    notes.add_claim(sys.argv[2], *WORDS[i % 50], note=str(i))
     print(i, flush=True)
     time.sleep(0.002)
 ws.close()
@@ -175,7 +178,7 @@ def test_a_torn_last_line_is_ignored_and_cut_off_by_the_next_writer(workspace_pa
         handle.write(b'1234abcd [["p","annotations","9",{"id":"torn')  # a save cut short
     again = Workspace.open(workspace_path)
     assert [r["id"] for r in again.annotations("alice").all()] == [kept["id"]]
-    again.annotations("alice").add_claim(ARTICLE, 5, 9)  # the writer cuts the torn bytes first
+    again.annotations("alice").add_claim(ARTICLE, *word_span(again.article(ARTICLE).body, 1))  # the writer cuts the torn bytes first
     assert jl.read_bytes().startswith(good) and jl.read_bytes().count(b"\n") == 2
     assert db.with_suffix(".journal.torn").read_bytes().startswith(b"1234abcd")
     again.close()
@@ -188,7 +191,7 @@ def test_a_damaged_journal_line_is_a_one_line_error_and_the_file_is_kept(workspa
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
     for i in range(3):
-        notes.add_claim(ARTICLE, i, i + 5)
+        notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i))
     _, jl = _files(ws, "alice")
     journal._OPEN.clear()  # noqa: SLF001
     notes._store._release_lock()  # noqa: SLF001

@@ -64,8 +64,8 @@ def test_crossing_entities_refused_nested_per_schema(workspace: Workspace) -> No
         notes.add_entity(ARTICLE, start, start + 5, "PER")
     with pytest.raises(ValidationError, match="already tagged PER"):
         notes.add_entity(ARTICLE, start, start + 10, "ORG")
-    claim = notes.add_claim(ARTICLE, start - 3, start + 20)  # claims may contain entities
-    assert claim["text"] == body[start - 3:start + 20]
+    claim = notes.add_claim(ARTICLE, start - 3, start + 19)  # claims may contain entities
+    assert claim["text"] == body[start - 3:start + 19]
     workspace.labels_path.write_text(DEFAULT_LABELS_TOML.replace("nested_entities = false", "nested_entities = true"),
                                      encoding="utf-8")
     workspace.reload_schema()
@@ -79,3 +79,36 @@ def test_matching_ignores_harakat_hamza_and_allows_clitics() -> None:
         ["أوباما", "أُوبَاما", "اوباما", "أوباما", "أوباما"]
     assert [body[s:e] for s, e in find_all(body, "المدرسة", clitics=True)] == ["المدرسه"]
     assert [body[s:e] for s, e in find_all(body, "مدرسة")] == ["مدرسةٌ"]
+
+
+@pytest.mark.parametrize("value", ["arabic", "first-strong", "rtl", "ltr"])
+def test_paragraph_direction_values(value) -> None:
+    text = DEFAULT_LABELS_TOML.replace('paragraph_direction = "arabic"', f'paragraph_direction = "{value}"')
+    assert parse_schema(text).paragraph_direction == value
+
+
+def test_paragraph_direction_defaults_to_arabic() -> None:
+    assert parse_schema(DEFAULT_LABELS_TOML).paragraph_direction == "arabic"
+    old = "\n".join(line for line in DEFAULT_LABELS_TOML.splitlines() if not line.startswith("paragraph_direction"))
+    assert "paragraph_direction =" not in old
+    assert parse_schema(old).paragraph_direction == "arabic"  # a labels.toml written before the setting
+
+
+@pytest.mark.parametrize("value", ['"auto"', '"RTL"', "1", '["rtl"]'])
+def test_bad_paragraph_direction_names_file_line_and_field(value) -> None:
+    text = DEFAULT_LABELS_TOML.replace('paragraph_direction = "arabic"', f"paragraph_direction = {value}")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("paragraph_direction"))
+    with pytest.raises(StoreError) as info:
+        parse_schema(text, "ws/labels.toml")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"ws/labels.toml:{line}: paragraph_direction: ")
+    assert '"arabic", "first-strong", "rtl", "ltr"' in message
+
+
+def test_workspace_schema_reads_paragraph_direction(workspace: Workspace) -> None:
+    assert workspace.schema.paragraph_direction == "arabic"
+    workspace.labels_path.write_text(DEFAULT_LABELS_TOML.replace('paragraph_direction = "arabic"',
+                                                                 'paragraph_direction = "first-strong"'),
+                                     encoding="utf-8")
+    assert workspace.reload_schema().paragraph_direction == "first-strong"

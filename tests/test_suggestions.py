@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from store import StoreError, Workspace
+from store import journal
 from store.claim_rules import candidates, load_rules
 from store.suggest import Suggester
 from tui.app import make_app
@@ -19,6 +21,15 @@ from tui.screens.reader import ReaderScreen
 SPEAKER = "52f015e52f40b84e"   # tags are made here
 OTHER = "73d8cda007db96f7"     # and suggested here
 DGSN = "المديرية العامة للأمن الوطني"
+
+
+def close_for_restart(workspace: Workspace) -> None:
+    """Close the workspace as quitting does, and check that this process caches nothing of it any more
+    (store.journal keeps one store per file per process): what is opened next is read from disk."""
+    workspace.close()
+    root = os.path.realpath(workspace.path)
+    cached = [key for key in journal._OPEN if key.startswith(root + os.sep)]
+    assert not cached, f"still cached in this process, a reopening would not read the disk: {cached}"
 
 
 def tag(ws: Workspace, article_id: str, text: str, label: str, annotator: str = "alice") -> None:
@@ -31,7 +42,7 @@ def test_tagged_string_is_suggested_in_another_seed_with_clitics_and_variants(wo
     tag(workspace, SPEAKER, DGSN, "ORG")
     body = workspace.article(OTHER).body
     suggester = Suggester(workspace, "bob")  # bob sees what alice tagged
-    suggester.learn("اَلحَمُّوشى", "PER")      # a spelling variant with harakat and alef maqsura
+    suggester.tagged.add("اَلحَمُّوشى", "PER")      # a spelling variant with harakat and alef maqsura
     found = [(body[s.start:s.end], s.label) for s in suggester.for_article(OTHER)]
     assert found.count((DGSN, "ORG")) == body.count(DGSN) >= 5
     assert ("الحموشي", "PER") in found
@@ -44,7 +55,7 @@ def test_tagged_string_is_suggested_in_another_seed_with_clitics_and_variants(wo
 def test_most_frequent_label_wins(workspace: Workspace) -> None:
     suggester = Suggester(workspace, "bob")
     for label in ("ORG", "LOC", "LOC"):
-        suggester.learn("المغرب", label)
+        suggester.tagged.add("المغرب", label)
     assert suggester.tagged.find("زار المغرب") == [(4, 10, "LOC")]
 
 
@@ -103,6 +114,7 @@ async def test_accept_reject_and_rejection_survives_restart(workspace_path: Path
         await pilot.press("x")
         await pilot.pause()
         remaining = len(screen.suggestions)
+    close_for_restart(ws)
     ws = Workspace.open(workspace_path)
     rows = ws.annotations("alice").for_article(OTHER)
     assert [(r["start"], r["end"], r["label"]) for r in rows] == [first.key]
@@ -118,8 +130,11 @@ async def test_accept_reject_and_rejection_survives_restart(workspace_path: Path
         await pilot.press("y")
         await pilot.pause()
         assert screen.suggestions == []
-    accepted = Workspace.open(workspace_path).annotations("alice").for_article(OTHER)
+    close_for_restart(ws)
+    ws = Workspace.open(workspace_path)
+    accepted = ws.annotations("alice").for_article(OTHER)
     assert len(accepted) == 1 + remaining
+    close_for_restart(ws)
 
 
 def test_claim_markers_on_a_seed(workspace: Workspace) -> None:

@@ -16,10 +16,11 @@ import sys
 from store import Workspace
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations(sys.argv[2])
-body_len = len(ws.article(sys.argv[3]).body)
+import re
+words = [m.span() for m in re.finditer(r"\\w+", ws.article(sys.argv[3]).body)]
 for i in range(int(sys.argv[4])):
-    start = i % (body_len - 5)
-    record = notes.add_claim(sys.argv[3], start, start + 5, note=str(i))
+    start, end = words[i % len(words)]
+    record = notes.add_claim(sys.argv[3], start, end, note=str(i))
     print(record["id"], flush=True)
 ws.close()
 print("finished", flush=True)

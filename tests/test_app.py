@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from textual.widgets import DataTable
@@ -14,6 +17,16 @@ from tui.screens.reader import ReaderScreen
 from tui.widgets.article_view import ArticleView
 
 ARTICLE = "52f015e52f40b84e"
+ROOT = Path(__file__).resolve().parent.parent
+READ_BACK = """
+import json, sys
+from store import Workspace
+ws = Workspace.open(sys.argv[1])
+notes = ws.annotations(sys.argv[2])
+print(json.dumps({"rows": notes.for_article(sys.argv[3]), "state": notes.state(sys.argv[3])}))
+ws.close()
+"""
+"""Run in a new process: what a restarted app reads from the files (no store cached by this process)."""
 
 
 async def test_app_lists_the_five_seeds_and_opens_one(workspace_path: Path) -> None:
@@ -73,8 +86,9 @@ async def test_keyboard_annotation_survives_restart(workspace_path: Path) -> Non
         await _cursor_to(pilot, view, "الأخيرة")
         await pilot.press("c")
         await pilot.pause()
-        await pilot.press("enter", "down", "enter")  # check-worthiness: not check-worthy
-        await pilot.press("tab", "enter", "down", "enter")  # type: quote
+        # every attribute starts "(not set)", the first row of its list
+        await pilot.press("enter", "down", "down", "enter")  # check-worthiness: not check-worthy
+        await pilot.press("tab", "enter", "down", "down", "enter")  # type: quote
         await pilot.press("ctrl+s")
         await pilot.pause()
         # Credibility 4, then an entity added and undone, then redone, then undone for good.
@@ -84,8 +98,13 @@ async def test_keyboard_annotation_survives_restart(workspace_path: Path) -> Non
         await pilot.press("d")
         await pilot.pause()
 
-    reopened = Workspace.open(workspace_path).annotations("alice")
-    rows = reopened.for_article(ARTICLE)
+    app.workspace.close()  # as quitting does: folds the journal and releases the writer lock
+    # Restart: a new process reads the workspace from disk.
+    done = subprocess.run([sys.executable, "-c", READ_BACK, str(workspace_path), "alice", ARTICLE],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(done.stdout)
+    rows = saved["rows"]
     by_kind = {k: [r for r in rows if r["kind"] == k] for k in ("entity", "claim", "credibility")}
     entities = {(r["label"], r["text"]) for r in by_kind["entity"]}
     assert entities == {("PER", "بوبكر سبيك"), ("ORG", "تويتر")}
@@ -99,7 +118,7 @@ async def test_keyboard_annotation_survives_restart(workspace_path: Path) -> Non
     assert claim["attributes"]["type"] == "quote"
     assert claim["attributes"]["check_worthiness"] == "not check-worthy"
     assert by_kind["credibility"][0]["attributes"]["score"] == 4
-    assert reopened.state(ARTICLE) == "done"
+    assert saved["state"] == "done"
 
 
 async def test_tag_everywhere_and_clitic_adjustment(workspace_path: Path) -> None:

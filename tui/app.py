@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import threading
 
+from textual import events
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import HelpPanel
 
 from store import StoreError, Workspace
-from store.keymap import KEYMAP_FILE, load_keymap
 from store.claim_rules import ClaimRule, load_rules
+from store.history import Change, History
+from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
 from store.suggest import Suggester
-from store.history import History
 
-from .bidi import visual_line, visual_snippet
+from .bidi import DisplayOptions
 from .commands import BindingCommands
+from .screens.deliver import delivered
 from .screens.library import LibraryScreen
 
 
@@ -28,9 +32,12 @@ class TahqiqApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit"),
         Binding("f2", "toggle_theme", "Light/dark", id="toggle-theme"),
+        Binding("escape", "hide_keys", "Close keys", show=False, priority=True, id="hide-keys"),
     ]
 
     SAVE_RETRY_SECONDS = 2.0
+    SESSION_SAVE_SECONDS = 3.0
+    """Cursor places are written after this pause (and on leaving an article, and on exit)."""
 
     def __init__(self, workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True,
                  notice: str | None = None) -> None:
@@ -44,14 +51,20 @@ class TahqiqApp(App[None]):
         self.bidi_mode = bidi
         """`app`: we reorder and join Arabic; `terminal`: logical order for terminals that do bidi."""
         self.shaping = shaping
-        self.title = f"tahqiq · {visual_snippet('تحقيق', 10, shape=shaping, reorder=bidi == 'app')}"
+        self.display_options = DisplayOptions(reorder=bidi == "app", shape=shaping,
+                                              direction=workspace.schema.paragraph_direction)
+        """How every widget draws text: set once here from the command line and the workspace's labels.toml."""
+        self.title = f"tahqiq · {self.display_options.snippet('تحقيق', 10)}"
         self.sub_title = f"{annotator} · {workspace.path}" + (" · READ-ONLY" if workspace.read_only else "")
         if not workspace.read_only:
             workspace.hold_unsaved()  # a full disk never interrupts work: saves wait in memory
         self.history = History(workspace.annotations(annotator))
         """Undo/redo for the whole session, across articles."""
+        self.history.listeners.append(self._follow_changes)
         self._suggester: Suggester | None = None
         self._suggester_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending_changes: list[list[Change]] = []
         self._claim_rules: list[ClaimRule] | None = None
         self.session = SessionState(workspace.path, annotator)
         """What survives a restart: last article, cursors, library sort and filters, triage, theme."""
@@ -76,6 +89,40 @@ class TahqiqApp(App[None]):
         if self.notice:
             self.notify(self.notice, severity="error", timeout=15)
         self.set_interval(self.SAVE_RETRY_SECONDS, self.check_saved)
+        self.set_interval(self.SESSION_SAVE_SECONDS, self.session.save)
+
+    def _follow_changes(self, changes: list[Change]) -> None:
+        """Suggestions follow every saved change at once (tag, adjust, remove, undo, redo); changes made while
+        the index is still being built are replayed into it when it is ready."""
+        with self._pending_lock:
+            if self._suggester is None:
+                self._pending_changes.append(changes)
+                return
+        self._suggester.follow(changes)
+
+    def on_unmount(self) -> None:
+        self.session.save()
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        delivered(self, event)
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        delivered(self, event)
+
+    def action_toggle_keys(self) -> None:
+        """Show the keys panel, or hide it if it is shown (`?`)."""
+        panels = self.screen.query(HelpPanel)
+        if panels:
+            panels.remove()
+        else:
+            self.screen.mount(HelpPanel())
+
+    def action_hide_keys(self) -> None:
+        """Escape closes the keys panel first; without one, escape goes on to the screen."""
+        panels = self.screen.query(HelpPanel)
+        if not panels:
+            raise SkipAction()
+        panels.remove()
 
     def check_saved(self) -> None:
         """Retry saves the disk refused; say when they are written, and keep saying that some are not."""
@@ -130,7 +177,12 @@ class TahqiqApp(App[None]):
         """Entity suggestions for this annotator, built on first use (it reads everyone's annotations)."""
         with self._suggester_lock:
             if self._suggester is None:
-                self._suggester = Suggester(self.workspace, self.annotator)
+                built = Suggester(self.workspace, self.annotator)
+                with self._pending_lock:
+                    for changes in self._pending_changes:
+                        built.follow(changes)
+                    self._pending_changes.clear()
+                    self._suggester = built
             return self._suggester
 
     @property
@@ -145,9 +197,8 @@ class TahqiqApp(App[None]):
         """Notifications often quote Arabic (a tagged word, an error): show them in visual order, and never
         interpret article text as markup; in either bidi mode no control character of theirs reaches the
         terminal (an article's URL or title can hold escape sequences)."""
-        reorder = self.bidi_mode == "app"
-        message = visual_line(message, "ltr", shape=self.shaping, reorder=reorder)
-        title = visual_line(title, "ltr", shape=self.shaping, reorder=reorder)
+        message = self.display_options.line(message)
+        title = self.display_options.line(title)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def watch_theme(self, theme: str) -> None:

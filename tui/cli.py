@@ -151,7 +151,6 @@ def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
 def cmd_list(args: argparse.Namespace) -> int:
     from store.search import context, corpus_counts, first_hit
     from store.search_index import SearchIndex
-
     from tui.bidi import sanitize
 
     workspace = open_workspace(args)
@@ -199,13 +198,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from tui.bidi import render_text
+    from tui.bidi import DisplayOptions
 
     if args.width < 1:
         raise StoreError(f"--width must be at least 1, got {args.width}")
-    article = open_workspace(args).article(args.id)
-    print(render_text(article.body, args.width, shape=not args.no_shaping, reorder=args.bidi == "app",
-                      reveal_controls=args.reveal_controls))
+    workspace = open_workspace(args)
+    article = workspace.article(args.id)
+    options = DisplayOptions(reorder=args.bidi == "app", shape=not args.no_shaping,
+                             direction=workspace.schema.paragraph_direction)
+    rows = options.layout(article.body, args.width, reveal_controls=args.reveal_controls)
+    print("\n".join(line.text for line in rows))
     return 0
 
 
@@ -231,8 +233,11 @@ def cmd_app(args: argparse.Namespace) -> int:
         except StoreError as exc:  # a read-only folder, a full disk: work is kept in memory meanwhile
             notice = f"{exc}: changes are kept in memory and saved as soon as the disk allows"
     app = make_app(workspace, annotator, bidi=args.bidi, shaping=not args.no_shaping, notice=notice)
-    with explicit_bidi(args.bidi == "app"):
-        app.run()
+    try:
+        with explicit_bidi(args.bidi == "app"):
+            app.run()
+    finally:
+        workspace.close()  # folds the journal into annotations/<name>.json and releases the writer lock
     return app.return_code or 0
 
 

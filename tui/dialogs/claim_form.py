@@ -8,12 +8,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
-from ..bidi import visual_snippet
+from ..bidi import DEFAULT_DISPLAY
+from ..widgets.bidi_input import BidiInput
 from .form import FormDialog
 
 
 class ClaimForm(FormDialog[dict[str, Any]]):
-    """Set a claim's attributes; Enter saves, Escape cancels (the claim is not made)."""
+    """Set a claim's attributes, each "(not set)" until chosen; Enter saves, Escape cancels (the claim is not
+    made)."""
 
     DEFAULT_CSS = """
     ClaimForm { align: center middle; }
@@ -24,29 +26,30 @@ class ClaimForm(FormDialog[dict[str, Any]]):
     """
 
     def __init__(self, text: str, attributes: dict[str, list[str]], claimants: list[tuple[str, str]],
-                 values: dict[str, Any] | None = None, reorder: bool = True) -> None:
+                 values: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.text = text
         self.attributes = attributes
         self.claimants = claimants
         """(label shown, annotation id) of the article's entities that may be the claimant."""
         self.values = values or {}
-        self.reorder = reorder
 
     def compose(self) -> ComposeResult:
+        options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
         with Vertical():
             yield Label("Claim", classes="title")
-            yield Label(visual_snippet(self.text, 66, reorder=self.reorder), id="quote", markup=False)
+            yield Label(options.snippet(self.text, 66), id="quote", markup=False)
             for name, choices in self.attributes.items():
                 yield Label(name.replace("_", " ").capitalize())
-                default = self.values.get(name, choices[0])
-                yield Select([(c, c) for c in choices], value=default, allow_blank=False, id=f"attr-{name}")
+                chosen = self.values.get(name)
+                yield Select([(options.snippet(c, 60), c) for c in choices],
+                             value=chosen if chosen in choices else Select.NULL, prompt="(not set)", id=f"attr-{name}")
             yield Label("Claimant")
-            yield Select([(visual_snippet(t, 60, reorder=self.reorder), i) for t, i in self.claimants],
+            yield Select([(options.snippet(t, 60), i) for t, i in self.claimants],
                          value=self.values.get("claimant") or Select.NULL, id="claimant",
                          prompt="(none)")
             yield Label("Note")
-            yield Input(self.values.get("note") or "", id="note")
+            yield BidiInput(self.values.get("note") or "", id="note")
             with Horizontal():
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -55,7 +58,11 @@ class ClaimForm(FormDialog[dict[str, Any]]):
         self.query(Select).first().focus()
 
     def result(self) -> dict[str, Any]:
-        values: dict[str, Any] = {n: self.query_one(f"#attr-{n}", Select).value for n in self.attributes}
+        values: dict[str, Any] = {}
+        for name in self.attributes:
+            value = self.query_one(f"#attr-{name}", Select).value
+            if value is not Select.NULL:
+                values[name] = value
         claimant = self.query_one("#claimant", Select).value
         values["claimant"] = None if claimant is Select.NULL else claimant
         values["note"] = self.query_one("#note", Input).value.strip() or None

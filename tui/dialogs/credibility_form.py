@@ -8,11 +8,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, SelectionList
 
+from ..bidi import DEFAULT_DISPLAY
+from ..widgets.bidi_input import BidiInput
 from .form import FormDialog
+
+UNSET = "not set"
 
 
 class CredibilityForm(FormDialog[dict[str, Any]]):
-    """Indicators (checkboxes) and a note; the score can be changed here too."""
+    """Score, indicators (checkboxes) and a note. The score is "not set" until the user picks one: indicators
+    and a note can be saved without it."""
 
     DEFAULT_CSS = """
     CredibilityForm { align: center middle; }
@@ -27,15 +32,18 @@ class CredibilityForm(FormDialog[dict[str, Any]]):
         self.indicators, self.score, self.chosen, self.note = indicators, score, chosen, note
 
     def compose(self) -> ComposeResult:
+        options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
         with Vertical():
             yield Label("Credibility: 1 = not credible … 5 = credible")
             with RadioSet(id="score"):
+                yield RadioButton(UNSET, value=self.score is None, id="score-unset")
                 for n in range(1, 6):
-                    yield RadioButton(str(n), value=n == (self.score or 3), id=f"score-{n}")
+                    yield RadioButton(str(n), value=n == self.score, id=f"score-{n}")
             yield Label("Indicators")
-            yield SelectionList[str](*[(i, i, i in self.chosen) for i in self.indicators], id="indicators")
+            yield SelectionList[str](*[(options.snippet(i, 56), i, i in self.chosen) for i in self.indicators],
+                                     id="indicators")
             yield Label("Note")
-            yield Input(self.note or "", id="note")
+            yield BidiInput(self.note or "", id="note")
             with Horizontal():
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -45,6 +53,6 @@ class CredibilityForm(FormDialog[dict[str, Any]]):
 
     def result(self) -> dict[str, Any]:
         pressed = self.query_one(RadioSet).pressed_index
-        return {"score": pressed + 1 if pressed >= 0 else (self.score or 3),
+        return {"score": pressed if pressed >= 1 else None,
                 "indicators": list(self.query_one(SelectionList).selected),
                 "note": self.query_one("#note", Input).value.strip() or None}

@@ -12,7 +12,8 @@ from textual.widgets import Button, Input, Label, Select
 from store.importer import normalise_date
 from store.stats import Filters
 
-from ..bidi import visual_snippet
+from ..bidi import DEFAULT_DISPLAY
+from ..widgets.bidi_input import BidiInput
 
 
 class FilterForm(ModalScreen[Filters | None]):
@@ -34,27 +35,28 @@ class FilterForm(ModalScreen[Filters | None]):
 
     def compose(self) -> ComposeResult:
         f = self.filters
+        options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
         with Vertical():
             yield Label("State")
             yield Select([(s, s) for s in ("not started", "in progress", "done")], value=f.state or Select.NULL,
                          id="state", prompt="any")
             yield Label("Outlet")
-            yield Select([(visual_snippet(s, 40), s) for s in self.sources], value=f.source or Select.NULL,
+            yield Select([(options.snippet(s, 40), s) for s in self.sources], value=f.source or Select.NULL,
                          id="source", prompt="any")
             yield Label("Date from / to (YYYY-MM-DD)")
             with Horizontal():
-                yield Input(f.date_from or "", id="date_from", placeholder="from")
-                yield Input(f.date_to or "", id="date_to", placeholder="to")
+                yield BidiInput(f.date_from or "", id="date_from", placeholder="from")
+                yield BidiInput(f.date_to or "", id="date_to", placeholder="to")
             yield Label("My credibility from / to (1-5)")
             with Horizontal():
-                yield Input(str(f.credibility_min or ""), id="credibility_min", placeholder="1")
-                yield Input(str(f.credibility_max or ""), id="credibility_max", placeholder="5")
+                yield BidiInput(str(f.credibility_min or ""), id="credibility_min", placeholder="1")
+                yield BidiInput(str(f.credibility_max or ""), id="credibility_max", placeholder="5")
             yield Label("Has label")
-            yield Select([(s, s) for s in self.labels], value=f.label or Select.NULL, id="label", prompt="any")
+            yield Select([(options.snippet(s, 40), s) for s in self.labels], value=f.label or Select.NULL, id="label", prompt="any")
             yield Label("Annotated by")
-            yield Select([(s, s) for s in self.annotators], value=f.annotator or Select.NULL, id="annotator",
+            yield Select([(options.snippet(s, 40), s) for s in self.annotators], value=f.annotator or Select.NULL, id="annotator",
                          prompt="anyone")
-            yield Label("", id="error")
+            yield Label("", id="error", markup=False)
             with Horizontal():
                 yield Button("Apply", variant="primary", id="apply")
                 yield Button("Clear all", id="clear")
@@ -86,7 +88,8 @@ class FilterForm(ModalScreen[Filters | None]):
         try:
             self.dismiss(self._filters())
         except ValueError as exc:
-            self.query_one("#error", Label).update(str(exc))
+            options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
+            self.query_one("#error", Label).update(options.line(str(exc)))
 
     @on(Button.Pressed, "#clear")
     def clear(self) -> None:

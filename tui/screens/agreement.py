@@ -10,11 +10,19 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
-from store.agreement import (CLAIM_HEADER, CREDIBILITY_HEADER, ENTITY_HEADER, claim_rows, credibility_rows,
-                             entity_rows, report)
+from store.agreement import (
+    CLAIM_HEADER,
+    CREDIBILITY_HEADER,
+    ENTITY_HEADER,
+    claim_rows,
+    credibility_rows,
+    entity_rows,
+    report,
+)
+
+from .base import AppScreen
 
 
 def compute(workspace_path: Path, annotators: list[str] | None) -> dict[str, Any]:
@@ -28,7 +36,7 @@ def compute(workspace_path: Path, annotators: list[str] | None) -> dict[str, Any
         workspace.close()
 
 
-class AgreementScreen(Screen[None]):
+class AgreementScreen(AppScreen):
     """Agreement between annotators on the articles more than one of them did. `r` recomputes."""
 
     BINDINGS = [

@@ -12,6 +12,8 @@ import io
 import time
 from pathlib import Path
 
+from textual import events
+from textual.app import App
 from textual.screen import Screen
 
 EXPORT_FORMAT = "jsonl"
@@ -39,36 +41,64 @@ def export_filename(fmt: str = EXPORT_FORMAT) -> str:
 
 
 def export_jsonl(screen: Screen, save_directory: str | Path | None = None) -> None:
-    """Export in a worker thread, then deliver the file: a browser download, or ~/Downloads in a terminal."""
+    """Export in a worker thread, then deliver the file: a browser download, or a file in a terminal session
+    (`save_directory`, else ~/Downloads, created if missing). Success is said only once the file is written
+    (or, in a browser, handed over); a failure is shown as a failure."""
     app = screen.app
     path = app.workspace.path
 
-    def deliver(text: str, count: int) -> None:
-        if count == 0:
-            app.notify("Nothing to export yet: no annotated articles", severity="warning")
-            return
-        name = export_filename()
-        app.deliver_text(io.StringIO(text), save_directory=save_directory, save_filename=name, encoding="utf-8")
-        if app.is_web:
-            app.notify(f"Exported {count} records: your browser downloads {name}", timeout=6)
-        else:
-            from platformdirs import user_downloads_path
-
-            folder = Path(save_directory) if save_directory is not None else user_downloads_path()
-            app.notify(f"Exported {count} records to {folder / name}", timeout=6)
+    def download(text: str, count: int, name: str) -> None:
+        app.deliver_text(io.StringIO(text), save_filename=name, encoding="utf-8", name=f"export:{count}")
 
     def run() -> None:
         from store import StoreError
+        from store.atomic import write_atomic
 
         try:
             text, count = export_text(path)
         except (StoreError, OSError) as exc:
-            app.call_from_thread(app.notify, f"Export failed: {exc}", severity="error")
+            app.call_from_thread(app.notify, f"Export failed: {exc}", severity="error", timeout=15)
             return
-        app.call_from_thread(deliver, text, count)
+        if count == 0:
+            app.call_from_thread(app.notify, "Nothing to export yet: no annotated articles", severity="warning")
+            return
+        name = export_filename()
+        if app.is_web:
+            app.call_from_thread(download, text, count, name)
+            return
+        folder = Path(save_directory) if save_directory is not None else downloads_folder()
+        target = folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, text.encode("utf-8"))
+        except OSError as exc:
+            app.call_from_thread(app.notify, f"Export failed: cannot write {target}: {exc.strerror or exc}",
+                                 severity="error", timeout=15)
+            return
+        app.call_from_thread(app.notify, f"Exported {count} records to {target}", timeout=8)
 
     app.notify("Exporting all annotations (jsonl)…", timeout=2)
     screen.run_worker(run, thread=True, exclusive=True, group="export", name="export")
+
+
+def downloads_folder() -> Path:
+    """Where a terminal session saves an export: the user's downloads folder (~/Downloads unless the desktop
+    says otherwise)."""
+    from platformdirs import user_downloads_path
+
+    return Path(user_downloads_path())
+
+
+def delivered(app: App, event: events.DeliveryComplete | events.DeliveryFailed) -> None:
+    """Say how a browser download of an export ended (the app forwards Textual's delivery events here)."""
+    if not (event.name or "").startswith("export:"):
+        return
+    count = event.name.split(":", 1)[1]
+    if isinstance(event, events.DeliveryFailed):
+        app.notify(f"Export failed: the download did not start ({event.exception or 'unknown error'})",
+                   severity="error", timeout=15)
+    else:
+        app.notify(f"Exported {count} records: your browser downloads the file", timeout=6)
 
 
 def open_article_url(screen: Screen, url: str | None) -> None:

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from bidi import get_base_level
-from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
 
 from store.search import context, corpus_counts, first_hit
 from store.search_index import SearchIndex
-from store.stats import SORT_KEYS, ArticleRow, Filters, article_rows, progress, workspace_stamp
+from store.stats import (
+    SORT_KEYS,
+    ArticleRow,
+    Filters,
+    article_rows,
+    progress,
+    workspace_stamp,
+)
 
-from ..bidi import visual_snippet
+from ..widgets.bidi_input import BidiInput
 from ..widgets.bidi_label import BidiLabel
+from .base import AppScreen
 
-TITLE_WIDTH = 40
 POLL_SECONDS = 2.0
 TABLE_LIMIT = 500
 """Rows the table holds at once: sorting, filters and search always work on every article, and the first
@@ -28,14 +32,34 @@ TEAM_IN_BACKGROUND_FROM = 5000
 """From this many articles, the first screen shows this annotator's figures and the team's (every other
 annotator's database) follow from a background thread."""
 """How often the library checks for teammates' saves."""
-COLUMNS = [("state", "State", 12), ("title", "Title", TITLE_WIDTH), ("source", "Source", 12),
+COLUMNS = [("state", "State", 8), ("title", "Title", 0), ("source", "Source", 12),
            ("date", "Date", 10), ("credibility", "Cred", 4), ("mean", "Mean", 4),
            ("entities", "E", 3), ("claims", "C", 3)]
+"""Key, header and width of each column; the title takes the width the others leave (see `columns_for`)."""
+NARROW_DROPS = ("source", "date")
+"""Columns left out when the title would get fewer than MIN_TITLE cells (the reader shows them)."""
+MIN_TITLE, MAX_TITLE = 16, 60
+CELL_PADDING = 2
+"""DataTable's padding around each cell (one column each side), plus the scrollbar below."""
+SCROLLBAR = 2
+
+
+def columns_for(width: int) -> list[tuple[str, str, int]]:
+    """The columns that fit a terminal `width` columns wide: every figure stays visible, the title gets what
+    is left (cut at its logical end), and outlet and date go first when even that is too narrow."""
+    def title_room(columns: list[tuple[str, str, int]]) -> int:
+        return width - SCROLLBAR - sum(w + CELL_PADDING for key, _, w in columns if key != "title") - CELL_PADDING
+
+    columns = list(COLUMNS)
+    if title_room(columns) < MIN_TITLE:
+        columns = [c for c in columns if c[0] not in NARROW_DROPS]
+    title = max(8, min(MAX_TITLE, title_room(columns)))
+    return [(key, label, title if key == "title" else w) for key, label, w in columns]
 STATE_MARK = {"not started": "· todo", "in progress": "◐ doing", "done": "● done"}
 ASSIGNED_MARK = "▸"
 
 
-class LibraryScreen(Screen[None]):
+class LibraryScreen(AppScreen):
     """The article list. `/` searches the corpus as you type; Enter opens; `t` starts triage."""
 
     BINDINGS = [
@@ -48,7 +72,7 @@ class LibraryScreen(Screen[None]):
         Binding("a", "agreement", "Agreement", id="agreement"),
         Binding("e", "export", "Export", id="export"),
         Binding("escape", "clear_search", "Clear search", show=False, id="clear-search"),
-        Binding("question_mark", "app.show_help_panel", "Keys", id="library-help"),
+        Binding("question_mark", "app.toggle_keys", "Keys", id="library-help"),
     ]
 
     def __init__(self) -> None:
@@ -66,19 +90,20 @@ class LibraryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="/ search titles and bodies (Arabic spelling variants and harakat ignored)",
-                    id="search")
+        yield BidiInput(placeholder="/ search titles and bodies (Arabic spelling variants and harakat ignored)",
+                        id="search")
         with Horizontal(id="status"):
             yield ProgressBar(id="progress", show_eta=False)
-            yield Label("", id="progress-text")
-            yield Label("", id="filter-text")
+            yield Label("", id="progress-text", markup=False)
+            yield Label("", id="filter-text", markup=False)
         yield DataTable(id="articles", cursor_type="row", zebra_stripes=True)
-        yield BidiLabel("", id="hit-context", reorder=self.app.bidi_mode == "app")
+        yield BidiLabel("", id="hit-context")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
+        self.columns = columns_for(self.app.size.width)
+        for key, label, width in self.columns:
             table.add_column(label, width=width, key=key)
         self._cells: dict[tuple[str, int], Text] = {}
         self._large = len(self.app.workspace.articles()) >= TEAM_IN_BACKGROUND_FROM
@@ -91,6 +116,16 @@ class LibraryScreen(Screen[None]):
         last = self.app.session.get("last_article")
         if last is not None:
             self._select(last)
+
+    def on_resize(self, event: events.Resize) -> None:
+        columns = columns_for(event.size.width)
+        if columns != getattr(self, "columns", columns):
+            self.columns = columns
+            table = self.query_one(DataTable)
+            table.clear(columns=True)
+            for key, label, width in columns:
+                table.add_column(label, width=width, key=key)
+            self.refresh_table()
 
     def on_screen_resume(self) -> None:
         if workspace_stamp(self.app.workspace) != self._stamp:  # (not on the first show, right after mount)
@@ -137,10 +172,13 @@ class LibraryScreen(Screen[None]):
         if pinned and len(visible) > TABLE_LIMIT and all(r.id != pinned for r in shown):
             shown += [r for r in visible[TABLE_LIMIT:] if r.id == pinned]  # the article you were on stays
         for r in shown:
-            table.add_row((ASSIGNED_MARK if r.assigned else " ") + STATE_MARK[r.state], self._cell(r.title, TITLE_WIDTH), self._cell(r.source or "-", 12),
-                          r.date or "-", str(r.credibility or "-"),
-                          f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",
-                          str(r.entities), str(r.claims), key=r.id)
+            cells = {"state": (ASSIGNED_MARK if r.assigned else " ") + STATE_MARK[r.state],
+                     "source": r.source or "-", "date": r.date or "-", "credibility": str(r.credibility or "-"),
+                     "mean": f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",
+                     "entities": str(r.entities), "claims": str(r.claims)}
+            table.add_row(*[self._cell(r.title, width) if key == "title" else
+                            self._cell(cells[key], width) if key == "source" else cells[key]
+                            for key, _, width in self.columns], key=r.id)
         if keep:
             self._select(keep)
         mine, team, total = progress(self.rows, self.app.annotator)
@@ -149,11 +187,11 @@ class LibraryScreen(Screen[None]):
         self.query_one("#progress-text", Label).update(f" done: me {mine}/{total} · team {team}/{total} ")
         arrow = "↓" if self.sort_reverse else "↑"
         described = self.filters.describe()
-        self.query_one("#filter-text", Label).update(
+        self.query_one("#filter-text", Label).update(self.app.display_options.line(
             f"sort {self.sort_key}{arrow}" + (f" · {described}" if described else "")
             + (f" · {len(self.hits)} articles match" if self.query_text else "")
             + (f" · first {TABLE_LIMIT} of {len(visible)} shown: search or filter to narrow"
-               if len(visible) > TABLE_LIMIT else ""))
+               if len(visible) > TABLE_LIMIT else "")))
         self.app.session.set("library", {"sort": self.sort_key, "reverse": self.sort_reverse,
                                          "filters": {k: v for k, v in vars(self.filters).items() if v is not None}})
         self._show_context()
@@ -162,10 +200,7 @@ class LibraryScreen(Screen[None]):
         """Text for a table cell in visual order; right-aligned when it reads right to left."""
         cell = self._cells.get((text, width))
         if cell is None:  # titles never change and outlets repeat: lay each out once
-            reorder = self.app.bidi_mode == "app"
-            snippet = visual_snippet(text, width, shape=self.app.shaping, reorder=reorder)
-            rtl = reorder and get_base_level(text) == 1
-            cell = Text(" " * max(0, width - cell_len(snippet)) + snippet if rtl else snippet, no_wrap=True)
+            cell = Text(self.app.display_options.cell(text, width), no_wrap=True)
             self._cells[(text, width)] = cell
         return cell
 

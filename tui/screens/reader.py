@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.style import Style
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList
+from textual.widgets import Footer, Header, Label, OptionList
 
 from store import Annotation, StoreError
+from store.annotations import moved_edge
+from store.claim_rules import candidates
 from store.history import History
 from store.normalize import find_all
-from store.claim_rules import candidates
 from store.search import find
-from store.suggest import Suggestion
 from store.sentences import sentence_at
+from store.suggest import Suggestion
 
 from ..bidi import BIDI_CONTROLS
 from ..dialogs.claim_form import ClaimForm
@@ -28,12 +29,15 @@ from ..triage import Triage
 from ..widgets.annotation_panel import AnnotationPanel
 from ..widgets.article_view import ArticleView, Highlight
 from ..widgets.bidi_label import BidiLabel
+from .base import AppScreen
 
+PANEL_MIN_WIDTH = 100
+"""Below this many columns the side panel starts hidden (the panel key shows it)."""
 CLAIM_STYLE = Style(underline=True)
 SEARCH_STYLE = Style(bgcolor="#806000")
 
 
-class ReaderScreen(Screen[None]):
+class ReaderScreen(AppScreen):
     """One article: read it, tag entities and claims, rate its credibility. Every change is saved at once."""
 
     BINDINGS = [
@@ -54,7 +58,7 @@ class ReaderScreen(Screen[None]):
         Binding("comma", "adjust('end', -1)", "Shrink end", show=False, id="shrink-end"),
         Binding("full_stop", "adjust('end', 1)", "Grow end", show=False, id="grow-end"),
         Binding("d", "done", "Done", id="done"),
-        Binding("question_mark", "app.show_help_panel", "Keys", id="help"),
+        Binding("question_mark", "app.toggle_keys", "Keys", id="help"),
         Binding("n", "next_hit(1)", "Next hit", show=False, id="next-hit"),
         Binding("N", "next_hit(-1)", "Previous hit", show=False, id="previous-hit"),
         Binding("Y", "copy_citation", "Copy citation", show=False, id="copy-citation"),
@@ -64,6 +68,7 @@ class ReaderScreen(Screen[None]):
         Binding("A", "accept_all", "Accept all", show=False, id="accept-all-suggestions"),
         Binding("s", "triage_skip", "Skip", id="triage-skip"),
         Binding("b", "triage_back", "Back one", id="triage-back"),
+        Binding("backslash", "toggle_panel", "Panel", id="toggle-panel"),
     ]
 
     def __init__(self, article_id: str, query: str | None = None, triage: Triage | None = None) -> None:
@@ -77,7 +82,6 @@ class ReaderScreen(Screen[None]):
         self.schema = app.workspace.schema
         self.notes = app.workspace.annotations(app.annotator)
         self.history: History = app.history
-        self.reorder = app.bidi_mode == "app"
         for entity in self.schema.entities.values():
             binding = Binding(entity.key, f"tag('{entity.label}')", entity.label, id=f"tag-{entity.label}")
             self._bindings.key_to_bindings.setdefault(binding.key, []).append(binding)
@@ -88,9 +92,11 @@ class ReaderScreen(Screen[None]):
         with Horizontal(id="reader-body"):
             with Vertical(id="main"):
                 with Vertical(id="meta"):
-                    yield BidiLabel(a.title, shape=self.app.shaping, reorder=self.reorder, bold=True, id="title")
-                    yield BidiLabel(self._meta_text(), shape=self.app.shaping, reorder=self.reorder, id="byline")
-                yield ArticleView(a.body, shape=self.app.shaping, reorder=self.reorder, id="article")
+                    yield BidiLabel(a.title, bold=True, id="title")
+                    yield BidiLabel(self._meta_text(), id="byline")
+                    if self.triage is not None:
+                        yield Label("", id="triage-keys")
+                yield ArticleView(a.body, id="article")
             yield AnnotationPanel(id="panel")
         yield Footer()
 
@@ -116,6 +122,7 @@ class ReaderScreen(Screen[None]):
                 self.view.move_to_offset(saved)
         if self.triage is not None:
             self.sub_title = self.triage.summary()
+            self.query_one("#triage-keys", Label).update(self._triage_keys())
         try:
             marks = candidates(self.article.body, self.app.claim_rules)
         except StoreError as exc:
@@ -136,7 +143,38 @@ class ReaderScreen(Screen[None]):
 
     @on(ArticleView.CursorMoved)
     def remember_cursor(self, event: ArticleView.CursorMoved) -> None:
-        self.app.session.set_cursor(self.article.id, event.start)
+        self.app.session.set_cursor(self.article.id, event.start)  # in memory; saved on leaving and after a pause
+
+    def on_unmount(self) -> None:
+        self.app.session.save()
+
+    def _keys(self, action: str) -> str:
+        """The keys bound to `action` now (after keymap.toml), as the footer shows them."""
+        keys = {self.app.get_key_display(b.binding) for b in self.active_bindings.values() if b.binding.action == action}
+        return "/".join(sorted(keys)) or "?"
+
+    def _triage_keys(self) -> str:
+        """The triage keys line, from the bindings themselves."""
+        rate = [self._keys(f"credibility({n})") for n in range(1, 6)]
+        rate = "1-5" if rate == list("12345") else " ".join(rate)
+        return (f"triage: {rate} rate and next · {self._keys('done')} done and next · "
+                f"{self._keys('triage_skip')} skip · {self._keys('triage_back')} back one · "
+                f"{self._keys('app.pop_screen')} stop")
+
+    _panel_choice: bool | None = None
+    """The panel shown (True) or hidden (False) by the panel key; None: by the terminal's width."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._panel_choice is None:
+            self.query_one(AnnotationPanel).display = event.size.width >= PANEL_MIN_WIDTH
+
+    def action_toggle_panel(self) -> None:
+        """Show or hide the side panel (hidden by itself below PANEL_MIN_WIDTH columns)."""
+        panel = self.query_one(AnnotationPanel)
+        self._panel_choice = not panel.display
+        panel.display = self._panel_choice
+        if not panel.display and panel.has_focus:
+            self.view.focus()
 
     @property
     def view(self) -> ArticleView:
@@ -159,8 +197,7 @@ class ReaderScreen(Screen[None]):
         self.view.set_highlights("suggestions", [
             Highlight(s.start, s.end, Style(color=self._colour(s.label), dim=True, italic=True))
             for s in self.suggestions])
-        self.query_one(AnnotationPanel).show(rows, self.schema, reorder=self.reorder,
-                                             suggestions=self.suggestions, body=self.article.body)
+        self.query_one(AnnotationPanel).show(rows, self.schema, suggestions=self.suggestions, body=self.article.body)
         self.query_one("#byline", BidiLabel).text = self._meta_text()
         self.query_one("#byline", BidiLabel).refresh(layout=True)
 
@@ -185,10 +222,10 @@ class ReaderScreen(Screen[None]):
         return next((s for s in self.suggestions if s.start < end and start < s.end), None)
 
     def annotation_under_cursor(self, kinds: tuple[str, ...] = ("entity", "claim")) -> Annotation | None:
-        """The innermost annotation covering the cursor word (entities before claims)."""
+        """The innermost span annotation covering the cursor word (entities before claims)."""
         start, end = self.view.cursor_range()
         hits = [r for r in self.notes.for_article(self.article.id)
-                if r["kind"] in kinds and r["start"] < end and start < r["end"]]
+                if r["kind"] in kinds and r["start"] is not None and r["start"] < end and start < r["end"]]
         hits.sort(key=lambda r: (r["kind"] != "entity", r["end"] - r["start"]))
         return hits[0] if hits else None
 
@@ -211,8 +248,6 @@ class ReaderScreen(Screen[None]):
         record = self._do(self.history.add_entity, self.article.id, start, end, label)
         if record:
             self.view.anchor = None
-            self._learn(record["text"], label)
-            self.refresh_annotations()
             self.notify(f"{label}: {record['text']}", timeout=2)
 
     def action_accept(self) -> None:
@@ -221,15 +256,7 @@ class ReaderScreen(Screen[None]):
         if suggestion is None:
             self.notify("No suggestion under the cursor", severity="warning", timeout=2)
             return
-        if self._do(self.history.add_entity, self.article.id, suggestion.start, suggestion.end, suggestion.label):
-            self._learn(self.article.body[suggestion.start:suggestion.end], suggestion.label)
-
-    def _learn(self, text: str, label: str) -> None:
-        """Suggest a string just tagged elsewhere at once (never waiting for an index still being built:
-        that build reads the saved tags itself)."""
-        suggester = self.app.suggester_or_none(wait=0)
-        if suggester is not None:
-            suggester.learn(text, label)
+        self._do(self.history.add_entity, self.article.id, suggestion.start, suggestion.end, suggestion.label)
 
     def action_accept_all(self) -> None:
         """Accept every suggestion of the article (one undo step), after a confirmation."""
@@ -268,7 +295,8 @@ class ReaderScreen(Screen[None]):
         if entity is None:
             self.notify("Put the cursor on a tagged entity first", severity="warning")
             return
-        self._do(self.history.update, entity["id"], **{edge: entity[edge] + step})
+        start, end = moved_edge(self.article.body, entity["start"], entity["end"], edge, step)
+        self._do(self.history.update, entity["id"], start=start, end=end)
 
     def action_claim(self) -> None:
         """Mark the selection, or the sentence under the cursor, as a claim and open its form."""
@@ -284,8 +312,7 @@ class ReaderScreen(Screen[None]):
             if values is not None and self._do(self.history.add_claim, self.article.id, start, end, **values):
                 self.view.anchor = None
 
-        self.app.push_screen(ClaimForm(self.article.body[start:end], self.schema.claim_attributes, claimants,
-                                       reorder=self.reorder), save)
+        self.app.push_screen(ClaimForm(self.article.body[start:end], self.schema.claim_attributes, claimants), save)
 
     def action_credibility(self, score: int) -> None:
         if self._do(self.history.set_credibility, self.article.id, score):
@@ -294,14 +321,21 @@ class ReaderScreen(Screen[None]):
                 self._triage_next(decided=True)
 
     def action_indicators(self) -> None:
-        current = self.annotation_under_cursor(("credibility",)) or next(
-            (r for r in self.notes.for_article(self.article.id) if r["kind"] == "credibility"), None)
+        """Open the credibility form: score (unset until chosen), indicators and a note."""
+        current = next((r for r in self.notes.for_article(self.article.id) if r["kind"] == "credibility"), None)
         attrs = current["attributes"] if current else {}
 
         def save(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                self._do(self.history.set_credibility, self.article.id, values["score"],
-                         indicators=values["indicators"], note=values["note"])
+            if values is None:
+                return
+            if values["score"] is None and not values["indicators"] and not values["note"]:
+                if current is not None:  # everything cleared: the record goes (undo brings it back)
+                    self._do(self.history.remove, current["id"])
+                else:
+                    self.notify("Nothing saved: no score, indicator or note chosen", timeout=3)
+                return
+            self._do(self.history.set_credibility, self.article.id, values["score"],
+                     indicators=values["indicators"], note=values["note"])
 
         self.app.push_screen(CredibilityForm(self.schema.indicators, attrs.get("score"),
                                              attrs.get("indicators") or [], attrs.get("note")), save)
@@ -363,12 +397,10 @@ class ReaderScreen(Screen[None]):
 
     def action_copy_annotations(self) -> None:
         """Copy this article's annotations as our JSON record (the `json` export format)."""
-        import json
-
         from store.exchange.records import Item, to_record
 
         item = Item(self.article, self.notes.annotator, self.notes.state(self.article.id),
-                    self.notes.for_article(self.article.id))
+                    self.notes.for_article(self.article.id), self.schema.paragraph_direction)
         self._copy(json.dumps(to_record(item), ensure_ascii=False, indent=1), "annotations")
 
     def action_open_url(self) -> None:

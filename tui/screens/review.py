@@ -6,17 +6,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from store import StoreError
 from store.review import GOLD, majority, reviewers_view, set_gold, take_version
 
-from ..bidi import visual_snippet
 from ..widgets.bidi_label import BidiLabel
+from .base import AppScreen
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(AppScreen):
     """Disagreements are marked ≠. 1-9 take an annotator's version as gold, m the majority, space toggles
     one item in gold. Gold is saved at once, with who decided."""
 
@@ -35,7 +34,7 @@ class ReviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield BidiLabel(self.article.title, reorder=self.app.bidi_mode == "app", bold=True)
+        yield BidiLabel(self.article.title, bold=True)
         yield DataTable(id="review", cursor_type="row")
         yield Footer()
 
@@ -51,21 +50,21 @@ class ReviewScreen(Screen[None]):
         self.gold_items = {(i.kind, i.start, i.end): i.labels[GOLD] for i in gold.items}
         table = self.query_one(DataTable)
         table.clear(columns=True)
+        options = self.app.display_options
         names = self.comparison.annotators
         table.add_column("", key="mark", width=1)
         table.add_column("kind", key="kind", width=6)
         table.add_column("text", key="text", width=34)
         for n, name in enumerate(names, 1):
-            table.add_column(f"{n} {name}", key=f"a:{name}")
+            table.add_column(f"{n} {options.snippet(name, 16)}", key=f"a:{name}")
         table.add_column("gold", key="gold")
         scores = self.comparison.credibility
         table.add_row("≠" if len(set(scores.values())) > 1 else "", "cred", "credibility 1-5",
                       *[str(scores.get(n, "-")) for n in names], str(gold.credibility.get(GOLD, "-")), key="cred")
-        reorder = self.app.bidi_mode == "app"
         for item in self.comparison.items:
             key = (item.kind, item.start, item.end)
             table.add_row(Text("" if item.agreed(names) else "≠", style="bold red"), item.kind,
-                          visual_snippet(item.text, 34, reorder=reorder),
+                          options.cell(item.text, 34),
                           *[item.labels.get(n, "·") for n in names], self.gold_items.get(key, "·"),
                           key=f"{item.kind}:{item.start}:{item.end}")
         self.sub_title = f"{len(names)} annotators · {sum(not i.agreed(names) for i in self.comparison.items)} disagreements"

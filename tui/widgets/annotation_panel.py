@@ -9,7 +9,7 @@ from textual.widgets.option_list import Option
 from store import Annotation, Schema
 from store.suggest import Suggestion
 
-from ..bidi import visual_snippet
+from ..bidi import DEFAULT_DISPLAY
 
 SNIPPET = 26
 
@@ -22,20 +22,23 @@ class AnnotationPanel(OptionList):
     AnnotationPanel:focus { border: none; border-left: thick $accent; }
     """
 
-    def show(self, rows: list[Annotation], schema: Schema, reorder: bool = True,
-             suggestions: list[Suggestion] = (), body: str = "") -> None:
+    def show(self, rows: list[Annotation], schema: Schema, suggestions: list[Suggestion] = (),
+             body: str = "") -> None:
         """Replace the list (annotations, then suggestions apart), keeping the highlighted item."""
+        options_ = getattr(self.app, "display_options", DEFAULT_DISPLAY)
         keep = self.highlighted_option.id if self.highlighted_option is not None else None
         options = []
         for row in rows:
             if row["kind"] == "credibility":
                 a = row["attributes"]
-                label = Text.assemble(("★ ", "bold yellow"), f"credibility {a['score']}/5",
-                                      f"  {len(a.get('indicators') or [])} indicators")
+                score = f"{a['score']}/5" if a.get("score") is not None else "no score"
+                label = Text.assemble(("★ ", "bold yellow"), f"credibility {score}",
+                                      f"  {len(a.get('indicators') or [])} indicators",
+                                      "  · note" if a.get("note") else "")
             else:
                 colour = schema.entities[row["label"]].color if row["label"] in schema.entities else "default"
                 tag = row["label"] if row["kind"] == "entity" else (row["attributes"].get("verdict") or "claim")
-                snippet = visual_snippet(row["text"].replace("\n", " "), SNIPPET, reorder=reorder)
+                snippet = options_.snippet(row["text"], SNIPPET)
                 style = f"bold {colour}" if row["kind"] == "entity" else "underline"
                 label = Text.assemble((f"{tag[:12]:<12} ", style), snippet)
             options.append(Option(label, id=row["id"]))
@@ -43,7 +46,7 @@ class AnnotationPanel(OptionList):
             options.append(Option(Text(f"── {len(suggestions)} suggestions (a accept, x reject, A all) ──",
                                        style="dim"), disabled=True))
         for s in suggestions:
-            snippet = visual_snippet(body[s.start:s.end].replace("\n", " "), SNIPPET, reorder=reorder)
+            snippet = options_.snippet(body[s.start:s.end], SNIPPET)
             label = Text.assemble((f"{s.label[:12]:<12} ", "dim italic"), (snippet, "dim"))
             options.append(Option(label, id=f"suggestion:{s.start}:{s.end}:{s.label}"))
         self.clear_options()

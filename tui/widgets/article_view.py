@@ -21,8 +21,7 @@ from textual.strip import Strip
 
 from store.normalize import WORD
 
-from ..bidi import Layout, VisualLine, layout
-
+from ..bidi import DEFAULT_DISPLAY, DisplayOptions, Layout, VisualLine
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,9 @@ class ArticleView(ScrollView, can_focus=True):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, ArticleView.CursorMoved)
 
-    def __init__(self, text: str, *, shape: bool = True, reorder: bool = True, id: str | None = None) -> None:
+    def __init__(self, text: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.text = text
-        self.shape = shape
-        self.reorder = reorder
         self.words: list[tuple[int, int]] = [m.span() for m in WORD.finditer(text)] or [(0, len(text))]
         self._word_starts = [s for s, _ in self.words]
         self._layout: Layout | None = None
@@ -100,6 +97,11 @@ class ArticleView(ScrollView, can_focus=True):
 
     # ----- layout -------------------------------------------------------------------------------
     @property
+    def options(self) -> DisplayOptions:
+        """The app's display options (bidi mode, shaping, paragraph direction)."""
+        return getattr(self.app, "display_options", DEFAULT_DISPLAY)
+
+    @property
     def text_layout(self) -> Layout:
         if self._layout is None:
             self._relayout()
@@ -110,8 +112,7 @@ class ArticleView(ScrollView, can_focus=True):
         width = max(1, self.scrollable_content_region.width - self.GUTTER)
         self._marked_rows = None
         self._measured = False
-        self._layout = layout(self.text, width, shape=self.shape, reveal_controls=self.reveal_controls,
-                              reorder=self.reorder)
+        self._layout = self.options.layout(self.text, width, reveal_controls=self.reveal_controls)
         self._row_words.clear()
         # Show the first screen from a partial layout, then count all rows after it is painted.
         self.virtual_size = Size(width, max(self.scrollable_content_region.height + 1, 1))
@@ -126,7 +127,11 @@ class ArticleView(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         if self._layout is None or self._layout.width != max(1, self.scrollable_content_region.width - self.GUTTER):
+            resized = self._layout is not None
             self._relayout()
+            if resized:  # keep the cursor's word on screen: count the rows now, scroll once they are known
+                self._measure()
+                self.call_after_refresh(self._scroll_to_cursor)
 
     def watch_reveal_controls(self) -> None:
         if self.is_mounted:

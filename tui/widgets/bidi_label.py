@@ -6,21 +6,25 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ..bidi import layout
+from ..bidi import DEFAULT_DISPLAY, DisplayOptions
 
 
 class BidiLabel(Widget):
-    """Static text that wraps and aligns like the reader: RTL right-aligned, each line in visual order."""
+    """Static text that wraps and aligns like the reader: RTL right-aligned, each line in visual order, drawn
+    with the app's display options."""
 
     DEFAULT_CSS = "BidiLabel { height: auto; }"
 
-    def __init__(self, text: str, *, shape: bool = True, reorder: bool = True, bold: bool = False,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, text: str, *, bold: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.text, self.shape, self.reorder, self.bold = text, shape, reorder, bold
+        self.text, self.bold = text, bold
+
+    @property
+    def options(self) -> DisplayOptions:
+        return getattr(self.app, "display_options", DEFAULT_DISPLAY)
 
     def _rows(self, width: int) -> list[str]:
-        lines = layout(self.text, max(1, width), shape=self.shape, reorder=self.reorder)
+        lines = self.options.layout(self.text, max(1, width))
         return [lines.line(r).text for r in range(len(lines))]
 
     def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001

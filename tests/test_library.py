@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Label, ProgressBar
 
-from store import Workspace
+from store import Workspace, journal
 from store.search import find
 from store.session import SessionState
 from tui.app import make_app
@@ -18,6 +19,15 @@ from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
 
 IDS = ["f6acadc5c55dd27f", "d9577bfa1a0662c0", "d1451bac8b1dfa5c", "52f015e52f40b84e", "73d8cda007db96f7"]
+
+
+def close_for_restart(workspace: Workspace) -> None:
+    """Close the workspace as quitting does, and check that this process caches nothing of it any more
+    (store.journal keeps one store per file per process): what the next app opens is read from disk."""
+    workspace.close()
+    root = os.path.realpath(workspace.path)
+    cached = [key for key in journal._OPEN if key.startswith(root + os.sep)]
+    assert not cached, f"still cached in this process, a reopening would not read the disk: {cached}"
 
 
 def shown(app) -> list[str]:
@@ -49,10 +59,12 @@ async def test_sort_by_date_and_reverse_and_persist(workspace_path: Path) -> Non
         x = sum(table.columns[k].get_render_width(table) for k in list(table.columns)[:keys.index("source")])
         await pilot.click(DataTable, offset=(x + 2, 0))  # the Source header
         assert screen.sort_key == "source"
+    close_for_restart(app.workspace)
     # The sort survives a restart.
     app = make_app(Workspace.open(workspace_path), "alice")
     async with app.run_test(size=(140, 30)):
         assert app.screen.sort_key == "source"
+    close_for_restart(app.workspace)
 
 
 async def test_filters_and_progress_numbers(workspace_path: Path) -> None:
@@ -179,9 +191,12 @@ async def test_triage_loop_keys_and_resume(workspace_path: Path) -> None:
         await pilot.pause()
         assert app.screen.article.id == IDS[2]
         assert "decided 2" in app.screen.sub_title and "3 left" in app.screen.sub_title
-    notes = Workspace.open(workspace_path).annotations("alice")
+    close_for_restart(app.workspace)
+    reopened = Workspace.open(workspace_path)
+    notes = reopened.annotations("alice")
     assert notes.for_article(IDS[0])[0]["attributes"]["score"] == 4
     assert notes.state(IDS[1]) == "done"
+    close_for_restart(reopened)
     # Restart: triage resumes where it was.
     app = make_app(Workspace.open(workspace_path), "alice")
     async with app.run_test(size=(140, 30)) as pilot:
@@ -191,6 +206,7 @@ async def test_triage_loop_keys_and_resume(workspace_path: Path) -> None:
         await pilot.press("5", "5", "5")
         await pilot.pause()
         assert isinstance(app.screen, LibraryScreen)  # finished: back to the list
+    close_for_restart(app.workspace)
 
 
 async def test_state_survives_restart(workspace_path: Path) -> None:
@@ -202,6 +218,7 @@ async def test_state_survives_restart(workspace_path: Path) -> None:
         cursor = app.screen.view.cursor
         await pilot.press("escape", "f2")
         theme = app.theme
+    close_for_restart(app.workspace)
     app = make_app(Workspace.open(workspace_path), "alice")
     async with app.run_test(size=(140, 30)) as pilot:
         assert app.theme == theme
@@ -209,6 +226,7 @@ async def test_state_survives_restart(workspace_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen.view.cursor == cursor
+    close_for_restart(app.workspace)
 
 
 def test_list_search_on_the_command_line(workspace_path: Path) -> None:

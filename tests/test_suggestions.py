@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from store import StoreError, Workspace
-from store import journal
+from store import StoreError, Workspace, journal
 from store.claim_rules import candidates, load_rules
 from store.suggest import Suggester
 from tui.app import make_app

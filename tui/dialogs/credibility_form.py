@@ -12,7 +12,7 @@ from ..bidi import DEFAULT_DISPLAY
 from ..widgets.bidi_input import BidiInput
 from .form import FormDialog
 
-UNSET = "not set"
+UNSET = "unset"
 
 
 class CredibilityForm(FormDialog[dict[str, Any]]):
@@ -21,7 +21,7 @@ class CredibilityForm(FormDialog[dict[str, Any]]):
 
     DEFAULT_CSS = """
     CredibilityForm { align: center middle; }
-    CredibilityForm > Vertical { width: 64; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    CredibilityForm > Vertical { width: 76; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
     CredibilityForm SelectionList { height: auto; max-height: 10; }
     CredibilityForm RadioSet { layout: horizontal; }
     CredibilityForm Horizontal { height: auto; margin-top: 1; }

@@ -21,7 +21,7 @@ class FilterForm(ModalScreen[Filters | None]):
 
     DEFAULT_CSS = """
     FilterForm { align: center middle; }
-    FilterForm > Vertical { width: 70; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    FilterForm > Vertical { width: 70; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
     FilterForm Horizontal { height: auto; }
     FilterForm Input { width: 1fr; }
     FilterForm #error { color: $error; }

@@ -21,6 +21,60 @@ KINDS = ("entity", "claim", "credibility")
 STATES = ("not started", "in progress", "done")
 
 
+def record_problem(table: str, record: dict[str, Any]) -> str | None:
+    """What makes a stored record unusable (a field missing or of the wrong type), or None: checked as an
+    annotation database and its journal are read, so that a record such as `{}` is a one-line error naming
+    the file (or is skipped when only looking), never a KeyError later on."""
+    if table == AnnotationSet.PROGRESS:
+        if type(record.get("article_id")) is not str:
+            return "field 'article_id': missing or not text"
+        if record.get("state") not in STATES:
+            return f"field 'state': {_short(record.get('state'))} is not one of {', '.join(STATES)}"
+        return None
+    if table != AnnotationSet.TABLE:
+        return None
+    g = record.get
+    kind, start, end, attributes = g("kind"), g("start"), g("end"), g("attributes")
+    if (type(start) is int and type(end) is int and 0 <= start <= end and (kind == "entity" or kind == "claim")
+            and type(g("text")) is str and type(g("id")) is str and type(g("article_id")) is str
+            and type(g("label")) is str and type(attributes) is dict and type(g("created")) is str
+            and type(g("updated")) is str):
+        return None  # the usual record, checked quickly (a million are checked as a database is read)
+    if (type(g("id")) is str and type(g("article_id")) is str and type(g("label")) is str
+            and type(attributes) is dict and type(g("created")) is str and type(g("updated")) is str):
+        if kind == "credibility":
+            score = attributes.get("score", _MISSING)
+            if (start is None and end is None and (score is None or (type(score) is int and 1 <= score <= 5))
+                    and isinstance(attributes.get("indicators", []), list)
+                    and isinstance(attributes.get("note") or "", str)):
+                return None
+    for name, ok in (("id", str), ("article_id", str), ("kind", KINDS), ("label", str), ("attributes", dict),
+                     ("created", str), ("updated", str)):
+        value = record.get(name, _MISSING)
+        if value is _MISSING:
+            return f"field {name!r} is missing"
+        if (value not in ok) if isinstance(ok, tuple) else (type(value) is not ok):
+            return f"field {name!r}: {_short(value)} is not " + (f"one of {', '.join(ok)}" if isinstance(ok, tuple)
+                                                                 else "text" if ok is str else "a table")
+    if kind == "credibility":
+        if start is not None or end is not None:
+            return "fields 'start'/'end': a credibility record has none (null)"
+        return "field 'attributes': score (1-5 or null), indicators (a list) and note (text or null) expected"
+    if not (type(start) is int and type(end) is int and 0 <= start <= end):
+        return f"fields 'start'/'end': {_short(start)}, {_short(end)} are not offsets (whole numbers, start <= end)"
+    return f"field 'text': {_short(record.get('text', _MISSING))} is not text"
+
+
+_MISSING = object()
+
+
+def _short(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def now() -> str:
     """The current UTC time, ISO 8601 to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -77,7 +131,7 @@ class AnnotationSet:
         self._article = article
         self._schema = schema
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
-                                 read_only=read_only)
+                                 read_only=read_only, check=record_problem)
         self._closed = False
 
     # ----- persistence internals -----------------------------------------------------------------

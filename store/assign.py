@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import StoreError
+from .storage import TOO_DEEP
 from .workspace import _ANNOTATOR as ANNOTATOR_NAME
 
 ASSIGNMENTS_FILE = "assignments.json"
@@ -51,9 +52,14 @@ def load(workspace_path: Path) -> dict[str, list[str]]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{path}: cannot read assignments ({exc})") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise StoreError(f"{path}: cannot read assignments ({(str(exc).splitlines() or [repr(exc)])[0]})") from exc
+    except RecursionError:
+        raise StoreError(f"{path}: cannot read assignments ({TOO_DEEP})") from None
+    if not isinstance(data, dict):
         raise StoreError(f"{path}: expected an object of article id -> list of annotators")
+    for article_id, names in data.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise StoreError(f"{path}: article {article_id!r}: expected a list of annotator names")
     return data
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 """Read once: os.umask can only be read by setting it, which would race with other threads' file creation."""
+STALE_SECONDS = 60
+"""A temp file without its writer's pid in its name is left alone until it was untouched this long."""
 
 
 def fsync_dir(folder: Path) -> None:
@@ -24,10 +28,76 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def temp_prefix(path: Path) -> str:
+    """The start of a temp file's name beside `path`: `.NAME.PID-` (the writer's pid, so that a temp file whose
+    writer is gone can be told from one being written); mkstemp adds 8 random characters and the suffix."""
+    return f".{Path(path).name}.{os.getpid()}-"
+
+
+def _temp_re(name: str, suffix: str) -> re.Pattern[str]:
+    return re.compile(rf"^\.{re.escape(name)}\.(?:(\d+)-)?[A-Za-z0-9_]{{8}}{re.escape(suffix)}$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (a pid we may not signal still exists)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def stale_temp_files(path: Path, suffix: str = ".tmp", min_age: float = STALE_SECONDS) -> list[Path]:
+    """Temp files beside `path` that only `path`'s writers make (`.NAME.PID-XXXXXXXX.tmp`) and that nobody is
+    writing any more: their pid is gone, or (a name without a pid, from an older version) they were not
+    touched for `min_age` seconds. A temp file of a live process is never listed."""
+    path = Path(path)
+    pattern = _temp_re(path.name, suffix)
+    legacy = f".{path.name}{suffix}"  # the fixed name older versions used for export's partial file
+    now = time.time()
+    found = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None and entry.name != legacy:
+            continue
+        if match is not None and match.group(1) is not None:
+            pid = int(match.group(1))
+            if pid == os.getpid() or pid_alive(pid):
+                continue
+        else:
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime < min_age:
+                    continue
+            except OSError:
+                continue
+        found.append(Path(entry.path))
+    return found
+
+
+def remove_stale_temp_files(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """Remove what `stale_temp_files` lists (a symlink is removed, never followed); the paths removed."""
+    removed = []
+    for tmp in stale_temp_files(path, suffix):
+        try:
+            os.unlink(tmp)
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
 def _write_temp(path: Path, chunks: Iterable[bytes], pause: Callable[[], None] | None = None) -> str:
     """A fsynced temp file beside `path` holding `chunks`, with the permissions the umask allows (mkstemp
     makes 0600); removed again if anything fails."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)  # O_EXCL|O_NOFOLLOW
     try:
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
@@ -68,6 +138,30 @@ def write_atomic_chunks(path: Path, chunks: Iterable[bytes], pause: Callable[[],
         _unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def keep_version(path: Path, keep: Path) -> bool:
+    """Make `keep` the current version of `path` (a file only ever replaced, never edited in place), atomically:
+    a hard link when the file system has them (no copy), else a copy. False if `path` does not exist."""
+    path, keep = Path(path), Path(keep)
+    tmp = f"{keep.parent}/{temp_prefix(keep)}{os.urandom(4).hex()}.tmp"
+    try:
+        os.link(path, tmp, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    except OSError:  # no hard links here: a copy
+        try:
+            with open(path, "rb") as handle:
+                write_atomic(keep, handle.read())
+        except FileNotFoundError:
+            return False
+        return True
+    try:
+        os.replace(tmp, keep)
+    finally:
+        _unlink(tmp)  # left by a failed rename, or by a rename between two links of one file (a no-op)
+    fsync_dir(keep.parent)
+    return True
 
 
 def create_exclusive(path: Path, data: bytes) -> bool:

@@ -2,10 +2,19 @@
 
 `corpus.json` (TinyDB) holds each article's metadata and `"text_at": [offset, body bytes, raw bytes, crc32]`
 pointing into `bodies.bin`, where the article's body and then its raw text are stored in UTF-8, one after
-the other, in import order. Bodies never change once imported, so the file only grows. An import appends
-and fsyncs the texts first, then replaces corpus.json atomically: a kill in between leaves bytes past the
-last referenced end, which nothing points to and the next import overwrites. Records written before this
-layout (with `body` and `raw` inline) are still read as they are.
+the other, in import order; the checksum is checked each time a text is read. Bodies never change once
+imported, so the file only grows.
+
+bodies.bin is self-describing, so that corpus.json can be rebuilt from it (`tahqiq doctor`): each article
+is a *frame*, a header line `\x1e CRC32HEX JSON\n` (JSON: `{"a": metadata record, "n": [body bytes, raw
+bytes, crc32]}`) followed by the body and the raw text; after every import batch whose corpus.json was
+written, a *mark* header `{"c": articles in the corpus}` is appended. An import appends and fsyncs its
+frames, replaces corpus.json atomically, then appends the mark. So frames past the last text corpus.json
+points to are either an import killed before it wrote corpus.json (no mark after them: set aside into
+`bodies.bin.orphaned` by the next import, never simply cut off) or a damaged, emptied or older corpus.json
+(a mark after them, or a mark counting more articles than corpus.json lists): refused with a one-line
+error until `tahqiq doctor` rebuilds the index. Texts written before frames existed (plain body+raw) and
+records with `body` and `raw` inline in corpus.json are still read as they are.
 """
 
 from __future__ import annotations
@@ -15,16 +24,23 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .article import Article
 from .errors import CorruptFileError
+from .storage import dumps, loads
 
 BODIES_FILE = "bodies.bin"
 TEXT_AT = "text_at"
 _META = ("title", "title_derived", "source", "date", "byline", "url", "origin")
 CACHE_SIZE = 64
+FRAME = b"\x1e"
+"""The first byte of every frame and mark header in bodies.bin."""
+ORPHANED_SUFFIX = ".orphaned"
+"""`bodies.bin.orphaned`: bytes of interrupted imports, set aside (appended) rather than cut off."""
+_MAX_HEADER = 1 << 24
 
 
 class BodyStore:
@@ -33,7 +49,7 @@ class BodyStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._fd: int | None = None
-        self._cache: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _open(self) -> int:
@@ -44,42 +60,43 @@ class BodyStore:
                 raise CorruptFileError(f"{self.path}: cannot read article texts ({exc.strerror})") from exc
         return self._fd
 
-    def read(self, offset: int, size: int) -> str:
-        key = (offset, size)
+    def texts(self, article_id: str, ref: list[int]) -> tuple[str, str]:
+        """(body, raw) of the article at `ref`, checked against the stored checksum; CorruptFileError naming
+        the article and the file if they are cut short, damaged, or not UTF-8."""
+        offset, nbody, nraw, crc = ref
         with self._lock:
-            text = self._cache.get(key)
-            if text is not None:
-                self._cache.move_to_end(key)
-                return text
-            data = os.pread(self._open(), size, offset) if size else b""
-        if len(data) != size:
-            raise CorruptFileError(f"{self.path}: article text at byte {offset} is cut short "
-                                   f"({len(data)} of {size} bytes; run `tahqiq doctor`)")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CorruptFileError(f"{self.path}: article text at byte {offset} is damaged "
-                                   f"(not UTF-8; run `tahqiq doctor`)") from exc
+            pair = self._cache.get(offset)
+            if pair is not None:
+                self._cache.move_to_end(offset)
+                return pair
+            data = os.pread(self._open(), nbody + nraw, offset) if nbody + nraw else b""
+        pair = _decode(self.path, article_id, data, ref)
         with self._lock:
-            self._cache[key] = text
+            self._cache[offset] = pair
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return text
+        return pair
 
-    def append(self, texts: Iterable[tuple[bytes, bytes]], at: int) -> list[list[int]]:
-        """Write (body, raw) pairs from byte `at` (cutting off anything past it), fsync; their `text_at`s."""
+    def append(self, items: Iterable[tuple[dict[str, Any], bytes, bytes]], at: int) -> list[list[int]]:
+        """Write (metadata, body, raw) frames from byte `at`, the end of the file (the caller set aside any
+        bytes past it: nothing is ever cut off here), and fsync; their `text_at`s."""
         refs: list[list[int]] = []
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
-            os.ftruncate(fd, at)
+            size = os.fstat(fd).st_size
+            if size != at:
+                raise CorruptFileError(f"{self.path}: holds {size} bytes where {at} were expected "
+                                       "(changed while importing?); nothing was written")
             os.lseek(fd, at, os.SEEK_SET)
             chunks: list[bytes] = []
             pending = 0
-            for body, raw in texts:
-                refs.append([at, len(body), len(raw), zlib.crc32(raw, zlib.crc32(body))])
-                at += len(body) + len(raw)
-                chunks += (body, raw)
-                pending += len(body) + len(raw)
+            for meta, body, raw in items:
+                crc = zlib.crc32(raw, zlib.crc32(body))
+                header = frame_header({"a": meta, "n": [len(body), len(raw), crc]})
+                refs.append([at + len(header), len(body), len(raw), crc])
+                at += len(header) + len(body) + len(raw)
+                chunks += (header, body, raw)
+                pending += len(header) + len(body) + len(raw)
                 if pending > 1 << 22:
                     _write_all(fd, b"".join(chunks))
                     chunks, pending = [], 0
@@ -90,26 +107,27 @@ class BodyStore:
         self.close()  # the next read sees the new size
         return refs
 
-    def stream(self, refs: Iterable[list[int] | None]) -> Iterator[str | None]:
-        """The bodies at `refs` (in file order for speed), read sequentially; None where a ref is None."""
+    def mark(self, count: int) -> None:
+        """Append (and fsync) the mark saying corpus.json now lists `count` articles (after it was written)."""
+        append_mark(self.path, count)
+
+    def stream(self, refs: Iterable[list[int] | None], ids: Iterable[str] | None = None) -> Iterator[str | None]:
+        """The bodies at `refs` (in file order for speed), read sequentially and checked; None where a ref is
+        None. `ids`, the articles' ids, name the article in an error."""
         handle = None
+        names = iter(ids) if ids is not None else None
         try:
             for ref in refs:
+                article_id = next(names, "?") if names is not None else "?"
                 if ref is None:
                     yield None
                     continue
                 if handle is None:
                     handle = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115
-                offset, size = ref[0], ref[1]
+                offset, size = ref[0], ref[1] + ref[2]
                 if handle.tell() != offset:
                     handle.seek(offset)
-                data = handle.read(size)
-                if len(data) != size:
-                    raise CorruptFileError(f"{self.path}: article text at byte {offset} is cut short")
-                try:
-                    yield data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise CorruptFileError(f"{self.path}: article text at byte {offset} is damaged") from exc
+                yield _decode(self.path, article_id, handle.read(size), ref)[0]
         finally:
             if handle is not None:
                 handle.close()
@@ -121,10 +139,206 @@ class BodyStore:
                 self._fd = None
 
 
+def _decode(path: Path, article_id: str, data: bytes, ref: list[int]) -> tuple[str, str]:
+    offset, nbody, nraw, crc = ref
+    where = f"article {article_id!r}: its text in {path} (at byte {offset})"
+    if len(data) != nbody + nraw:
+        raise CorruptFileError(f"{where} is cut short ({len(data)} of {nbody + nraw} bytes); run `tahqiq doctor`")
+    if zlib.crc32(data) != crc:
+        raise CorruptFileError(f"{where} is damaged (checksum mismatch); run `tahqiq doctor`")
+    try:
+        return data[:nbody].decode("utf-8"), data[nbody:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"{where} is damaged (not UTF-8); run `tahqiq doctor`") from exc
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def frame_header(payload: dict[str, Any]) -> bytes:
+    """A frame or mark header: `\\x1e`, the CRC32 of the JSON in hex, a space, the JSON, a newline."""
+    data = dumps(payload)
+    return FRAME + b"%08x " % zlib.crc32(data) + data + b"\n"
+
+
+# ----- reading bodies.bin without corpus.json: the frames, the marks, and what is past the index ------------
+
+@dataclass
+class Entry:
+    """A stretch of bodies.bin. kind: "article" (a frame; `record` is its corpus record), "mark" (`count`),
+    "junk" (bytes that are no frame, then a frame or mark) or "tail" (bytes that are no whole frame, up to
+    the end of the file: an interrupted write, or texts written before frames existed)."""
+
+    kind: str
+    start: int
+    end: int
+    record: dict[str, Any] | None = None
+    count: int = 0
+
+
+def _header_at(handle: Any, pos: int) -> tuple[int, dict[str, Any]] | None:
+    """(header length, payload) of a valid frame or mark header at `pos`, else None."""
+    handle.seek(pos)
+    if handle.read(1) != FRAME:
+        return None
+    line = handle.readline(_MAX_HEADER)
+    if not line.endswith(b"\n") or len(line) < 11 or line[8:9] != b" ":
+        return None
+    try:
+        crc = int(line[:8], 16)
+    except ValueError:
+        return None
+    data = line[9:-1]
+    if zlib.crc32(data) != crc:
+        return None
+    try:
+        payload = loads(data)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    count = payload.get("c")
+    if isinstance(count, int) and count >= 0 and len(payload) == 1:
+        return 1 + len(line), payload
+    meta, sizes = payload.get("a"), payload.get("n")
+    if (isinstance(meta, dict) and isinstance(meta.get("id"), str) and isinstance(sizes, list) and len(sizes) == 3
+            and all(isinstance(v, int) and v >= 0 for v in sizes)):
+        return 1 + len(line), payload
+    return None
+
+
+def _next_header(handle: Any, pos: int, size: int) -> int | None:
+    while pos < size:
+        handle.seek(pos)
+        chunk = handle.read(1 << 20)
+        if not chunk:
+            return None
+        i = chunk.find(FRAME)
+        while i != -1:
+            if _header_at(handle, pos + i) is not None:
+                return pos + i
+            i = chunk.find(FRAME, i + 1)
+        pos += len(chunk)
+    return None
+
+
+def scan(path: Path, start: int = 0) -> list[Entry]:
+    """The frames, marks and unreadable stretches of bodies.bin from byte `start` (headers only are read;
+    texts are skipped by their sizes, so this is cheap)."""
+    entries: list[Entry] = []
+    try:
+        handle = open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return entries
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        pos = start
+        while pos < size:
+            found = _header_at(handle, pos)
+            if found is None:
+                nxt = _next_header(handle, pos + 1, size)
+                entries.append(Entry("junk" if nxt is not None else "tail", pos, size if nxt is None else nxt))
+                if nxt is None:
+                    break
+                pos = nxt
+                continue
+            length, payload = found
+            if "c" in payload:
+                entries.append(Entry("mark", pos, pos + length, count=payload["c"]))
+                pos += length
+                continue
+            nbody, nraw, crc = payload["n"]
+            end = pos + length + nbody + nraw
+            if end > size:
+                entries.append(Entry("tail", pos, size))
+                break
+            record = {**payload["a"], TEXT_AT: [pos + length, nbody, nraw, crc]}
+            entries.append(Entry("article", pos, end, record=record))
+            pos = end
+    return entries
+
+
+def committed_records(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The corpus records of every article in bodies.bin whose import finished (a mark follows its frame), in
+    file order, and the count of the last mark (0 if none): what `tahqiq doctor` rebuilds corpus.json from."""
+    entries = scan(path)
+    last = max((i for i, e in enumerate(entries) if e.kind == "mark"), default=-1)
+    records = [e.record for e in entries[:last] if e.kind == "article" and e.record is not None]
+    return records, (entries[last].count if last >= 0 else 0)
+
+
+def examine(bodies: Path, corpus: Path, rows: Iterable[dict[str, Any]]) -> tuple[str | None, int]:
+    """Check bodies.bin against the corpus records `rows`: (why the index is damaged or None, the byte up to
+    which bodies.bin is committed). Past that byte is only what an interrupted import left (safe to set
+    aside); cheap when nothing is past the index (one stat, one header read)."""
+    rows = list(rows)
+    end = referenced_end(rows)
+    try:
+        size = os.stat(bodies).st_size
+    except FileNotFoundError:
+        return None, end
+    if size <= end:
+        return None, end
+    entries = scan(bodies, end)
+    last = max((i for i, e in enumerate(entries) if e.kind == "mark"), default=-1)
+    if last >= 0:
+        unlisted = sum(e.kind == "article" for e in entries[:last])
+        count = entries[last].count
+        if unlisted or count > len(rows):
+            holds = max(count, len(rows) + unlisted)
+            return (f"{corpus}: lists {len(rows)} article(s) but {bodies} holds {holds}: the index is damaged; "
+                    "run `tahqiq doctor` to rebuild it"), entries[last].end
+        return None, entries[last].end
+    if not any(TEXT_AT in r for r in rows) and entries and entries[0].kind in ("junk", "tail"):
+        with open(bodies, "rb") as handle:
+            handle.seek(entries[0].start)
+            framed = handle.read(1) == FRAME
+        if not framed:  # texts from before frames existed, and an index that points to none of them
+            return (f"{corpus}: lists no article text but {bodies} holds {size - end} bytes of them (written by an "
+                    "older version, without their metadata): the index is damaged; restore corpus.json from a "
+                    "backup"), end
+    return None, end
+
+
+def append_mark(bodies: Path, count: int) -> None:
+    """Append (and fsync) a mark to bodies.bin: corpus.json lists `count` articles, every frame before is listed."""
+    fd = os.open(bodies, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        _write_all(fd, frame_header({"c": count}))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def set_aside(bodies: Path, keep: int) -> int:
+    """Move the bytes of `bodies` past `keep` (an interrupted import's) to the end of `bodies.bin.orphaned`,
+    fsynced, before cutting them off; the number of bytes moved."""
+    try:
+        size = os.stat(bodies).st_size
+    except FileNotFoundError:
+        return 0
+    if size <= keep:
+        return 0
+    orphaned = bodies.with_name(bodies.name + ORPHANED_SUFFIX)
+    fd = os.open(orphaned, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        with open(bodies, "rb") as handle:
+            handle.seek(keep)
+            while chunk := handle.read(1 << 22):
+                _write_all(fd, chunk)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.truncate(bodies, keep)
+    fd = os.open(bodies, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return size - keep
 
 
 class StoredArticle(Article):
@@ -137,8 +351,7 @@ class StoredArticle(Article):
     def body(self) -> str:
         value = self.__dict__.get("_body")
         if value is None:
-            ref = self._ref
-            value = self._bodies.read(ref[0], ref[1])
+            value = self._bodies.texts(self.id, self._ref)[0]
         return value
 
     @body.setter
@@ -149,8 +362,7 @@ class StoredArticle(Article):
     def raw(self) -> str:
         value = self.__dict__.get("_raw")
         if value is None:
-            ref = self._ref
-            value = self._bodies.read(ref[0] + ref[1], ref[2])
+            value = self._bodies.texts(self.id, self._ref)[1]
         return value
 
     @raw.setter
@@ -202,3 +414,30 @@ def referenced_end(records: Iterable[dict[str, Any]]) -> int:
         if ref is not None:
             end = max(end, ref[0] + ref[1] + ref[2])
     return end
+
+
+_META_TYPES = (("title", str), ("title_derived", bool), ("source", (str, type(None))), ("date", (str, type(None))),
+               ("byline", (str, type(None))), ("url", (str, type(None))), ("origin", str), ("extra", (dict, type(None))))
+
+
+def record_problem(record: Any) -> str | None:
+    """What makes a corpus.json record unusable (not a record, no id, no text, a field of the wrong type), or
+    None: checked as corpus.json is read, so a damaged record is one line naming the field, never a crash."""
+    if type(record) is not dict:
+        return f"not a record (a {type(record).__name__})"
+    g = record.get
+    if type(g("id")) is not str or not g("id"):
+        return "field 'id': missing or not text"
+    ref = g(TEXT_AT)
+    if ref is None:
+        if type(g("body")) is not str or type(g("raw", "")) is not str:
+            return f"field {TEXT_AT!r}: missing (and no 'body' text inline)"
+    elif not (type(ref) is list and len(ref) == 4 and all(type(v) is int and 0 <= v < 1 << 48 for v in ref)):
+        return f"field {TEXT_AT!r}: expected [offset, body bytes, raw bytes, crc32], whole numbers in range"
+    for name, kind in _META_TYPES:
+        if name in record and not isinstance(record[name], kind):
+            return f"field {name!r}: {type(record[name]).__name__} where {_KIND_NAMES.get(kind, 'text')} belongs"
+    return None
+
+
+_KIND_NAMES = {bool: "true or false", (str, type(None)): "text or null", (dict, type(None)): "a table or null"}

@@ -6,29 +6,37 @@ and annotations whose stored text no longer matches the article at their offsets
 
 Repaired (always keeping a copy of what is changed): a journal's torn last line (a save cut short by a
 crash; it never returned) is cut off, the bytes kept in `<name>.journal.torn`; damaged journal lines are
-dropped after the whole journal is copied to `<name>.journal.bak-<time>`; bytes past the last article
-text in bodies.bin (an import killed before it finished) are cut off, kept in `bodies.bin.orphaned`;
-stale temp files of interrupted atomic writes (older than a minute) are removed. Files of an annotator
-another process has open for writing are checked but never repaired. Nothing is repaired in `dry_run`.
+dropped after the whole journal is copied to `<name>.journal.bak-<time>`; a damaged annotator database
+(emptied, cut short, a flipped byte) is rebuilt from every intact record in it plus the previous version
+the last fold kept (`<name>.json.prev` with `<name>.journal.prev`), the damaged file kept in
+`<name>.json.damaged-<time>`; a damaged, emptied or older corpus.json is rebuilt from the frames in
+bodies.bin (the damaged file kept in `corpus.json.damaged-<time>`); texts of an import killed before it
+finished are set aside into `bodies.bin.orphaned`; stale temp files of interrupted atomic writes (writer
+gone, or older than a minute) are removed. Files of an annotator or corpus another process has open for
+writing are checked but never repaired. Nothing is repaired in `dry_run`.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import write_atomic
-from .corpus import BODIES_FILE, TEXT_AT, referenced_end
+from .annotations import record_problem as annotation_problem
+from .atomic import keep_version, pid_alive, write_atomic, write_atomic_chunks
+from .corpus import BODIES_FILE, TEXT_AT, append_mark, committed_records, examine, record_problem, set_aside
 from .errors import CorruptFileError, StoreError
-from .journal import JOURNAL_SUFFIX, LOCK_SUFFIX, TORN_SUFFIX, database_names, read_line
-from .storage import read_tables
+from .journal import (JOURNAL_SUFFIX, LOCK_SUFFIX, TORN_SUFFIX, _record_problem, database_names, encode_tables,
+                      read_line, recover_tables)
+from .storage import dumps, read_tables
 
 STALE_TMP_SECONDS = 60
+_TMP_PID = re.compile(r"\.(\d+)-[A-Za-z0-9_]{8}\.tmp$")
 MAX_LINES_PER_CHECK = 10
 
 
@@ -74,10 +82,11 @@ def check(path: str | os.PathLike[str], dry_run: bool = False) -> list[Finding]:
         return [Finding("problem", str(folder), "not a workspace folder")]
     findings: list[Finding] = []
     findings += _temp_files(folder, dry_run)
-    rows, corpus_ok = _corpus(folder, findings)
+    rows, corpus_ok = _corpus(folder, findings, dry_run)
     if corpus_ok:
         findings += _bodies(folder, rows, dry_run)
     findings += _labels(folder)
+    findings += _settings(folder)
     for name in _annotators(folder):
         findings += _annotator(folder, name, dry_run)
     if corpus_ok:
@@ -93,8 +102,9 @@ def _temp_files(folder: Path, dry_run: bool) -> Iterator[Finding]:
                 age = now - tmp.stat().st_mtime
             except OSError:
                 continue
-            if age < STALE_TMP_SECONDS:
-                continue
+            writer = _TMP_PID.search(tmp.name)
+            if age < STALE_TMP_SECONDS or (writer is not None and pid_alive(int(writer.group(1)))):
+                continue  # maybe being written right now
             if dry_run:
                 yield Finding("problem", str(tmp), "temp file of an interrupted write (would be removed)")
                 continue
@@ -105,23 +115,89 @@ def _temp_files(folder: Path, dry_run: bool) -> Iterator[Finding]:
                 yield Finding("problem", str(tmp), f"temp file of an interrupted write; cannot remove ({exc.strerror})")
 
 
-def _corpus(folder: Path, findings: list[Finding]) -> tuple[list[dict], bool]:
+def _corpus(folder: Path, findings: list[Finding], dry_run: bool) -> tuple[list[dict], bool]:
     path = folder / "corpus.json"
-    if not path.exists():
+    bodies = folder / BODIES_FILE
+    if not path.exists() and not bodies.exists():
         findings.append(Finding("note", str(path), "no corpus yet (nothing imported)"))
         return [], True
+    tables: dict | None = None
     try:
-        tables, _ = read_tables(path)
+        tables = read_tables(path)[0] if path.exists() else {}
     except CorruptFileError as exc:
-        findings.append(Finding("problem", str(path), _after_path(exc, path) + "; the file was left untouched"))
+        problem = _after_path(exc, path)
+    if tables is not None:
+        rows = list((tables.get("articles") or {}).values())
+        bad = [i for i, r in enumerate(rows) if record_problem(r) is not None]
+        if bad:
+            findings.append(Finding("problem", str(path), f"{len(bad)} article record(s) malformed (first at position "
+                                                          f"{bad[0]}: {record_problem(rows[bad[0]])})"))
+            return [r for i, r in enumerate(rows) if i not in set(bad)], False
+        damage, _ = examine(bodies, path, rows)
+        if damage is None:
+            findings.append(Finding("ok", str(path), f"{len(rows)} article(s)"))
+            return rows, True
+        problem = _after_path(CorruptFileError(damage), path)
+    return _rebuild_corpus(folder, tables, problem, findings, dry_run)
+
+
+def _rebuild_corpus(folder: Path, tables: dict | None, problem: str, findings: list[Finding],
+                    dry_run: bool) -> tuple[list[dict], bool]:
+    """corpus.json from what is intact in it and every finished import's frames in bodies.bin (each holds its
+    article's corpus record); the damaged file is kept. An index that bodies.bin cannot give back (texts from
+    before frames existed, or inline texts) is left untouched."""
+    from .journal import salvage_tables
+
+    path, bodies = folder / "corpus.json", folder / BODIES_FILE
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = b""
+    if tables is None:
+        tables = salvage_tables(raw)[0]
+    listed = [r for r in (tables.get("articles") or {}).values()
+              if isinstance(r, dict) and isinstance(r.get("id"), str) and ("body" in r or _ref_ok(r.get(TEXT_AT)))]
+    recovered, marked = committed_records(bodies)
+    known = {r["id"] for r in listed}
+    fresh = []
+    for record in recovered:
+        if record["id"] not in known:
+            known.add(record["id"])
+            fresh.append(record)
+    nothing_stored = not raw.strip() and not listed and (not bodies.exists() or bodies.stat().st_size == 0)
+    if not fresh and not nothing_stored:
+        hint = "" if "backup" in problem else " (restore it from a backup)"
+        findings.append(Finding("problem", str(path), f"{problem}; bodies.bin holds nothing to rebuild it from; "
+                                                      f"the file was left untouched{hint}"))
         return [], False
-    rows = list((tables.get("articles") or {}).values())
-    bad = [i for i, r in enumerate(rows) if not isinstance(r, dict) or not isinstance(r.get("id"), str)
-           or ("body" not in r and not _ref_ok(r.get(TEXT_AT)))]
-    if bad:
-        findings.append(Finding("problem", str(path), f"{len(bad)} article record(s) malformed (first at position {bad[0]})"))
-        return [r for i, r in enumerate(rows) if i not in set(bad)], False
-    findings.append(Finding("ok", str(path), f"{len(rows)} article(s)"))
+    rows = [r for r in listed if TEXT_AT not in r] + sorted(
+        [r for r in listed + fresh if TEXT_AT in r], key=lambda r: r[TEXT_AT][0])
+    lost = max(0, marked - len(rows))
+    what = f"{len(rows)} article(s), {len(fresh)} of them from bodies.bin"
+    problem = problem.split("; run `tahqiq doctor`")[0]
+    with _Lock(folder / "corpus.lock") as free:
+        if not free:
+            findings.append(Finding("problem", str(path), f"{problem}; an import is running, not rebuilt "
+                                                          "(run doctor again when it is done)"))
+            return [], False
+        if dry_run:
+            findings.append(Finding("problem", str(path), f"{problem} (would be rebuilt: {what})"))
+            return [], False
+        kept = ""
+        if path.exists():
+            backup = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            keep_version(path, backup)
+            kept = f"; the damaged file is kept in {backup.name}"
+        write_atomic(path, dumps({**tables, "articles": {str(i): r for i, r in enumerate(rows, 1)}}))
+        still, keep = examine(bodies, path, rows)
+        set_aside(bodies, keep)  # an interrupted import's frames (no mark after them): kept aside
+        if still is not None:  # articles whose frames could not be read back: the index now lists fewer
+            append_mark(bodies, len(rows))
+    findings.append(Finding("repaired", str(path), f"{problem}: rebuilt the index: {what}{kept}"))
+    if lost:  # their texts are in bodies.bin without readable metadata (damaged, or from an older version)
+        findings.append(Finding("problem", str(bodies), f"{lost} article(s) could not be indexed again (their "
+                                                        "metadata is damaged or was never stored); restore "
+                                                        f"corpus.json from a backup to get them back"))
     return rows, True
 
 
@@ -158,7 +234,7 @@ def _bodies(folder: Path, rows: list[dict], dry_run: bool) -> Iterator[Finding]:
                                             f"(first: {damaged[0]}); restore the file from a backup")
     else:
         yield Finding("ok", str(path), f"{len(refs)} article text(s) intact")
-    end = referenced_end(rows)
+    _, end = examine(path, folder / "corpus.json", rows)
     if size > end:
         with _Lock(folder / "corpus.lock") as free:
             if not free:
@@ -166,14 +242,11 @@ def _bodies(folder: Path, rows: list[dict], dry_run: bool) -> Iterator[Finding]:
                                                  "an import is running, left alone")
             elif dry_run:
                 yield Finding("problem", str(path), f"{size - end} bytes past the last article text "
-                                                    "(an interrupted import; would be cut off)")
+                                                    "(an interrupted import; would be set aside)")
             else:
-                with open(path, "rb") as handle:
-                    handle.seek(end)
-                    write_atomic(path.with_name(path.name + ".orphaned"), handle.read())
-                os.truncate(path, end)
-                yield Finding("repaired", str(path), f"cut off {size - end} bytes an interrupted import left "
-                                                     f"(kept in {path.name}.orphaned)")
+                set_aside(path, end)
+                yield Finding("repaired", str(path), f"set aside {size - end} bytes an interrupted import left "
+                                                     f"(appended to {path.name}.orphaned)")
 
 
 def _labels(folder: Path) -> Iterator[Finding]:
@@ -202,10 +275,17 @@ def _annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]:
         try:
             tables, _ = read_tables(db)
             count = len(tables.get("annotations", {}))
-            yield Finding("ok", str(db), f"{count} annotation(s) as of the last fold")
+            wrong = [(t, k, why) for t, rows in tables.items() for k, r in rows.items()
+                     if (why := _record_problem(annotation_problem, t, r)) is not None]
+            if wrong:
+                table, key, why = wrong[0]
+                more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+                yield Finding("problem", str(db), f"table {table!r}, record {key}: {why}{more}; the file was left "
+                                                  "untouched (`tahqiq --read-only` shows the other records)")
+            else:
+                yield Finding("ok", str(db), f"{count} annotation(s) as of the last fold")
         except CorruptFileError as exc:
-            yield Finding("problem", str(db), _after_path(exc, db) + "; the file was left untouched "
-                                              "(restore it from a backup)")
+            yield _rebuild_database(db, _after_path(exc, db), dry_run)
     if not journal.exists():
         return
     data = journal.read_bytes()
@@ -213,7 +293,7 @@ def _annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]:
     good: list[bytes] = []
     bad: list[int] = []
     for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if read_line(line)[0] is None:
+        if read_line(line, annotation_problem)[0] is None:
             good.append(line + b"\n")
         else:
             bad.append(number)
@@ -246,6 +326,24 @@ def _annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]:
         kept = f"kept {len(good)} good save(s)"
         where = f"original kept in {backup.name}" if bad else f"torn bytes kept in {db.with_suffix(TORN_SUFFIX).name}"
         yield Finding("repaired", str(journal), f"{described}: removed; {kept}; {where}")
+
+
+def _rebuild_database(db: Path, problem: str, dry_run: bool) -> Finding:
+    """A damaged annotator database rebuilt from its intact records and the previous version; the damaged
+    file is kept beside it. The journal is left as it is: it replays over the rebuilt file."""
+    tables, how = recover_tables(db)
+    count = len(tables.get("annotations", {}))
+    with _Lock(db.with_suffix(LOCK_SUFFIX)) as free:
+        if not free:
+            return Finding("problem", str(db), f"{problem}; open for writing in process {_Lock_holder(db)}, "
+                                               "not repaired (close it and run doctor again)")
+        if dry_run:
+            return Finding("problem", str(db), f"{problem} (would be rebuilt from {how}: {count} annotation(s))")
+        backup = db.with_name(f"{db.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        keep_version(db, backup)
+        write_atomic_chunks(db, encode_tables(tables))
+    return Finding("repaired", str(db), f"{problem}: rebuilt from {how}: {count} annotation(s) as of the last "
+                                        f"fold; the damaged file is kept in {backup.name}")
 
 
 def _Lock_holder(db: Path) -> str:  # noqa: N802
@@ -305,3 +403,60 @@ def _after_path(exc: Exception, path: Path) -> str:
 
 def problems(findings: list[Finding]) -> int:
     return sum(f.level == "problem" for f in findings)
+
+
+def _settings(folder: Path) -> Iterator[Finding]:
+    """The files the app reads besides the corpus, labels and annotations: keymap.toml, claim_rules.toml,
+    patterns.jsonl, assignments.json, and each annotator's rejected suggestions and app state. Only read."""
+    from . import assign
+    from .claim_rules import RULES_FILE, parse_rules
+    from .keymap import KEYMAP_FILE, load_keymap
+    from .labels import load_schema
+    from .session import STATE_DIR, SessionState
+    from .suggest import PATTERNS_FILE, Rejections, load_patterns
+
+    def read_rules(path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{path}: cannot read ({exc})") from exc
+        parse_rules(text, path)
+
+    def read_patterns(path: Path) -> str | None:
+        try:
+            labels = load_schema(folder / "labels.toml").entities
+        except StoreError:
+            return "not checked (labels.toml is broken)"
+        load_patterns(path, labels)
+        return None
+
+    checks = [(folder / KEYMAP_FILE, lambda p: load_keymap(p)), (folder / RULES_FILE, read_rules),
+              (folder / PATTERNS_FILE, read_patterns), (folder / assign.ASSIGNMENTS_FILE, lambda p: assign.load(folder))]
+    checks += [(p, lambda p: Rejections(folder, p.stem)) for p in sorted((folder / "suggestions").glob("*.json"))]
+    checks += [(p, lambda p: SessionState(folder, p.stem).problem) for p in sorted((folder / STATE_DIR).glob("*.json"))]
+    for path, read in checks:
+        if not path.exists():
+            continue
+        try:
+            note = read(path)
+        except StoreError as exc:
+            where, message = _where(str(exc), path)
+            yield Finding("problem", where, message)
+            continue
+        if isinstance(note, str):  # a state file the app would start afresh from
+            where, message = _where(note, path)
+            yield Finding("note" if note.startswith("not checked") else "problem", where, message)
+        else:
+            yield Finding("ok", str(path), "valid")
+
+
+def _where(message: str, path: Path) -> tuple[str, str]:
+    """(`file` or `file:line`, the rest) of a one-line error that starts with the file's name."""
+    head = str(path)
+    if not message.startswith(head):
+        return head, message
+    rest = message[len(head):]
+    line = re.match(r":(\d+)", rest)
+    if line:
+        head, rest = head + line.group(0), rest[line.end():]
+    return head, rest[2:] if rest.startswith(": ") else rest.lstrip(":").strip()

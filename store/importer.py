@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,13 +39,31 @@ def expand(paths: Iterable[str | Path]) -> Iterator[Path | Skip]:
     """Files to import: folders are walked for supported files (sorted); other names are kept as given."""
     for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUPPORTED:
-                    yield f
+            yield from (f for f in files_in(p) if isinstance(f, Skip) or f.suffix.lower() in SUPPORTED)
         elif not p.exists():
             yield Skip(str(p), "no such file or folder")
         else:
             yield p
+
+
+def files_in(folder: Path) -> Iterator[Path | Skip]:
+    """Every file under `folder`, sorted. A symbolic link whose target lies outside the folder is not
+    followed (a planted link must not import /etc/hostname) and is named; links to folders are not entered."""
+    root = folder.resolve()
+    found: list[Path] = []
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        for name in sorted(dirs):
+            if (Path(here) / name).is_symlink():
+                found.append(Path(here) / name)
+        found += [Path(here) / name for name in files]
+    for f in sorted(found):
+        if f.is_symlink():
+            target = f.resolve()
+            if not target.is_relative_to(root) or target.is_dir():
+                yield Skip(str(f), f"a symbolic link to {target}, outside the folder or to a folder: not followed")
+                continue
+        if f.is_file():
+            yield f
 
 
 def read_file(path: Path) -> Iterator[Article | Skip]:
@@ -117,6 +136,12 @@ def jsonl_records(path: Path) -> Iterator[tuple[str, dict[str, Any]] | Skip]:
             except json.JSONDecodeError as exc:
                 yield Skip(where, f"not JSON ({exc.msg} at column {exc.colno})")
                 continue
+            except RecursionError:  # the rest of the file is still read
+                yield Skip(where, "not JSON (nested too deeply: arrays or objects hundreds of levels deep)")
+                continue
+            except ValueError as exc:  # e.g. a number of thousands of digits
+                yield Skip(where, f"not JSON ({str(exc).splitlines()[0] if str(exc) else 'bad value'})")
+                continue
             if not isinstance(record, dict):
                 yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
                 continue
@@ -128,21 +153,86 @@ def _read_jsonl(path: Path) -> Iterator[Article | Skip]:
         yield item if isinstance(item, Skip) else _from_record(item[1], item[0], str(path))
 
 
+MAX_CSV_RESTARTS = 100
+"""Unterminated quotes after which the rest of a CSV file is given up (each one re-reads the rest)."""
+
+
 def _read_csv(path: Path) -> Iterator[Article | Skip]:
+    """Each row as an article, or a Skip naming the line where the row begins. A bad row never stops the
+    rows after it: a field too long is reported by _from_record; a quote that never closes (which would
+    make the rest of the file one text) is reported at the line where its field begins, and reading goes on
+    from the line after it."""
     data = _decode(path.read_bytes(), str(path))
     if isinstance(data, Skip):
         yield data
         return
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    if reader.fieldnames is None or "text" not in reader.fieldnames:
+    csv.field_size_limit(max(csv.field_size_limit(), len(data) + 1))  # too long is _from_record's to say
+    lines = list(io.StringIO(data, newline=""))
+    reader = csv.reader(lines, strict=True)
+    fields: list[str] | None = None
+    offset = 0  # lines before the ones `reader` reads
+    restarts = 0
+    while True:
+        start = offset + reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            end = offset + reader.line_num  # the row ran from line `start` to line `end`
+            if end == start and end < len(lines) or restarts >= MAX_CSV_RESTARTS and end < len(lines):
+                yield Skip(f"{path}:{start}", f"bad CSV ({exc})")  # e.g. text after a closing quote
+                continue
+            # A quoted field ran over lines (to the end of the file, or to a quote followed by more text):
+            # its quote was most likely never closed, and the rows it swallowed are read again.
+            opened = _open_quote_line(lines, start - 1, end)
+            restarts += 1
+            if restarts > MAX_CSV_RESTARTS:
+                yield Skip(f"{path}:{opened}", f"bad CSV: over {MAX_CSV_RESTARTS} quotes that never close; "
+                                               "the rest of the file is not read")
+                break
+            why = ("this field's opening quote never closes (the rest of the file would be one text)"
+                   if end >= len(lines) else f"{exc}, in the field quoted from this line")
+            yield Skip(f"{path}:{opened}", f"bad CSV: {why}; the rows after this line are read on")
+            offset = opened
+            reader = csv.reader(lines[offset:], strict=True)
+            continue
+        if not row:
+            continue  # a blank line
+        if fields is None:
+            fields = row
+            if "text" not in fields:
+                yield Skip(f"{path}:{start}", "field 'text': missing from the CSV header")
+                return
+            continue
+        record = {k: v for k, v in zip(fields, row, strict=False) if v != ""}  # (a short row: the rest empty)
+        yield _from_record(record, f"{path}:{start}", str(path))
+    if fields is None:
         yield Skip(f"{path}:1", "field 'text': missing from the CSV header")
-        return
-    try:
-        for row in reader:
-            record = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-            yield _from_record(record, f"{path}:{reader.line_num}", str(path))
-    except csv.Error as exc:
-        yield Skip(f"{path}:{reader.line_num}", f"bad CSV ({exc})")
+
+
+def _open_quote_line(lines: list[str], first: int, last: int) -> int:
+    """The line number (1-based) where the last quoted field of lines `first` (an index) to `last` (a number)
+    begins, reading them as the csv module does: a quote opens a field only as its first character, and `""`
+    inside one is a quote."""
+    quoted = False
+    field_start = True
+    opened = first + 1
+    for number, line in enumerate(lines[first:last], first + 1):
+        i, n = 0, len(line)
+        while i < n:
+            ch = line[i]
+            if quoted:
+                if ch == '"':
+                    if i + 1 < n and line[i + 1] == '"':
+                        i += 1
+                    else:
+                        quoted = False
+            elif ch == '"' and field_start:
+                quoted, opened = True, number
+            field_start = not quoted and ch in ",\r\n"
+            i += 1
+    return opened
 
 
 def normalise_date(value: Any) -> str | None:

@@ -22,34 +22,54 @@ Folding (writer only): when the journal passes FOLD_BYTES (in a background threa
 snapshot of the tables is written to a new database file; then the journal lines appended meanwhile are
 copied to a fresh journal that atomically replaces the old one. A kill between the two steps leaves the
 new database with the old journal, which replays to the same state.
+
+The previous version is kept: before the database is replaced it becomes `alice.json.prev`, and before
+the journal is replaced it becomes `alice.journal.prev` (hard links, no copy). Replaying
+`alice.journal.prev` and then `alice.journal` over `alice.json.prev` gives the current state at any instant
+(replaying lines a database already holds is harmless), so a damaged `alice.json` can be rebuilt
+(`recover_tables`, used by read-only opening and `tahqiq doctor`), together with every intact record of the
+damaged file itself (`salvage_tables`, a per-record parser of the TinyDB layout).
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import re
 import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .atomic import create_exclusive, fsync_dir, write_atomic, write_atomic_chunks
+from .atomic import (create_exclusive, fsync_dir, keep_version, remove_stale_temp_files, write_atomic,
+                     write_atomic_chunks)
 from .errors import CorruptFileError, LockedError, StoreError, UnsavedError
 from .storage import cannot_save, dumps, loads, quiet_gc, read_tables
 
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"
 TORN_SUFFIX = ".journal.torn"
+PREV_SUFFIX = ".prev"
+"""`alice.json.prev`, `alice.journal.prev`: the versions the last fold replaced (see the module doc)."""
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
 FOLD_CHUNK = 2000
 """Records encoded per chunk when folding, between which other threads get to run."""
 
 Op = list  # ["p", table, key, record] | ["d", table, key]
+Check = Callable[[str, dict[str, Any]], "str | None"]
+"""`check(table, record)`: what makes a record unusable, or None."""
+
+
+def _record_problem(check: Check | None, table: str, record: Any) -> str | None:
+    if type(record) is not dict:
+        return "not a record"
+    return check(table, record) if check is not None else None
 
 
 def encode_line(ops: list[Op]) -> bytes:
@@ -58,7 +78,7 @@ def encode_line(ops: list[Op]) -> bytes:
 
 
 def parse_journal(data: bytes, path: Path, first_line: int = 1,
-                  damage: list[str] | None = None) -> tuple[list[Op], int, bytes]:
+                  damage: list[str] | None = None, check: Check | None = None) -> tuple[list[Op], int, bytes]:
     """(operations, bytes consumed, torn tail) of journal bytes; CorruptFileError on a damaged line, or,
     given a `damage` list (read-only opening), the line is skipped and its description appended there.
 
@@ -71,7 +91,7 @@ def parse_journal(data: bytes, path: Path, first_line: int = 1,
     while pos < end:
         nl = data.index(b"\n", pos)
         line = data[pos:nl]
-        problem, batch = read_line(line)
+        problem, batch = read_line(line, check)
         if problem is not None:
             message = f"{path}: line {number}: {problem} (run `tahqiq doctor`)"
             if damage is None:
@@ -84,9 +104,9 @@ def parse_journal(data: bytes, path: Path, first_line: int = 1,
     return ops, pos, data[pos:]
 
 
-def read_line(line: bytes) -> tuple[str | None, list[Op]]:
+def read_line(line: bytes, check: Check | None = None) -> tuple[str | None, list[Op]]:
     """(what is wrong with one journal line or None, its operations): the one check that reading the
-    journal and `tahqiq doctor` share."""
+    journal and `tahqiq doctor` share. `check(table, record)` says what is wrong with a record put, if anything."""
     problem = _check_line(line)
     if problem is not None:
         return problem, []
@@ -96,6 +116,10 @@ def read_line(line: bytes) -> tuple[str | None, list[Op]]:
         batch = None
     if not isinstance(batch, list) or not all(_valid_op(op) for op in batch):
         return "not a journal entry", []
+    for op in batch if check is not None else ():
+        why = check(op[1], op[3]) if op[0] == "p" else None
+        if why is not None:
+            return f"record {op[2]} of table {op[1]!r}: {why}", []
     return None, batch
 
 
@@ -136,7 +160,9 @@ class JournalStore:
     """
 
     def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, check: Check | None = None) -> None:
+        self.check = check
+        """`check(table, record)`: what makes a record read from the files unusable, or None (see store.annotations)."""
         self.db_path = Path(db_path)
         self.journal_path = self.db_path.with_suffix(JOURNAL_SUFFIX)
         self.lock_path = self.db_path.with_suffix(LOCK_SUFFIX)
@@ -192,8 +218,9 @@ class JournalStore:
                 elif not self.read_only:
                     raise
                 else:
-                    self.damage.append(str(exc))
-                    tables, stamp = {}, _stat(self.db_path)
+                    stamp = _stat(self.db_path)
+                    tables, how = recover_tables(self.db_path)
+                    self.damage.append(f"{exc} [showing {how}]")
             try:
                 with open(self.journal_path, "rb") as handle:
                     j_ino = os.fstat(handle.fileno()).st_ino
@@ -205,15 +232,19 @@ class JournalStore:
             if _stat(self.db_path) != stamp:
                 continue  # folded meanwhile: read both again
             ops, used, _torn = parse_journal(data, self.journal_path,
-                                             damage=self.damage if self.read_only else None)
+                                             damage=self.damage if self.read_only else None, check=self.check)
             self.tables = {name: dict(rows) for name, rows in tables.items()}
             for name, rows in self.tables.items():
-                if not all(isinstance(r, dict) for r in rows.values()):
-                    problem = f"{self.db_path}: table {name!r} holds a non-record"
+                check = self.check
+                wrong = {k: why for k, r in rows.items() if (why := _record_problem(check, name, r)) is not None}
+                if wrong:
+                    key, why = next(iter(wrong.items()))
+                    more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+                    problem = f"{self.db_path}: table {name!r}, record {key}: {why}{more} (run `tahqiq doctor`)"
                     if not self.read_only:
                         raise CorruptFileError(problem)
                     self.damage.append(problem)
-                    self.tables[name] = {k: r for k, r in rows.items() if isinstance(r, dict)}
+                    self.tables[name] = {k: r for k, r in rows.items() if k not in wrong}
             self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
             self._reindex()
             for op in ops:
@@ -300,7 +331,7 @@ class JournalStore:
                     self._load_full()
                     return
                 ops, used, _torn = parse_journal(data, self.journal_path,
-                                                 damage=self.damage if self.read_only else None)
+                                                 damage=self.damage if self.read_only else None, check=self.check)
                 for op in ops:
                     self._apply(op)
                 self._j_off += used
@@ -349,6 +380,9 @@ class JournalStore:
             except OSError:
                 pass  # only for the message another process shows
             self._lock_fd = fd
+            for path in (self.db_path, self.journal_path, self.db_path.with_suffix(TORN_SUFFIX),
+                         prev_path(self.db_path), prev_path(self.journal_path)):
+                remove_stale_temp_files(path)  # a killed writer's (only this annotator's writers make them)
             try:
                 self._ensure_db()
                 self._catch_up()  # what the previous writer saved last
@@ -485,6 +519,7 @@ class JournalStore:
             upto = self._j_off
         pause = (lambda: time.sleep(0)) if background else None
         try:
+            keep_version(self.db_path, prev_path(self.db_path))
             write_atomic_chunks(self.db_path, encode_tables(snapshot), pause=pause)
         except OSError as exc:
             raise cannot_save(self.db_path, exc) from exc
@@ -495,6 +530,7 @@ class JournalStore:
                 handle.seek(upto)
                 tail = handle.read(self._j_off - upto)
             try:
+                keep_version(self.journal_path, prev_path(self.journal_path))
                 write_atomic(self.journal_path, tail)
             except OSError as exc:
                 # the database already holds the snapshot; the old journal replays over it harmlessly
@@ -539,6 +575,109 @@ class JournalStore:
                 self._release_lock()
 
 
+def prev_path(path: Path) -> Path:
+    """Where the version of `path` (a database or journal) that the last fold replaced is kept."""
+    return path.with_name(path.name + PREV_SUFFIX)
+
+
+_PAIR = re.compile(r'\s*"((?:[^"\\]|\\.)*)"\s*:\s*')
+_RESYNC = re.compile(r'"(\d+)"\s*:\s*\{|"((?:[^"\\]|\\.)*)"\s*:\s*\{\s*(?="\d+"\s*:\s*\{|\})')
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def salvage_tables(raw: bytes) -> tuple[dict[str, dict[str, dict[str, Any]]], int]:
+    """Every intact record of a (damaged) TinyDB JSON file, `{"table": {"1": {...}, ...}, ...}`, read record
+    by record, and how many damaged stretches were skipped. A record is intact when it parses whole and holds
+    only valid UTF-8; after a damaged stretch, reading resumes at the next `"N": {` record or table."""
+    text = raw.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    table: str | None = None
+    skipped = 0
+    n = len(text)
+    pos = len(text) - len(text.lstrip())
+    if text.startswith("{", pos):
+        pos += 1
+    while pos < n:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n:
+            break
+        if text[pos] == "}":
+            table = None
+            pos += 1
+            continue
+        pair = _PAIR.match(text, pos)
+        if pair is not None and text.startswith("{", pair.end()):
+            try:
+                key = json.loads(f'"{pair.group(1)}"')
+            except ValueError:
+                key = None
+            if key is not None and table is None and not key.isdigit():
+                table = key
+                tables.setdefault(table, {})
+                pos = pair.end() + 1
+                continue
+            if key is not None and table is not None:
+                try:
+                    value, end = decoder.raw_decode(text, pair.end())
+                except (ValueError, RecursionError):  # (a record nested thousands deep is damage too)
+                    value, end = None, pos
+                if isinstance(value, dict) and not _UNDECODABLE.search(text, pair.end(), end):
+                    tables[table][key] = value
+                    pos = end
+                    continue
+        skipped += 1
+        found = _RESYNC.search(text, pos + 1)
+        if found is None:
+            break
+        if found.group(1) is None:
+            table = None  # a table starts here
+        pos = found.start()
+    return tables, skipped
+
+
+def recover_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], str]:
+    """The tables of a damaged database as far as they can be had, before its journal is replayed: every intact
+    record of the damaged file, and where the fold kept it, the previous version replayed with the journal it
+    was folded with (which wins where both hold a record: the journal replayed afterwards covers both).
+    Never raises; also says what it used, in a few words."""
+    db_path = Path(db_path)
+    try:
+        raw = db_path.read_bytes()
+    except OSError:
+        raw = b""
+    salvaged, skipped = salvage_tables(raw)
+    intact = sum(len(rows) for rows in salvaged.values())
+    how = f"{intact} intact record(s) of the damaged file"
+    if skipped:
+        how += f", {skipped} damaged stretch(es) skipped"
+    base: dict[str, dict[str, dict[str, Any]]] = {}
+    prev = prev_path(db_path)
+    if prev.exists():
+        try:
+            base = {name: dict(rows) for name, rows in read_tables(prev)[0].items()}
+        except CorruptFileError:
+            base = salvage_tables(prev.read_bytes())[0]
+        try:
+            data = prev_path(db_path.with_suffix(JOURNAL_SUFFIX)).read_bytes()
+        except OSError:
+            data = b""
+        ops, _, _ = parse_journal(data, prev, damage=[])
+        for op in ops:
+            rows = base.setdefault(op[1], {})
+            if op[0] == "p":
+                rows[op[2]] = op[3]
+            else:
+                rows.pop(op[2], None)
+        how += f" and the previous version ({prev.name} with its journal)"
+    for name, rows in salvaged.items():
+        into = base.setdefault(name, {})
+        for key, record in rows.items():
+            into.setdefault(key, record)
+    return {name: {k: r for k, r in rows.items() if isinstance(r, dict)} for name, rows in base.items()}, how
+
+
 def _int(key: str) -> int:
     try:
         return int(key)
@@ -564,13 +703,13 @@ _OPEN_LOCK = threading.Lock()
 
 
 def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
-               read_only: bool = False) -> JournalStore:
+               read_only: bool = False, check: Check | None = None) -> JournalStore:
     """The process-wide store of `db_path` (one per file and mode, shared by every Workspace of this process)."""
     key = os.path.realpath(db_path) + (" (read-only)" if read_only else "")
     with _OPEN_LOCK:
         store = _OPEN.get(key)
         if store is None:
-            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only)
+            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only, check=check)
             _OPEN[key] = store
         else:
             store.refresh()

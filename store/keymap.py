@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from .errors import StoreError
+from .storage import TOO_DEEP
 
 KEYMAP_FILE = "keymap.toml"
 
@@ -18,6 +19,8 @@ def load_keymap(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise StoreError(f"{path}: {exc}") from exc
+    except RecursionError:
+        raise StoreError(f"{path}: {TOO_DEEP}") from None
     keys = data.get("keys", {})
     if not isinstance(keys, dict) or not all(isinstance(v, str) and v for v in keys.values()):
         raise StoreError(f"{path}: [keys] must map binding ids to key names, e.g. claim = \"k\"")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .direction import DEFAULT_PARAGRAPH_DIRECTION, PARAGRAPH_DIRECTIONS
 from .errors import StoreError
+from .storage import TOO_DEEP
 
 DEFAULT_LABELS_TOML = """\
 # tahqiq label schema. Edit to add labels or change colours and keys; tahqiq checks it on start.
@@ -100,6 +101,8 @@ def parse_schema(text: str, path: Path | str = "labels.toml") -> Schema:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StoreError(f"{path}: {exc}") from exc
+    except RecursionError:
+        raise StoreError(f"{path}: {TOO_DEEP}") from None
 
     def fail(table: str, key: str | None, message: str) -> StoreError:
         return StoreError(f"{path}:{_line_of(text, table, key)}: {message}")
@@ -134,7 +137,10 @@ def parse_schema(text: str, path: Path | str = "labels.toml") -> Schema:
             raise fail("claims", name, f"claims.{name}: expected a non-empty list of strings")
         attributes[name] = list(values)
 
-    indicators = data.get("credibility", {}).get("indicators", [])
+    credibility = data.get("credibility", {})
+    if not isinstance(credibility, dict):
+        raise fail("", "credibility", "field 'credibility': expected a table, e.g. [credibility] with indicators")
+    indicators = credibility.get("indicators", [])
     if not isinstance(indicators, list) or not all(isinstance(v, str) for v in indicators):
         raise fail("credibility", "indicators", "credibility.indicators: expected a list of strings")
     nested = data.get("nested_entities", False)

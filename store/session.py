@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
+from .storage import TOO_DEEP
 
 STATE_DIR = "state"
 MAX_CURSORS = 500
@@ -18,20 +19,45 @@ class SessionState:
 
     A change of view (sort, filters, triage, theme) is saved at once; cursor moves are only remembered
     in memory and saved by `save()`, which the app calls on leaving an article, after a pause and on exit.
-    It is a convenience: a missing or unreadable file starts fresh instead of stopping the app.
+    It is a convenience: a missing or unreadable file starts fresh instead of stopping the app (`problem`
+    says so in one line, and a damaged file is copied to `<annotator>.json.damaged` before it is replaced).
     """
 
     def __init__(self, workspace_path: Path, annotator: str) -> None:
         self.path = workspace_path / STATE_DIR / f"{annotator}.json"
+        self.problem: str | None = None
+        """Why the saved state was (partly) not used, one line for the app to show; else None."""
+        self._damaged: bytes | None = None
+        """The damaged file's bytes, copied to `<annotator>.json.damaged` before the file is first replaced."""
+        raw = b""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
+            raw = self.path.read_bytes()
+            data = json.loads(raw.decode("utf-8"))
+        except FileNotFoundError:
             data = {}
-        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = TOO_DEEP if isinstance(exc, RecursionError) else (str(exc).splitlines() or [type(exc).__name__])[0]
+            data = self._set_aside(raw, f"cannot read ({reason})")
+        if not isinstance(data, dict):
+            data = self._set_aside(raw, f"expected an object, got {type(data).__name__}")
+        wrong = _wrong_field(data)
+        if wrong is not None:
+            self._set_aside(raw, f"field {wrong!r} holds a value of the wrong type", "the app forgets that field")
+        while wrong is not None:  # forget each field that would trip the app up (the file is kept)
+            data = {k: v for k, v in data.items() if k != wrong.split(".")[0]}
+            wrong = _wrong_field(data)
+        self.data: dict[str, Any] = data
         if not isinstance(self.data.get("cursors"), dict):
             self.data["cursors"] = {}
         self.dirty = False
         """Changes not yet written (cursor moves)."""
+
+    def _set_aside(self, raw: bytes, why: str,
+                   what: str = "the app starts afresh (last article, cursors, library view)") -> dict[str, Any]:
+        self._damaged = raw
+        self.problem = (f"{self.path}: {why}; {what} (the file is copied to {self.path.name}.damaged before it "
+                        "is next saved)")
+        return {}
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -50,6 +76,9 @@ class SessionState:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self._damaged is not None:  # never written over before a copy is kept
+                write_atomic(self.path.with_name(self.path.name + ".damaged"), self._damaged)
+                self._damaged = None
             write_atomic(self.path, json.dumps(self.data, ensure_ascii=False).encode("utf-8"))
             self.dirty = False
         except OSError:
@@ -70,3 +99,30 @@ class SessionState:
         while len(cursors) > MAX_CURSORS:
             del cursors[next(iter(cursors))]
         self.dirty = True
+
+
+_FIELDS: dict[str, Any] = {
+    "theme": str, "last_article": str, "cursors": dict, "library": dict, "library.sort": str,
+    "library.reverse": bool, "library.filters": dict, "triage": dict, "triage.queue": list, "triage.position": int,
+}
+"""The type of each field the app reads (a dotted name is a field inside another); others are kept as they are."""
+
+
+def _wrong_field(data: dict[str, Any]) -> str | None:
+    """The first field the app reads that holds a value of the wrong type, else None."""
+    for name, kind in _FIELDS.items():
+        outer, _, inner = name.partition(".")
+        value = data.get(outer)
+        if inner:
+            value = value.get(inner) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return name
+        if name == "library.filters" and not all(
+                v is None or (type(v) is int if k.startswith("credibility") else isinstance(v, str))
+                for k, v in value.items()):
+            return name
+        if name == "triage.queue" and not all(isinstance(v, str) for v in value):
+            return name
+    return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from statistics import mean
 
 from . import assign
+from .errors import StoreError
 from .review import GOLD
 from .suggest import PREDICTIONS_PREFIX
 from .workspace import Workspace
@@ -79,12 +80,20 @@ SORT_KEYS = {
 }
 
 
-def article_rows(workspace: Workspace, annotator: str, team: bool = True) -> list[ArticleRow]:
+def article_rows(workspace: Workspace, annotator: str, team: bool = True,
+                 problems: list[str] | None = None) -> list[ArticleRow]:
     """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean.
 
     `team=False` reads only `annotator`'s own annotations (no mean, no team progress): quick enough for a
-    first screen when a large team's databases take seconds to load."""
-    assignment = assign.load(workspace.path)
+    first screen when a large team's databases take seconds to load. Given a `problems` list, a damaged
+    assignments.json is told there (one line) and the rows come without assignments, instead of an error."""
+    try:
+        assignment = assign.load(workspace.path)
+    except StoreError as exc:
+        if problems is None:
+            raise
+        problems.append(f"{exc}; shown without assignments")
+        assignment = {}
     rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date, assigned=annotator in assignment.get(a.id, ()))
             for a in workspace.articles()}
     scores: dict[str, list[int]] = {}

@@ -42,7 +42,8 @@ def dumps(data: Any) -> bytes:
 
 
 def loads(raw: bytes | str) -> Any:
-    """Parse JSON; ValueError (json.JSONDecodeError or orjson's) when it is not valid."""
+    """Parse JSON; ValueError (json.JSONDecodeError or orjson's) when it is not valid, or nested so deeply
+    that the parser would run out of stack (a RecursionError is never let out)."""
     if _orjson is not None:
         try:
             return _orjson.loads(raw)
@@ -50,7 +51,14 @@ def loads(raw: bytes | str) -> Any:
             pass  # fall back, for the exact message (and what orjson refuses, e.g. lone surrogates)
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
-    return json.loads(raw)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
+
+
+TOO_DEEP = "nested too deeply (arrays or objects inside each other hundreds of levels deep)"
+"""The reason given for JSON (or TOML) too deeply nested to read: every parser raises RecursionError on it."""
 
 
 def cannot_save(path: Path, exc: OSError) -> StoreError:
@@ -122,15 +130,15 @@ def read_tables(path: Path) -> tuple[dict[str, Any], tuple[int, int, int]]:
             raw = handle.read()
     except OSError as exc:
         raise CorruptFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    if not raw.strip():
-        data: Any = {}
-    else:
-        try:
-            with quiet_gc():
-                data = loads(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise CorruptFileError(f"{path}: not a valid database file ({detail})") from exc
+    if not raw.strip():  # every writer writes at least "{}": an empty file is damage, never "no data"
+        raise CorruptFileError(f"{path}: empty ({len(raw)} bytes), not a database: emptied by a disk error or "
+                               "a crash (run `tahqiq doctor`)")
+    try:
+        with quiet_gc():
+            data: Any = loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptFileError(f"{path}: not a valid database file ({detail})") from exc
     if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
         raise CorruptFileError(f"{path}: not a TinyDB database (top level is not tables)")
     return data, (st.st_ino, st.st_mtime_ns, st.st_size)

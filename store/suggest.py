@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import regex as _regex
+
 from .atomic import write_atomic
 from .errors import StoreError
 from .normalize import CLITIC_PREFIX, WORD, quick_fold
+from .storage import TOO_DEEP
 
 PATTERNS_FILE = "patterns.jsonl"
 PREDICTIONS_PREFIX = "predictions."
 """Annotation sets named predictions.<model> hold imported predictions: shown as suggestions only."""
 MAX_WORDS = 8
 _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
+REGEX_SECONDS = 0.2
+"""How long one token pattern's REGEX may run over one article (see store.claim_rules.REGEX_SECONDS): a
+pattern that runs out is reported once and skipped from then on."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,10 @@ class TokenPattern:
 
     label: str
     tokens: tuple[dict[str, Any], ...]
+    where: str = PATTERNS_FILE
+    """`file:line` of the pattern, for error messages."""
 
-    def _match(self, spec: dict[str, Any], raw: str, folded: str) -> bool:
+    def _match(self, spec: dict[str, Any], raw: str, folded: str, deadline: float) -> bool:
         for key, value in spec.items():
             if key == "TEXT" and raw != value:
                 return False
@@ -140,21 +149,34 @@ class TokenPattern:
                 return False
             if key == "NORM" and folded != quick_fold(str(value)):
                 return False
-            if key == "REGEX" and not re.search(str(value), raw):
+            if key == "REGEX" and not _compiled(str(value)).search(raw, timeout=max(deadline - time.monotonic(), 0.001)):
                 return False
             if key == "IS_DIGIT" and raw.isdigit() != bool(value):
                 return False
         return True
 
-    def find(self, text: str) -> list[tuple[int, int, str]]:
+    def find(self, text: str, seconds: float = REGEX_SECONDS) -> list[tuple[int, int, str]]:
+        """(start, end, label) of every match; TimeoutError when its REGEXes run over `seconds` in all."""
         ws = words(text)
         n = len(self.tokens)
         out = []
+        deadline = time.monotonic() + seconds
         for i in range(len(ws) - n + 1):
-            if all(self._match(spec, text[ws[i + k][0]:ws[i + k][1]], ws[i + k][2])
+            if all(self._match(spec, text[ws[i + k][0]:ws[i + k][1]], ws[i + k][2], deadline)
                    for k, spec in enumerate(self.tokens)):
                 out.append((ws[i][0], ws[i + n - 1][1], self.label))
         return out
+
+
+_REGEXES: dict[str, Any] = {}
+
+
+def _compiled(pattern: str) -> Any:
+    """A REGEX of a token pattern, compiled once (by the `regex` module, which can stop on a time limit)."""
+    found = _REGEXES.get(pattern)
+    if found is None:
+        found = _REGEXES[pattern] = _regex.compile(pattern)
+    return found
 
 
 _TOKEN_KEYS = {"TEXT", "LOWER", "NORM", "REGEX", "IS_DIGIT"}
@@ -169,18 +191,28 @@ def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, lis
     if not path.exists():
         return phrases, tokens
     known = set(labels)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    for number, raw_line in enumerate(data.splitlines(), 1):
+        where = f"{path}:{number}"
+        try:
+            line = raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"{where}: not valid UTF-8 (byte {exc.start + 1} of the line)") from None
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        where = f"{path}:{number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise StoreError(f"{where}: not JSON ({exc.msg})") from None
+        except (RecursionError, ValueError) as exc:
+            raise StoreError(f"{where}: not JSON ({TOO_DEEP if isinstance(exc, RecursionError) else exc})") from None
         if not isinstance(record, dict):
             raise StoreError(f"{where}: expected an object with label and pattern")
         label, pattern = record.get("label"), record.get("pattern")
-        if label not in known:
+        if not isinstance(label, str) or label not in known:
             raise StoreError(f"{where}: field 'label': {label!r} is not in labels.toml ({', '.join(sorted(known))})")
         if isinstance(pattern, str) and pattern.strip():
             phrases.add(pattern, label, weight=1000)
@@ -189,10 +221,10 @@ def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, lis
             for spec in pattern:
                 if "REGEX" in spec:
                     try:
-                        re.compile(str(spec["REGEX"]))
-                    except re.error as exc:
+                        _compiled(str(spec["REGEX"]))
+                    except (_regex.error, ValueError, OverflowError, RecursionError) as exc:
                         raise StoreError(f"{where}: field 'pattern': bad REGEX ({exc})") from None
-            tokens.append(TokenPattern(label, tuple(pattern)))
+            tokens.append(TokenPattern(label, tuple(pattern), where))
         else:
             raise StoreError(f"{where}: field 'pattern': a phrase or a list of token dicts using "
                              f"{', '.join(sorted(_TOKEN_KEYS))}")
@@ -210,6 +242,16 @@ class Rejections:
             rows = []
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self.path}: cannot read rejected suggestions ({exc})") from exc
+        except RecursionError:
+            raise StoreError(f"{self.path}: cannot read rejected suggestions ({TOO_DEEP})") from None
+        if not isinstance(rows, list):
+            raise StoreError(f"{self.path}: cannot read rejected suggestions (expected a list, got "
+                             f"{type(rows).__name__})")
+        for i, r in enumerate(rows):
+            if not (isinstance(r, list) and len(r) == 4 and isinstance(r[0], str) and isinstance(r[3], str)
+                    and all(isinstance(v, int) and not isinstance(v, bool) for v in r[1:3])):
+                raise StoreError(f"{self.path}: rejected suggestion [{i}]: expected [article id, start, end, "
+                                 "label]")
         self._keys = {(r[0], r[1], r[2], r[3]) for r in rows}
 
     def __contains__(self, item: tuple[str, int, int, str]) -> bool:
@@ -250,6 +292,14 @@ class Suggester:
                 self.tagged.add(text, label, count)
         self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
         self.rejections = Rejections(workspace.path, annotator)
+        self.problems: list[str] = []
+        """Patterns taken out while suggesting (too slow), one line each, for the app to say once; see
+        `take_problems`."""
+
+    def take_problems(self) -> list[str]:
+        """What went wrong since the last call (each problem is given once)."""
+        out, self.problems = self.problems, []
+        return out
 
     def follow(self, changes: list[Any]) -> None:
         """Follow this annotator's saved changes (store.history.Change: the record before and after) as they
@@ -275,8 +325,15 @@ class Suggester:
         candidates: list[Suggestion] = []
         for start, end, label in self.phrases.find(body):
             candidates.append(Suggestion(start, end, label, "pattern"))
-        for pattern in self.tokens:
-            candidates += [Suggestion(s, e, label, "pattern") for s, e, label in pattern.find(body)]
+        for pattern in list(self.tokens):
+            try:
+                found = pattern.find(body)
+            except TimeoutError:
+                self.tokens.remove(pattern)  # skipped from now on, and said once
+                self.problems.append(f"{pattern.where}: field 'pattern': a REGEX took over {REGEX_SECONDS:g} s "
+                                     "on one article (a pattern that backtracks without end?); the pattern is skipped")
+                continue
+            candidates += [Suggestion(s, e, label, "pattern") for s, e, label in found]
         for name in self.predictions:
             for row in self.workspace.annotations(name, check=False).for_article(article_id):
                 if row["kind"] == "entity":

@@ -15,8 +15,8 @@ from tinydb import TinyDB
 
 from .annotations import AnnotationSet
 from .article import Article
-from .atomic import write_atomic
-from .corpus import BODIES_FILE, TEXT_AT, BodyStore, make_article, metadata_record, referenced_end
+from .atomic import remove_stale_temp_files, write_atomic
+from .corpus import BODIES_FILE, TEXT_AT, BodyStore, examine, make_article, metadata_record, record_problem, set_aside
 from .errors import CorruptFileError, StoreError
 from .importer import Skip, expand, read_file
 from .journal import database_names
@@ -151,15 +151,29 @@ class Workspace:
                 pass  # a read-only folder: check again next time
 
     def _load(self) -> dict[str, Article]:
+        """The articles by id, re-read when corpus.json changed; CorruptFileError if corpus.json lists fewer
+        articles than bodies.bin holds (emptied, cut short, an older copy): nothing is read or written then."""
         storage = self._corpus.storage
-        tables = storage.read() or {}
-        stamp = storage.generation
-        if self._index is None or stamp != self._index_stamp:
+        for _ in range(20):
+            tables = storage.read() or {}
+            stamp = storage.generation
+            if self._index is not None and stamp == self._index_stamp:
+                return self._index
             rows = tables.get("articles", {})
+            bad = next(((k, why) for k, r in rows.items() if (why := record_problem(r)) is not None), None)
+            if bad is not None:  # (checked first: every later step trusts the records' fields)
+                raise CorruptFileError(f"{self.corpus_path}: article record {bad[0]}: {bad[1]} (run `tahqiq doctor`)")
+            problem, _ = examine(self.bodies_path, self.corpus_path, rows.values())
+            if problem is not None:
+                storage.read()
+                if storage.generation != stamp:
+                    continue  # an import wrote corpus.json meanwhile: what looked unlisted may be listed now
+                raise CorruptFileError(problem)
             bodies = self._bodies
             self._index = {r["id"]: make_article(r, bodies) for r in rows.values()}
             self._index_stamp = stamp
-        return self._index
+            return self._index
+        raise StoreError(f"{self.corpus_path}: changing too fast to read (imports running?)")
 
     def articles(self) -> list[Article]:
         """Every article, in import order (texts are read from disk when first used)."""
@@ -176,7 +190,7 @@ class Workspace:
         """(article id, body) of every article in import order, streamed from disk (for search indexing)."""
         articles = self.articles()
         refs = [None if "_body" in a.__dict__ else a.__dict__.get("_ref") for a in articles]
-        for article, body in zip(articles, self._bodies.stream(refs)):
+        for article, body in zip(articles, self._bodies.stream(refs, [a.id for a in articles])):
             yield article.id, article.body if body is None else body
 
     @contextmanager
@@ -188,6 +202,7 @@ class Workspace:
             raise cannot_save(self.corpus_path, exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            remove_stale_temp_files(self.corpus_path)  # a killed import's: only corpus writers make them
             yield
         finally:
             os.close(fd)
@@ -208,17 +223,28 @@ class Workspace:
             return [a.id for a in fresh]
 
     def _write_batch(self, batch: list[tuple[dict, bytes, bytes]]) -> None:
-        """Texts to bodies.bin (fsynced), then the metadata to corpus.json (atomic). Caller holds the lock."""
+        """Texts to bodies.bin (fsynced), then the metadata to corpus.json (atomic), then a mark in bodies.bin
+        saying the batch is listed. Caller holds the lock. Refused, changing nothing, if corpus.json lists
+        fewer articles than bodies.bin holds; what an interrupted import left is set aside, never cut off."""
         if not batch:
             return
         rows = (self._corpus.storage.read() or {}).get("articles", {})
+        problem, keep = examine(self.bodies_path, self.corpus_path, rows.values())
+        if problem is not None:
+            raise CorruptFileError(problem)
         try:
-            refs = self._bodies.append(((b, r) for _, b, r in batch), referenced_end(rows.values()))
+            set_aside(self.bodies_path, keep)
+            refs = self._bodies.append(batch, keep)
         except OSError as exc:
             raise cannot_save(self.bodies_path, exc) from exc
+        count = len(rows) + len(batch)  # (before the insert: TinyDB may update `rows` in place)
         for (meta, _, _), ref in zip(batch, refs):
             meta[TEXT_AT] = ref
         self._articles_table.insert_multiple([meta for meta, _, _ in batch])
+        try:
+            self._bodies.mark(count)
+        except OSError:
+            pass  # the batch is saved; only the check for a damaged index is weaker until the next import
 
     def import_paths(
         self, paths: Iterable[str | os.PathLike[str]], progress: Callable[[int, int], None] | None = None

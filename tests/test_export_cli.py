@@ -39,9 +39,15 @@ def test_export_to_file_reports_where_and_the_unit(annotated_path: Path, tmp_pat
     out = tmp_path / "tasks.json"
     assert run_export(parse("export", "--workspace", str(annotated_path), "-f", "label-studio", "-o", str(out))) == 0
     err = capsys.readouterr().err
-    assert "exported 4 tasks" in err and "tasks.label_config.xml" in err and "utf-16-code-unit" in err
+    assert "exported 4 tasks" in err and "tasks.label_config.xml" in err and "(offsets: codepoint)" in err
     assert len(json.loads(out.read_text("utf-8"))) == 4 and (tmp_path / "tasks.label_config.xml").exists()
     assert not list(tmp_path.glob(".*partial"))
+    out = tmp_path / "d.jsonl"
+    for extra, unit in (((), "utf-16-code-unit"), (("--offset-unit", "codepoint"), "codepoint")):
+        assert run_export(parse("export", "--workspace", str(annotated_path), "-f", "doccano", "-o", str(out),
+                                *extra)) == 0
+        assert f"(offsets: {unit})" in capsys.readouterr().err
+        assert {json.loads(x)["offset_unit"] for x in out.read_text("utf-8").splitlines()} == {unit}
 
 
 def test_user_errors_are_store_errors(annotated_path: Path) -> None:
@@ -61,7 +67,7 @@ def test_import_routes_labelled_files(annotated_path: Path, tmp_path: Path, caps
         (tmp_path / "in").mkdir()
         export(ws, "doccano", path=tmp_path / "in" / "d.jsonl", annotators=["bob"])
         (tmp_path / "in" / "plain.jsonl").write_text('{"id": "p1", "text": "نص جديد"}\n', encoding="utf-8")
-        labelled, plain = split_labelled([str(tmp_path / "in"), str(tmp_path / "missing.txt")])
+        labelled, plain, _ = split_labelled([str(tmp_path / "in"), str(tmp_path / "missing.txt")])
         assert labelled == [tmp_path / "in" / "d.jsonl"]
         assert plain == [str(tmp_path / "in" / "plain.jsonl"), str(tmp_path / "missing.txt")]
         with pytest.raises(StoreError, match="--annotator NAME"):

@@ -1,4 +1,4 @@
-"""Every export format: its spans equal the article text at their offsets (UTF-16 for Label Studio),
+"""Every export format: its spans equal the article text at their offsets (UTF-16 for doccano),
 it says its offset unit and text direction, and it holds exactly the spans in the store."""
 
 from __future__ import annotations
@@ -84,20 +84,20 @@ def spans_from(fmt: str, output: str, tmp: Path | None = None) -> set[tuple]:
     elif fmt == "label-studio":
         for task in json.loads(output):
             text, data = task["data"]["text"], task["data"]
-            assert data["offset_unit"] == "utf-16-code-unit" and data["direction"] in ("rtl", "ltr")
+            assert data["offset_unit"] == "codepoint" and data["direction"] in ("rtl", "ltr")
             for name, ann in zip(data["annotators"], task["annotations"], strict=True):
                 for r in ann["result"]:
                     v = r["value"]
                     if r["type"] == "labels":
-                        assert utf16_slice(text, v["start"], v["end"]) == v["text"]
-                        start = len(utf16_slice(text, 0, v["start"]))
-                        out.add((data["article_id"], name, start, start + len(v["text"]), v["labels"][0],
-                                 v["text"]))
+                        assert text[v["start"]:v["end"]] == v["text"]
+                        out.add((data["article_id"], name, v["start"], v["end"], v["labels"][0], v["text"]))
     elif fmt == "doccano":
         for r in map(json.loads, output.splitlines()):
-            assert r["offset_unit"] == "codepoint" and r["direction"] in ("rtl", "ltr")
+            assert r["offset_unit"] == "utf-16-code-unit" and r["direction"] in ("rtl", "ltr")
             for s, e, label in r["label"]:
-                out.add((r["article_id"], r["annotator"], s, e, label, r["text"][s:e]))
+                shown = utf16_slice(r["text"], s, e)
+                start = len(utf16_slice(r["text"], 0, s))
+                out.add((r["article_id"], r["annotator"], start, start + len(shown), label, shown))
     elif fmt == "spacy":
         for r in map(json.loads, output.splitlines()):
             assert r["meta"]["offset_unit"] == "codepoint"
@@ -158,17 +158,24 @@ def test_brat_span_across_a_line_break_is_discontinuous(ws: Workspace, tmp_path:
     assert line.split("\t")[1] == f"CLAIM {start} {nl};{nl + 1} {end}"
 
 
-def test_label_studio_counts_utf16_so_an_emoji_shifts_later_offsets(ws: Workspace) -> None:
+def test_label_studio_counts_code_points_and_doccano_utf16_units(ws: Workspace) -> None:
     task = next(t for t in json.loads(run(ws, "label-studio")) if t["data"]["article_id"] == EMOJI_ID)
     result: dict[str, dict] = {}
     for r in sorted(task["annotations"][0]["result"], key=lambda r: -r["value"].get("start", 0)):
         if r["type"] == "labels":
             result[r["value"]["text"]] = r["value"]  # the first occurrence wins
-    cp = EMOJI_TEXT.index("مُحَمَّدٌ")
-    assert result["مُحَمَّدٌ"]["start"] == cp + 1  # one emoji before it: one extra UTF-16 unit
     cp = EMOJI_TEXT.index("القاهرة")
-    assert result["القاهرة"]["start"] == cp + 3  # three emoji before it
-    assert EMOJI_TEXT[cp:cp + 7] == "القاهرة" and utf16_slice(EMOJI_TEXT, cp, cp + 7) != "القاهرة"
+    assert result["مُحَمَّدٌ"]["start"] == EMOJI_TEXT.index("مُحَمَّدٌ")  # Label Studio 1.4+: code points
+    assert result["القاهرة"]["start"] == cp
+    line = next(json.loads(x) for x in run(ws, "doccano", annotators=["alice"]).splitlines()
+                if json.loads(x)["article_id"] == EMOJI_ID)
+    assert [cp + 3, cp + 3 + 7, "LOC"] in line["label"]  # doccano: three emoji before it, one unit more each
+    assert utf16_slice(EMOJI_TEXT, cp + 3, cp + 10) == "القاهرة" != utf16_slice(EMOJI_TEXT, cp, cp + 7)
+    line = json.loads(run(ws, "doccano", annotators=["alice"], articles=EMOJI_ID,
+                          offset_unit="codepoint").splitlines()[0])
+    assert line["offset_unit"] == "codepoint" and [cp, cp + 7, "LOC"] in line["label"]
+    with pytest.raises(StoreError, match="--offset-unit utf-16-code-unit: --format spacy writes codepoint"):
+        run(ws, "spacy", offset_unit="utf-16-code-unit")
 
 
 def test_label_studio_result_shapes_and_config(ws: Workspace, tmp_path: Path) -> None:
@@ -283,7 +290,8 @@ def test_articles_filter_and_annotator_selection(ws: Workspace) -> None:
 
 def test_every_format_is_registered_with_its_offset_unit() -> None:
     assert set(FORMATS) == {"json", "jsonl", "label-studio", "doccano", "spacy", "conll", "brat"}
-    assert {n for n, f in FORMATS.items() if f.offset_unit != "codepoint"} == {"label-studio"}
+    assert {n for n, f in FORMATS.items() if f.offset_unit != "codepoint"} == {"doccano"}
+    assert FORMATS["doccano"].units == ("codepoint",)
 
 
 def test_spacy_without_spacy_writes_jsonl_and_says_so(ws: Workspace, tmp_path: Path) -> None:

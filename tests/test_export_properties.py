@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from store import StoreError, Workspace
 from store.exchange import Context, export, import_labelled
+from store.exchange.conll import CONTROL, control_pictures
 from store.exchange.offsets import direction
 from store.exchange.ours import schema as tahqiq_schema
 from store.exchange.records import Filter
@@ -225,10 +226,6 @@ def jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text[:-1].split("\n")]
 
 
-def utf16(body: str, cp: int) -> int:
-    return len(body[:cp].encode("utf-16-le")) // 2
-
-
 def utf16_slice(body: str, start: int, end: int) -> str:
     """What JavaScript's body.slice(start, end) gives."""
     return body.encode("utf-16-le")[2 * start:2 * end].decode("utf-16-le")
@@ -292,25 +289,26 @@ def test_tahqiq_records_are_valid_exact_and_round_trip(ws, tmp_path_factory, fmt
 @given(doc=docs())
 @example(doc=CROSSING)
 @example(doc=HUGE)
-def test_label_studio_offsets_are_utf16_code_units(ws, tmp_path_factory, doc: Doc) -> None:
+def test_label_studio_offsets_are_code_points(ws, tmp_path_factory, doc: Doc) -> None:
+    """Label Studio 1.4+ stores code points (its SDK's converter slices Python strings with them)."""
     b = build(ws, doc, tmp_path_factory)
     path, _ = run_export(ws, "label-studio", b)
     tasks = json.loads(read(path))
     assert len(tasks) == 1
     data = tasks[0]["data"]
-    assert (data["text"], data["article_id"], data["offset_unit"]) == (b.body, b.id, "utf-16-code-unit")
+    assert (data["text"], data["article_id"], data["offset_unit"]) == (b.body, b.id, "codepoint")
+    assert isinstance(tasks[0]["id"], int)
     assert data["annotators"] == [NAME] and len(tasks[0]["annotations"]) == 1
     got = Counter()
     got_texts = {r["text"] for r in b.spans}
     for result in tasks[0]["annotations"][0]["result"]:
         v = result["value"]
         if "start" in v:  # a region, or a per-region choice/textarea (whose "text" is the list of answers)
-            span_text = utf16_slice(b.body, v["start"], v["end"])
+            span_text = b.body[v["start"]:v["end"]]
             assert span_text == v["text"] if isinstance(v["text"], str) else span_text in got_texts
         if result["type"] == "labels":
             got[(v["start"], v["end"], v["labels"][0], v["text"])] += 1
-    assert got == Counter({(utf16(b.body, s), utf16(b.body, e), label, t): k
-                           for (s, e, label, t), k in expected(b).items()})
+    assert got == expected(b)
     assert path.with_name("tasks.label_config.xml").is_file()
     round_trip(path, b, with_attributes=True)
 
@@ -328,9 +326,13 @@ def test_doccano_and_spacy_spans_slice_the_text(ws, tmp_path_factory, fmt: str, 
     assert len(records) == 1
     r = records[0]
     assert r["text"] == b.body
-    if fmt == "doccano":
-        assert (r["article_id"], r["offset_unit"]) == (b.id, "codepoint")
-        got = Counter((s, e, label, r["text"][s:e]) for s, e, label in r["label"])
+    if fmt == "doccano":  # UTF-16 code units, as doccano's span editor counts
+        assert (r["article_id"], r["offset_unit"]) == (b.id, "utf-16-code-unit")
+        cp, unit = {}, 0  # UTF-16 offset -> code point offset, at every character boundary
+        for i, ch in enumerate(b.body + "\0"):
+            cp[unit] = i
+            unit += 2 if ord(ch) > 0xFFFF else 1
+        got = Counter((cp[s], cp[e], label, utf16_slice(b.body, s, e)) for s, e, label in r["label"])
     else:
         assert (r["meta"]["article_id"], r["meta"]["offset_unit"]) == (b.id, "codepoint")
         for s in r["spans"]:
@@ -379,11 +381,14 @@ def test_conll_tokens_and_bio_tags(ws, tmp_path_factory, doc: Doc) -> None:
     assert header["id"] == b.id and header["offset_unit"] == "codepoint"
     assert header["direction"] == direction(b.body, ws.schema.paragraph_direction)
     tokens = [t for sentence in sentences for t in sentence]
-    # Tokens are the body's non-space characters, in order, each line one token at its own offsets.
-    assert "".join(t for t, *_ in tokens) == "".join(c for c in b.body if not c.isspace())
+    # Tokens are the body's non-space characters, in order, each line one token at its own offsets (a control
+    # character shown as its symbol, one for one: never raw on a terminal).
+    shown = control_pictures(b.body)
+    assert "".join(t for t, *_ in tokens) == "".join(s for c, s in zip(b.body, shown) if not c.isspace())
     last = 0
     for token, s, e, _ in tokens:
-        assert last <= s < e and b.body[s:e] == token and not any(c.isspace() for c in token)
+        assert last <= s < e and shown[s:e] == token and not any(c.isspace() for c in b.body[s:e])
+        assert not CONTROL.search(token)
         last = e
     # Each entity: its tokens are B-, I-, I-... (never split at an entity edge, never across a sentence
     # break); tokens outside every entity are O. An entity with no token (only spaces) must be named in
@@ -450,7 +455,7 @@ def test_brat_txt_is_the_body_and_ann_lines_index_it(ws, tmp_path_factory, doc: 
             for s, e in frags:
                 assert last <= s < e <= len(b.body)
                 last = e
-            assert text == " ".join(b.body[s:e] for s, e in frags)
+            assert text == control_pictures(" ".join(b.body[s:e] for s, e in frags))  # no raw control
             got[(label, tuple(frags), text)] += 1
             t_ids.add(ident)
             if label == "CLAIM":
@@ -466,7 +471,7 @@ def test_brat_txt_is_the_body_and_ann_lines_index_it(ws, tmp_path_factory, doc: 
     for r in b.spans:
         frags = brat_fragments(b.body, r["start"], r["end"])
         if frags:
-            want[(r["label"], tuple(frags), " ".join(b.body[s:e] for s, e in frags))] += 1
+            want[(r["label"], tuple(frags), control_pictures(" ".join(b.body[s:e] for s, e in frags)))] += 1
         else:
             unrepresentable.append(r)
     assert got == want
@@ -515,7 +520,7 @@ def test_any_article_ids_keep_conll_and_brat_well_formed(tmp_path_factory, ids: 
             export(ws, "conll", out=out, annotators=[NAME])
         except StoreError as exc:  # allowed: an explicit refusal, one line, naming the problem
             one_line(str(exc))
-            assert any(c in LINE_BREAKS or c == "\t" for i in ids for c in i), exc
+            assert any(c in LINE_BREAKS or c == "\t" or CONTROL.match(c) for i in ids for c in i), exc
             return
         found = [h["id"] for h, _ in conll_documents(out.getvalue())]
         assert found == [a.id for a in ws.articles() if a.id in bodies]

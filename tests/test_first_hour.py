@@ -387,3 +387,10 @@ def test_a_clean_exit_folds_the_journal(workspace_path: Path) -> None:
     assert len(folded["annotations"]) == 1
     journal = workspace_path / "annotations" / "folder.journal"
     assert not journal.exists() or journal.stat().st_size == 0
+
+
+def test_counts_read_in_the_right_number() -> None:
+    from store.wording import counted
+
+    assert [counted(n, "hit") for n in (0, 1, 2)] == ["0 hits", "1 hit", "2 hits"]
+    assert counted(1, "annotator") == "1 annotator" and counted(3, "disagreement") == "3 disagreements"

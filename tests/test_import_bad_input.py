@@ -124,3 +124,25 @@ def test_corrupt_annotations_are_reported_and_kept(workspace: Workspace) -> None
     with pytest.raises(CorruptFileError, match="eve.json"):
         workspace.annotations("eve")
     assert path.read_bytes() == b"[1, 2"
+
+
+def test_a_link_out_of_the_folder_is_named_not_followed(tmp_path: Path) -> None:
+    """`import DIR` once imported /etc/hostname through a planted symbolic link."""
+    from tui.cli import main
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("سر لا يخرج من هنا\n\nنص طويل بما يكفي ليكون مقالا كاملا هنا.", encoding="utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("عنوان\n\nنص المقال الأول وهو طويل بما يكفي للاستيراد.", encoding="utf-8")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "sub").symlink_to(outside, target_is_directory=True)
+    ws = tmp_path / "ws"
+    assert main(["import", str(folder), "--workspace", str(ws)]) == 1
+    w = Workspace.open(ws)
+    try:
+        bodies = [a.body for a in w.articles()]
+    finally:
+        w.close()
+    assert len(bodies) == 1 and not any("سر" in b for b in bodies)

@@ -139,26 +139,29 @@ def test_bad_label_studio_tasks_are_reported_with_task_index(ws: Workspace, tmp_
             value["text"] = text
         return {"id": "r", "from_name": "label", "to_name": "text", "type": "labels", "value": value}
 
-    text = "😀 في القاهرة"  # القاهرة: code points 5-12, UTF-16 units 6-13
+    text = "😀 في القاهرة"  # القاهرة: code points 5-12 (Label Studio 1.4+), UTF-16 units 6-13 (before 1.4)
     tasks = [
-        {"data": {"text": text}, "annotations": [{"result": [labels(6, 13, "القاهرة")]}]},   # good
-        {"data": {"text": text}, "annotations": [{"result": [labels(1, 3)]}]},                # inside the emoji
+        {"data": {"text": text}, "annotations": [{"result": [labels(5, 12, "القاهرة")]}]},   # good
+        {"data": {"text": text}, "annotations": [{"result": [labels(2, 4, "xy")]}]},          # text: neither
         {"data": {"text": text}, "annotations": [{"result": [labels(6, 99)]}]},               # out of range
         {"data": {"no_text": 1}},                                                             # no text
-        {"data": {"text": text}, "predictions": [{"result": [labels(5, 12, "القاهرة")]}]},   # code points: wrong
+        {"data": {"text": text}, "predictions": [{"result": [labels(6, 13, "القاهرة")]}]},   # UTF-16: proven
         "a string",
     ]
     path = tmp_path / "ls.json"
     path.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
     report = import_labelled(ws, path, "model")
     skipped = {str(x).split(": ")[0]: str(x) for x in report.skipped}
-    assert report.format == "label-studio" and report.spans_added == 1 and len(skipped) == 5, skipped
+    assert report.format == "label-studio" and report.spans_added == 1 and len(skipped) == 4, skipped
+    assert report.spans_present == 1  # the UTF-16 one is the same span, read right
     at = f"{path}:task[%d].%s[0].result[0]"
-    assert "UTF-16 offset 1 falls inside a surrogate pair" in skipped[at % (1, "annotations")]
-    assert "span 6-99 (UTF-16 units) does not fit the text" in skipped[at % (2, "annotations")]
+    assert ("span 2-4 (code points; read as UTF-16 units it does not match either): text 'xy' does not match"
+            in skipped[at % (1, "annotations")])
+    assert "span 6-99 does not fit the text" in skipped[at % (2, "annotations")]
     assert skipped[f"{path}:task[3]"] == f"{path}:task[3]: field 'data.text': missing or empty"
-    assert "span 5-12 (UTF-16 units): text 'القاهرة' does not match" in skipped[at % (4, "predictions")]
     assert "expected a Label Studio task" in skipped[f"{path}:task[5]"]
+    [notice] = report.notices
+    assert str(notice).startswith(f"{path}:task[4]: 1 span(s) read as UTF-16 code units") and "5-12" in str(notice)
     [row] = ws.annotations("model").all()
     assert (row["start"], row["end"], row["text"]) == (5, 12, "القاهرة")
 

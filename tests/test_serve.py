@@ -110,13 +110,19 @@ async def test_default_annotator_and_proxy_header(client) -> None:
     page = await (await http.get("/", params={"annotator": "carol"})).text()
     assert "/ws/carol" in page
 
-    http = await client(annotator_header="X-Remote-User")
-    response = await http.get("/", params={"annotator": "mallory"})
+    secret = "s3cret-from-the-proxy-0123456789"
+    proxy = {"X-Tahqiq-Proxy": secret}
+    http = await client(annotator_header="X-Remote-User", proxy_secret=secret)
+    response = await http.get("/", params={"annotator": "mallory"}, headers=proxy)
     assert response.status == 403 and "X-Remote-User header is missing" in await response.text()
-    page = await (await http.get("/", params={"annotator": "mallory"}, headers={"X-Remote-User": "dana"})).text()
+    page = await (await http.get("/", params={"annotator": "mallory"},
+                                 headers={**proxy, "X-Remote-User": "dana"})).text()
     assert f'data-session-websocket-url="ws://{http.host}:{http.port}/ws"' in page and "mallory" not in page
-    assert (await http.get("/ws/mallory")).status == 403  # the URL cannot choose the name
-    assert (await http.get("/ws", headers={"X-Remote-User": "not ok"})).status == 403
+    assert (await http.get("/ws/mallory", headers=proxy)).status == 403  # the URL cannot choose the name
+    assert (await http.get("/ws", headers={**proxy, "X-Remote-User": "not ok"})).status == 403
+    # without the proxy's secret (a local user connecting to the port), the header is worth nothing
+    response = await http.get("/", headers={"X-Remote-User": "dana"})
+    assert response.status == 403 and "reverse proxy" in await response.text()
 
 
 def test_run_serve_refuses_bad_arguments_before_serving(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from store.history import Change, History
 from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
 from store.suggest import Suggester
+from store.wording import counted
 
-from .bidi import DisplayOptions
+from .bidi import DisplayOptions, inert
 from .commands import BindingCommands
 from .screens.deliver import delivered
 from .screens.library import LibraryScreen
@@ -55,7 +56,7 @@ class TahqiqApp(App[None]):
                                               direction=workspace.schema.paragraph_direction)
         """How every widget draws text: set once here from the command line and the workspace's labels.toml."""
         self.title = f"tahqiq · {self.display_options.snippet('تحقيق', 10)}"
-        self.sub_title = f"{annotator} · {workspace.path}" + (" · READ-ONLY" if workspace.read_only else "")
+        self.sub_title = f"{annotator} · {inert(str(workspace.path))}" + (" · READ-ONLY" if workspace.read_only else "")
         if not workspace.read_only:
             workspace.hold_unsaved()  # a full disk never interrupts work: saves wait in memory
         self.history = History(workspace.annotations(annotator))
@@ -88,6 +89,8 @@ class TahqiqApp(App[None]):
                         severity="error", timeout=15)
         if self.notice:
             self.notify(self.notice, severity="error", timeout=15)
+        if self.session.problem:  # a damaged state/<annotator>.json: started afresh, the file kept
+            self.notify(self.session.problem, severity="warning", timeout=15)
         self.set_interval(self.SAVE_RETRY_SECONDS, self.check_saved)
         self.set_interval(self.SESSION_SAVE_SECONDS, self.session.save)
 
@@ -131,7 +134,7 @@ class TahqiqApp(App[None]):
         kept = self.workspace.unsaved()
         problem = self.workspace.flush()
         if problem is None:
-            self.notify(f"Saved the {kept} change(s) that were waiting for the disk", timeout=5)
+            self.notify(f"Saved the {counted(kept, 'change')} that were waiting for the disk", timeout=5)
             self._unsaved_shown = False
         elif not self._unsaved_shown:
             self._unsaved_shown = True
@@ -144,7 +147,7 @@ class TahqiqApp(App[None]):
         kept = self.workspace.unsaved()
         if kept and not self._quit_armed:
             self._quit_armed = True
-            self.notify(f"{kept} change(s) are not saved yet (the disk refuses them). Free space or fix the "
+            self.notify(f"{counted(kept, 'change')} not saved yet (the disk refuses them). Free space or fix the "
                         "folder and wait, or press ctrl+q again to quit and lose them", severity="error",
                         timeout=15)
             return

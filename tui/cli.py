@@ -13,6 +13,14 @@ from store import CorruptFileError, LockedError, StoreError, Workspace
 from store.suggest import PREDICTIONS_PREFIX
 
 
+def human(text: str) -> str:
+    """A message for a person's terminal: no control character, bidi control or TAB of its own (file names,
+    article ids and texts end up in messages); lines are kept."""
+    from tui.bidi.sanitize import inert
+
+    return inert(text, lines=True)
+
+
 def _version() -> str:
     try:
         return version("tahqiq")
@@ -56,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--predictions", metavar="MODEL",
                    help="import the labels as MODEL's predictions: shown to annotators as suggestions")
+    p.add_argument("--offset-unit", choices=["utf-16-code-unit", "codepoint"], metavar="UNIT",
+                   help="offsets of doccano lines that do not state their offset_unit: utf-16-code-unit "
+                        "(default, as doccano's editor counts) or codepoint. Label Studio files are read as "
+                        "code points (UTF-16 only where value.text proves it, with a note)")
     _common(p, suppress=True)
 
     p = sub.add_parser("list", help="list the articles", description="List the articles.")
@@ -125,33 +137,40 @@ def cmd_import(args: argparse.Namespace) -> int:
     from tui.cli_exchange import run_import_labelled, split_labelled
 
     workspace = open_workspace(args)
-    labelled, plain = split_labelled(args.paths)
+    labelled, plain, not_followed = split_labelled(args.paths)
+    for skip in not_followed:
+        print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)
     annotator = f"{PREDICTIONS_PREFIX}{args.predictions}" if args.predictions else args.annotator
-    status = run_import_labelled(workspace, labelled, annotator) if labelled else 0
+    status = run_import_labelled(workspace, labelled, annotator, args.offset_unit) if labelled else 0
+    status = status or (1 if not_followed else 0)
     if not plain:
         return status
     with Progress(transient=True, console=_stderr()) as bar:
         task = bar.add_task("importing", total=None)
         report = workspace.import_paths(plain, progress=lambda d, t: bar.update(task, completed=d, total=t))
     for skip in report.skipped:
-        print(f"tahqiq: skipped {skip}", file=sys.stderr)
-    print(report.summary())
+        print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)  # a file name may hold ESC sequences
+    print(human(report.summary()))
     return 1 if report.skipped or status else 0
 
 
 def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for name in workspace.annotators():
-        for row in workspace.annotations(name).all():
+        for row in workspace.annotations(name, check=False).all():  # a damaged file: counted as far as whole
             per = counts.setdefault(row["article_id"], {"entity": 0, "claim": 0, "credibility": 0})
             per[row["kind"]] = per.get(row["kind"], 0) + 1
+    for name, damage in sorted(workspace.damaged.items()):
+        print(f"tahqiq: warning: {name}'s annotations are counted as far as they are intact: {damage[0]}",
+              file=sys.stderr)
     return counts
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from store.exchange.records import json_safe
     from store.search import context, corpus_counts, first_hit
     from store.search_index import SearchIndex
-    from tui.bidi import sanitize
+    from tui.bidi import inert
 
     workspace = open_workspace(args)
     counts = _counts(workspace)
@@ -172,28 +191,27 @@ def cmd_list(args: argparse.Namespace) -> int:
                 row["first_hit"] = {"field": first.field, "start": first.start, "end": first.end}
         rows.append(row)
     if args.json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
-        print()
+        print(json_safe(json.dumps(rows, ensure_ascii=False, indent=1)))  # no raw DEL, C1 or bidi control
         return 0
     for r in rows:
         cells = [r["id"], r["title"], r["source"] or "-", r["date"] or "-", f"E{r['entities']}", f"C{r['claims']}"]
         if hits is not None:
             cells += [f"{r['hits']} hits", r.get("context", "")]
-        print(sanitize("\t".join(cells)))
+        print("\t".join(map(inert, cells)))  # a TAB, line break or bidi control in a cell is a visible symbol
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from tui.bidi import sanitize
+    from tui.bidi import inert
 
     article = open_workspace(args).article(args.id)
     for name in ("id", "title", "source", "date", "byline", "url"):
         value = getattr(article, name)
         if value:
             suffix = " (derived)" if name == "title" and article.title_derived else ""
-            print(f"{name}: {sanitize(str(value))}{suffix}")
+            print(f"{name}: {inert(str(value))}{suffix}")
     print()
-    print(sanitize(article.body))
+    print(inert(article.body, lines=True))  # logical order; controls, TAB and bidi controls as symbols
     return 0
 
 
@@ -243,7 +261,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def _offer_read_only(exc: CorruptFileError) -> bool:
     """Say which file is damaged and how; ask whether to open read-only (never on a non-interactive run)."""
-    print(f"tahqiq: error: {exc}", file=sys.stderr)
+    print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
     hint = "the damaged file is kept as it is; `tahqiq doctor` checks and repairs the workspace"
     if not sys.stdin.isatty():
         print(f"tahqiq: {hint}; --read-only opens it to look only", file=sys.stderr)
@@ -299,15 +317,18 @@ COMMANDS = {"agreement": cmd_agreement, "assign": cmd_assign, "doctor": cmd_doct
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tui.serve import die_with_server
+
+    die_with_server()  # a `tahqiq serve` session: end with the server, even if it is killed
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS.get(args.command, cmd_app)(args)
     except StoreError as exc:
-        print(f"tahqiq: error: {exc}", file=sys.stderr)
+        print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"tahqiq: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"tahqiq: error: {human(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

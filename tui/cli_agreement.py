@@ -9,6 +9,8 @@ import sys
 
 from store import StoreError, Workspace
 from store.agreement import format_report, report
+from store.exchange.records import json_safe
+from tui.cli import human
 
 EPILOG = """\
 credibility: Krippendorff's alpha (ordinal, interval) over the articles scored by two or more annotators;
@@ -44,11 +46,13 @@ def run_agreement(args: argparse.Namespace) -> int:
         finally:
             workspace.close()
     except StoreError as exc:
-        print(f"tahqiq: error: {exc}", file=sys.stderr)
+        print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
         return 1
+    for name, damage in sorted(workspace.damaged.items()):  # read as far as whole: said, one line each
+        print(f"tahqiq: warning: {name}'s annotations are counted as far as they are intact: {human(damage[0])}",
+              file=sys.stderr)
     if args.json:
-        json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
-        print()
+        print(json_safe(json.dumps(result, ensure_ascii=False, indent=1)))  # no raw DEL, C1 or bidi control
     else:
-        print(format_report(result))
+        print(human(format_report(result)))  # labels come from annotation files
     return 0

@@ -9,12 +9,17 @@ from pathlib import Path
 
 from store import StoreError, Workspace
 from store.exchange import FILTER_HELP, FORMATS, export, import_labelled, looks_labelled
-from store.importer import SUPPORTED
+from store.exchange.offsets import UNITS
+from store.importer import SUPPORTED, Skip, files_in
+from tui.cli import human
 
 EPILOG = """\
-offsets: code points into the article text, except label-studio (UTF-16 code units, as JavaScript
-counts). Every format states its offset unit and each article's direction (rtl/ltr).
-label-studio: with -o FILE the labelling config goes to FILE.label_config.xml; on stdout it is not written.
+offsets: code points into the article text (as Python and Label Studio 1.4+ count), except doccano:
+UTF-16 code units (JavaScript string positions, as doccano's span editor counts; --offset-unit codepoint
+for code points). Every format states its offset unit and each article's direction (rtl/ltr).
+label-studio: with -o FILE the labelling config goes to FILE.label_config.xml (each paragraph shown in
+the direction of its first strong letter; a note names articles the workspace's rule reads otherwise);
+on stdout it is not written.
 spacy: with -o FILE.jsonl and spaCy installed, FILE.spacy (DocBin) is written too.
 brat: needs -o DIR (DIR/<annotator>/<article>.txt/.ann, annotation.conf, tahqiq-export.json).
 Articles an annotator has not started are left out unless named by id or with state=not-started.
@@ -35,6 +40,12 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
                    help="one merged record per article: majority vote of the annotators for credibility and "
                         "labels (ties are reported); use --annotator gold for the reviewed gold set")
     p.add_argument("-o", "--output", metavar="PATH", help="file (folder for brat) to write; default stdout")
+    p.add_argument("--offset-unit", choices=list(UNITS), metavar="UNIT",
+                   help="doccano only: utf-16-code-unit (default, as doccano's editor counts) or codepoint; "
+                        "each line states the unit in offset_unit")
+    p.add_argument("--skip-damaged", action="store_true",
+                   help="an annotator's damaged file: export what is intact and name on stderr what is left out "
+                        "(default: refuse, naming the file and line)")
     p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
                    help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
     return p
@@ -52,57 +63,64 @@ def run_export(args: argparse.Namespace) -> int:
             if FORMATS[args.format].to_dir:
                 raise StoreError(f"--format {args.format} writes a folder of files: give one with -o DIR")
             ctx = export(workspace, args.format, out=sys.stdout, annotators=annotators, articles=args.articles,
-                         merge=args.merge)
+                         merge=args.merge, skip_damaged=args.skip_damaged, offset_unit=args.offset_unit)
             sys.stdout.flush()
         else:
             with Progress(transient=True, console=err) as bar:
                 task = bar.add_task(f"exporting {args.format}", total=None)
                 ctx = export(workspace, args.format, path=args.output, annotators=annotators,
-                             articles=args.articles, merge=args.merge,
+                             articles=args.articles, merge=args.merge, skip_damaged=args.skip_damaged,
+                             offset_unit=args.offset_unit,
                              progress=lambda d, t: bar.update(task, completed=d, total=t))
     finally:
         workspace.close()
     for note in ctx.notes:
-        print(f"tahqiq: {note}", file=sys.stderr)
+        print(f"tahqiq: {human(note)}", file=sys.stderr)
     if args.output is not None:
         count = sum(ctx.directions.values())
-        unit = FORMATS[args.format].offset_unit
-        print(f"tahqiq: exported {count} {'task' if args.format == 'label-studio' else 'record'}"
-              f"{'s' if count != 1 else ''} to {', '.join(map(str, ctx.written))} (offsets: {unit})",
+        unit = args.offset_unit or FORMATS[args.format].offset_unit
+        print(human(f"tahqiq: exported {count} {'task' if args.format == 'label-studio' else 'record'}"
+                    f"{'s' if count != 1 else ''} to {', '.join(map(str, ctx.written))} (offsets: {unit})"),
               file=sys.stderr)
     return 0
 
 
-def split_labelled(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Labelled files (for import_labelled) and everything else (for Workspace.import_paths).
-    Folders are walked the way the article importer walks them, plus .json files."""
+def split_labelled(paths: list[str]) -> tuple[list[Path], list[str], list[Skip]]:
+    """Labelled files (for import_labelled), everything else (for Workspace.import_paths), and what a folder
+    holds that is not followed (a link out of it). Folders are walked by the article importer's walker."""
     labelled: list[Path] = []
     plain: list[str] = []
+    skipped: list[Skip] = []
     for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and looks_labelled(f):
+            for f in files_in(p):
+                if isinstance(f, Skip):
+                    skipped.append(f)
+                elif looks_labelled(f):
                     labelled.append(f)
-                elif f.is_file() and f.suffix.lower() in SUPPORTED:
+                elif f.suffix.lower() in SUPPORTED:
                     plain.append(str(f))
         elif looks_labelled(p):
             labelled.append(p)
         else:
             plain.append(str(p))
-    return labelled, plain
+    return labelled, plain, skipped
 
 
-def run_import_labelled(workspace: Workspace, paths: list[Path], annotator: str | None) -> int:
-    """Import labelled files for `annotator`; prints one line per skip and a summary per file.
-    Returns 1 if anything was skipped, else 0."""
+def run_import_labelled(workspace: Workspace, paths: list[Path], annotator: str | None,
+                        offset_unit: str | None = None) -> int:
+    """Import labelled files for `annotator`; prints one line per skip and per notice and a summary per file.
+    Returns 1 if anything was skipped, else 0 (a notice is not a failure)."""
     if not annotator:
         raise StoreError(f"{paths[0]}: holds labels; name the annotator they belong to with --annotator NAME "
                          "(e.g. --annotator model)")
     status = 0
     for path in paths:
-        report = import_labelled(workspace, path, annotator)
+        report = import_labelled(workspace, path, annotator, offset_unit)
+        for notice in report.notices:
+            print(f"tahqiq: note: {human(str(notice))}", file=sys.stderr)
         for skip in report.skipped:
-            print(f"tahqiq: skipped {skip}", file=sys.stderr)
-        print(report.summary())
+            print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)  # file names: no raw ESC
+        print(human(report.summary()))
         status |= 1 if report.skipped else 0
     return status

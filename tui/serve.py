@@ -9,14 +9,25 @@ for one. With `--annotator-header` the name comes from a header a reverse proxy 
 user) and nothing else can choose it.
 
 textual-serve has no authentication: we bind to loopback by default and the README shows how to put it
-behind a reverse proxy that authenticates.
+behind a reverse proxy that authenticates. On a machine others share, loopback is not private, so:
+
+* every request must name, in its Host header, an address this server answers to (the loopback names at
+  its port, the --host address, --public-url's host): a web page whose domain was re-pointed at 127.0.0.1
+  (DNS rebinding) is refused (421), and Origin, when sent, must be one of the same;
+* with --annotator-header the proxy proves itself with a shared secret (--proxy-secret-file, header
+  X-Tahqiq-Proxy): a local user who connects to the port directly cannot claim to be anyone;
+* at most --max-sessions app processes run at once, one per annotator;
+* each app process dies with the server (Linux: PR_SET_PDEATHSIG, asked for by the app itself when
+  TAHQIQ_SERVE_PID names its parent), and the server ends them when it stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import html
 import ipaddress
+import os
 import re
 import shlex
 import sys
@@ -35,6 +46,15 @@ GOOGLE_FONTS = re.compile(r'<link[^>]*fonts\.googleapis\.com[^>]*>\s*')
 """textual-serve's page loads Roboto Mono from Google, which has no Arabic and fails offline; we drop it, so
 every browser uses its local monospace font (DejaVu Sans Mono on Debian, with Arabic presentation forms)."""
 ANNOTATOR_HELP = "letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+PROXY_SECRET_HEADER = "X-Tahqiq-Proxy"
+SERVE_PID_ENV = "TAHQIQ_SERVE_PID"
+"""Set in each session's environment: the server's pid, for `die_with_server`."""
+DEFAULT_MAX_SESSIONS = 20
+SESSION_END_WAIT = 10.0
+"""Seconds a new session of an annotator waits for their previous one (a reloaded tab) to finish."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::(?P<port>[0-9]{1,5}))?$")
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,7 +71,14 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                         "default: taken from each request's Host header")
     p.add_argument("--annotator-header", metavar="HEADER",
                    help="take each session's annotator from this request header, set by an authenticating "
-                        "reverse proxy (e.g. X-Remote-User); the URL and the page then cannot choose it")
+                        "reverse proxy (e.g. X-Remote-User); the URL and the page then cannot choose it. "
+                        "Needs --proxy-secret-file")
+    p.add_argument("--proxy-secret-file", metavar="PATH",
+                   help=f"a file holding a secret the reverse proxy sends in the {PROXY_SECRET_HEADER} header; "
+                        "requests without it are refused (else any local user could connect to the port and "
+                        "send the annotator header)")
+    p.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
+                   help=f"at most N browser sessions (app processes) at once (default {DEFAULT_MAX_SESSIONS})")
     p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
                    help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
     p.add_argument("--annotator", metavar="NAME", default=argparse.SUPPRESS,
@@ -71,13 +98,71 @@ def valid_annotator(name: str | None) -> bool:
     return bool(name) and bool(_ANNOTATOR.match(name)) and not name.startswith(PREDICTIONS_PREFIX)
 
 
-def session_command(workspace: Path, annotator: str, bidi: str = "app", shaping: bool = True) -> str:
-    """The shell command textual-serve runs for one browser session."""
+def session_argv(workspace: Path, annotator: str, bidi: str = "app", shaping: bool = True) -> list[str]:
+    """The command run (without a shell) for one browser session."""
     argv = [sys.executable, "-m", "tui.cli", "--workspace", str(workspace), "--annotator", annotator,
             "--bidi", bidi]
     if not shaping:
         argv.append("--no-shaping")
-    return shlex.join(argv)
+    return argv
+
+
+def session_command(workspace: Path, annotator: str, bidi: str = "app", shaping: bool = True) -> str:
+    """`session_argv` as one shell command (what textual-serve's Server expects, and the logs show)."""
+    return shlex.join(session_argv(workspace, annotator, bidi, shaping))
+
+
+def parse_host(value: str | None) -> tuple[str, int | None] | None:
+    """(lower-case host name or address, port or None) of a Host header; None if it is not one."""
+    m = _HOST.match((value or "").strip())
+    if m is None:
+        return None
+    port = int(m["port"]) if m["port"] else None
+    return (m["v6"] or m["name"]).lower().rstrip("."), port
+
+
+def _origin(value: str) -> tuple[str, int] | None:
+    """(host, port) of an Origin header (`scheme://host[:port]`); None for "null" or anything else."""
+    try:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            return None
+        return parts.hostname.lower().rstrip("."), parts.port or _DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        return None
+
+
+def served_names(host: str) -> tuple[str, ...]:
+    """The host names this server answers to at its own port: the loopback names, and --host when it is
+    one address (not a wildcard such as 0.0.0.0)."""
+    extra = host.lower().strip("[]")
+    wildcard = extra in ("", "0.0.0.0", "::")
+    return LOOPBACK_NAMES if wildcard or extra in LOOPBACK_NAMES else (*LOOPBACK_NAMES, extra)
+
+
+def public_address(public_url: str | None) -> tuple[str, int] | None:
+    """(host, port) of --public-url."""
+    return _origin(public_url) if public_url else None
+
+
+def die_with_server() -> None:
+    """In an app process the server started (TAHQIQ_SERVE_PID set): ask Linux for SIGTERM when the server
+    dies, however it dies (kill -9 too), so no orphan keeps running and holding its annotator's lock. If the
+    server is already gone, exit now."""
+    server = os.environ.pop(SERVE_PID_ENV, None)
+    if not server or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != server:  # the server died before prctl: nobody will read our output
+        os._exit(1)
 
 
 def is_loopback(host: str) -> bool:
@@ -99,12 +184,43 @@ def _server_class():
     from textual_serve.app_service import AppService
     from textual_serve.server import Server, log, to_int
 
+    class SessionService(AppService):
+        """textual-serve's AppService, running the app without a shell (so the app is the server's own child)
+        with TAHQIQ_SERVE_PID set, and ending the browser session when the app ends on its own."""
+
+        def __init__(self, argv: list[str], processes: set, **kwargs: Any) -> None:
+            super().__init__(shlex.join(argv), **kwargs)
+            self.argv = argv
+            self.processes = processes
+
+        async def _open_app_process(self, width: int = 80, height: int = 24):
+            environment = self._build_environment(width=width, height=height)
+            environment[SERVE_PID_ENV] = str(os.getpid())
+            self._process = process = await asyncio.create_subprocess_exec(
+                *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=environment)
+            self.processes.add(process)
+            self._stdin = process.stdin
+            return process
+
+        async def run(self) -> None:
+            try:
+                await super().run()
+            finally:
+                if self._process is not None:
+                    await self._process.wait()
+                    self.processes.discard(self._process)
+            await self.remote_close()  # the app ended (or never started): so does the browser's session
+
     class TahqiqServer(Server):
         """textual-serve's Server with the session command chosen per connection (its annotator)."""
 
         def __init__(self, workspace: Path, *, annotator: str | None = None, annotator_header: str | None = None,
                      bidi: str = "app", shaping: bool = True, host: str = "127.0.0.1", port: int = 8000,
-                     public_url: str | None = None) -> None:
+                     public_url: str | None = None, proxy_secret: str | None = None,
+                     max_sessions: int = DEFAULT_MAX_SESSIONS) -> None:
+            if annotator_header and not proxy_secret:
+                raise ValueError("--annotator-header needs a proxy secret: anyone could send the header")
             super().__init__(session_command(workspace, annotator or "NAME", bidi, shaping), host=host,
                              port=port, title="tahqiq", public_url=public_url)
             self.fixed_public_url = public_url
@@ -113,21 +229,84 @@ def _server_class():
             self.annotator_header = annotator_header
             self.bidi = bidi
             self.shaping = shaping
-            self.sockets: set[web.WebSocketResponse] = set()
+            self.proxy_secret = proxy_secret
+            self.max_sessions = max_sessions
+            self.names = served_names(host)
+            self.public = public_address(public_url)
+            self.sessions: dict[str, web.WebSocketResponse] = {}
+            """Annotator -> websocket of each running session (one per annotator, at most max_sessions)."""
+            self.ending: dict[str, asyncio.Event] = {}
+            """Annotators whose session is closing: set when its app has exited (and released the lock)."""
+            self.processes: set[asyncio.subprocess.Process] = set()
 
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
             app.router.add_get("/ws/{annotator}", self.handle_websocket, name="session-websocket")
+            app.middlewares.append(self.guard)
+            app.on_cleanup.append(self.end_processes)
             return app
+
+        def _local_port(self, request: web.Request) -> int:
+            sockname = request.transport.get_extra_info("sockname") if request.transport else None
+            return sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else self.port
+
+        def _served(self, request: web.Request) -> set[tuple[str, int]]:
+            port = self._local_port(request)
+            return {(name, port) for name in self.names} | ({self.public} if self.public else set())
+
+        def refusal(self, request: web.Request) -> web.Response | None:
+            """Why a request is refused (a response), or None: an address this server does not answer to
+            (DNS rebinding), no proxy secret when one is set, an Origin of another site."""
+            served = self._served(request)
+            host = parse_host(request.headers.get("Host"))
+            if host is not None and host[1] is None:  # no port: the scheme's, or a proxy that dropped it
+                default = self.public[1] if self.public and host[0] == self.public[0] else 80
+                host = (host[0], default)
+            if host not in served:
+                names = ", ".join(sorted(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in served))
+                return _refusal(421, "Not this server",
+                                f"This server answers to {names} only; it was asked for "
+                                f"{request.headers.get('Host', 'no host')!r}. Open one of those addresses, or, "
+                                "behind a reverse proxy, start it with --public-url.")
+            if self.proxy_secret is not None:
+                sent = request.headers.get(PROXY_SECRET_HEADER, "")
+                if not hmac.compare_digest(sent.encode("utf-8", "replace"), self.proxy_secret.encode("utf-8")):
+                    return _refusal(403, "Not through the proxy",
+                                    f"This server only answers requests that come through its reverse proxy "
+                                    f"(the {PROXY_SECRET_HEADER} header is missing or wrong).")
+            origin = request.headers.get("Origin")
+            if origin is not None and _origin(origin) not in served:
+                # Browsers let any page open websockets anywhere: refuse other sites' pages (CSWSH).
+                return _refusal(403, "Another site", f"websocket from another site ({origin}) refused")
+            return None
+
+        @web.middleware
+        async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+            refused = self.refusal(request)
+            return refused if refused is not None else await handler(request)
 
         async def on_startup(self, app: web.Application) -> None:
             """textual-serve prints its logo here, before the port is bound; we announce in `serve`."""
 
         async def on_shutdown(self, app: web.Application) -> None:
             """Ctrl+C: close every session's websocket, so each app quits now (it saves as it goes) instead
-            of the server waiting for browsers to leave."""
-            for socket in list(self.sockets):
+            of the server waiting for browsers to leave; then end the apps that have not."""
+            for socket in list(self.sessions.values()):
                 await socket.close(code=WSCloseCode.GOING_AWAY, message=b"tahqiq serve stopped")
+            await self.end_processes(app)
+
+        async def end_processes(self, app: web.Application | None = None, grace: float = 5.0) -> None:
+            """Wait up to `grace` seconds for the app processes to quit, then SIGTERM (then SIGKILL) the rest."""
+            for signal_, wait in (("terminate", grace), ("kill", 2.0)):
+                running = [p for p in self.processes if p.returncode is None]
+                if not running:
+                    return
+                await asyncio.wait([asyncio.ensure_future(p.wait()) for p in running], timeout=wait)
+                for process in (p for p in running if p.returncode is None):
+                    try:
+                        getattr(process, signal_)()
+                    except ProcessLookupError:
+                        pass
 
         def serve(self, debug: bool = False) -> None:
             """textual-serve's `serve`, announcing the address once it is bound (a port in use is an error
@@ -173,12 +352,18 @@ def _server_class():
                 return None, f"annotator name {name!r}: use {ANNOTATOR_HELP}"
             return name, None
 
+        def _full(self) -> web.Response:
+            return _refusal(503, "No room", f"All {self.max_sessions} sessions of this server are in use. "
+                                            "Try again when someone has closed theirs.")
+
         async def handle_index(self, request: web.Request) -> web.Response:
             name, problem = self._annotator(request)
             if name is None:
                 status = 403 if self.annotator_header else 200
                 return web.Response(text=_prompt_page(problem, request.query.get("annotator", "")),
                                     content_type="text/html", status=status)
+            if len(self.sessions) >= self.max_sessions and name not in self.sessions:  # (a reload: its own)
+                return self._full()
             base = self._base_url(request)
             ws_base = ("wss:" if base.startswith("https:") else "ws:") + base.split(":", 1)[1]
             ws_path = request.app.router["session-websocket"].url_for(annotator=name) \
@@ -195,42 +380,76 @@ def _server_class():
             return response
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-            """textual-serve's handler, with the command built for this session's annotator."""
-            origin = request.headers.get("Origin")
-            if origin and urlsplit(origin).netloc != urlsplit(self._base_url(request)).netloc:
-                # Browsers let any page open websockets anywhere: refuse other sites' pages (CSWSH).
-                raise web.HTTPForbidden(text=f"websocket from another site ({origin}) refused")
+            """textual-serve's handler, with the command built for this session's annotator: one session per
+            annotator (a reloaded tab waits for its previous session to end), at most max_sessions."""
             name, problem = self._annotator(request)
             if name is None:
                 raise web.HTTPForbidden(text=problem or "no annotator: open /?annotator=NAME")
-            command = session_command(self.workspace, name, self.bidi, self.shaping)
-            log.info("session for annotator %r", name)
+            ending = self.ending.get(name)
+            if ending is not None and name not in self.sessions:
+                try:
+                    await asyncio.wait_for(ending.wait(), SESSION_END_WAIT)
+                except asyncio.TimeoutError:
+                    pass
+            if name in self.sessions or name in self.ending:
+                raise web.HTTPConflict(text=f"{name} already has a session open on this server (another tab or "
+                                            "browser): close it first")
+            if len(self.sessions) >= self.max_sessions:
+                raise web.HTTPServiceUnavailable(text=f"all {self.max_sessions} sessions are in use")
             websocket = web.WebSocketResponse(heartbeat=15)
+            if not websocket.can_prepare(request).ok:
+                raise web.HTTPBadRequest(text="a websocket only: open / in a browser")
+            self.sessions[name] = websocket  # taken before any await: no second session can slip in
+            argv = session_argv(self.workspace, name, self.bidi, self.shaping)
+            log.info("session for annotator %r", name)
             width = to_int(request.query.get("width", "80"), 80)
             height = to_int(request.query.get("height", "24"), 24)
             app_service: AppService | None = None
-            self.sockets.add(websocket)
             try:
                 await websocket.prepare(request)
-                app_service = AppService(command, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
-                                         close=websocket.close, download_manager=self.download_manager,
-                                         debug=self.debug)
+                app_service = SessionService(argv, self.processes, write_bytes=websocket.send_bytes,
+                                             write_str=websocket.send_str, close=websocket.close,
+                                             download_manager=self.download_manager, debug=self.debug)
                 await app_service.start(width, height)
                 try:
                     await self._process_messages(websocket, app_service)
                 finally:
+                    self._ending(name, websocket)
                     await app_service.stop()
             except asyncio.CancelledError:
                 await websocket.close()
             except Exception as error:  # noqa: BLE001 - one broken session must not stop the server
                 log.exception(error)
             finally:
-                self.sockets.discard(websocket)
-                if app_service is not None:
-                    await app_service.stop()
+                self._ending(name, websocket)
+                try:
+                    if app_service is not None:
+                        await app_service.stop()
+                finally:
+                    event = self.ending.pop(name, None)
+                    if event is not None:
+                        event.set()
             return websocket
 
+        def _ending(self, name: str, websocket: web.WebSocketResponse) -> None:
+            """The browser left: the name's session is closing (its app may still be saving)."""
+            if self.sessions.get(name) is websocket:
+                del self.sessions[name]
+                self.ending.setdefault(name, asyncio.Event())
+
     return TahqiqServer
+
+
+def _refusal(status: int, title: str, message: str):
+    """A small HTML page saying why a request was refused."""
+    from aiohttp import web
+
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>tahqiq · {html.escape(title)}</title></head>
+<body style="background: #0c181f; color: #eee; font-family: sans-serif; padding: 3em;">
+<h1>tahqiq · {html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>
+"""
+    return web.Response(text=page, content_type="text/html", status=status)
 
 
 def _prompt_page(problem: str | None, value: str) -> str:
@@ -275,6 +494,13 @@ def run_serve(args: argparse.Namespace) -> int:
         raise StoreError(f"--public-url {args.public_url!r}: give an http:// or https:// address")
     if not 0 <= args.port <= 65535:
         raise StoreError(f"--port {args.port}: not a port number")
+    max_sessions = getattr(args, "max_sessions", DEFAULT_MAX_SESSIONS)
+    if max_sessions < 1:
+        raise StoreError(f"--max-sessions {max_sessions}: give at least 1")
+    secret = read_proxy_secret(getattr(args, "proxy_secret_file", None))
+    if args.annotator_header and secret is None:
+        raise StoreError("--annotator-header needs --proxy-secret-file (a secret the proxy sends in "
+                         f"{PROXY_SECRET_HEADER}): else any local user can connect to the port and send the header")
     workspace = open_workspace(args, seed=True)  # seeded here, not racing in the first sessions
     try:
         workspace.schema  # noqa: B018 - a broken labels.toml is one line here, not in every browser
@@ -288,11 +514,40 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"tahqiq: warning: listening on {args.host}: anyone who can reach it can annotate and export, "
               "as anyone (textual-serve has no authentication); prefer a reverse proxy with authentication",
               file=sys.stderr)
+        if args.host in ("0.0.0.0", "::") and not args.public_url:
+            print(f"tahqiq: note: only requests for the loopback names at port {args.port} are answered; give "
+                  "--public-url with the address browsers use", file=sys.stderr)
     options: dict[str, Any] = {"annotator": annotator, "annotator_header": args.annotator_header,
                                "bidi": getattr(args, "bidi", "app"), "shaping": not getattr(args, "no_shaping", False),
-                               "host": args.host, "port": args.port, "public_url": args.public_url}
+                               "host": args.host, "port": args.port, "public_url": args.public_url,
+                               "proxy_secret": secret, "max_sessions": max_sessions}
     _server_class()(path, **options).serve()
     return 0
 
 
-__all__ = ["add_serve_parser", "run_serve", "session_command", "valid_annotator"]
+def read_proxy_secret(path: str | None) -> str | None:
+    """The proxy secret in `path` (its first line, stripped), or None without a path; a one-line StoreError
+    if it cannot be read or is too short to be a secret."""
+    from store import StoreError
+
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"--proxy-secret-file {path}: cannot read it ({exc})") from None
+    secret = (text.splitlines() or [""])[0].strip()
+    if len(secret) < 16 or not secret.isprintable() or not secret.isascii():
+        raise StoreError(f"--proxy-secret-file {path}: the first line must be a secret of at least 16 printable "
+                         "ASCII characters (e.g. from `openssl rand -hex 32`)")
+    try:
+        if Path(path).stat().st_mode & 0o077:
+            print(f"tahqiq: warning: --proxy-secret-file {path} can be read by other users; chmod 600 it",
+                  file=sys.stderr)
+    except OSError:
+        pass
+    return secret
+
+
+__all__ = ["add_serve_parser", "die_with_server", "parse_host", "run_serve", "session_argv", "session_command",
+           "valid_annotator"]

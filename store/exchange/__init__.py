@@ -1,5 +1,6 @@
 """Export annotations to our json/jsonl and to Label Studio, doccano, spaCy, CoNLL and brat; import
-pre-annotated files back. Offsets are code points except for Label Studio (UTF-16 code units).
+pre-annotated files back. Offsets are code points except for doccano (UTF-16 code units, as its span
+editor counts; `offset_unit="codepoint"` for code points). See FORMATS.md.
 
 `export(workspace, "jsonl", out=sys.stdout)` streams records; `import_labelled(workspace, path, name)`.
 """
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from ..atomic import _UMASK, remove_stale_temp_files, temp_prefix
 from ..errors import StoreError
 from ..workspace import Workspace
 from . import brat, conll, doccano, label_studio, ours, spacy_fmt
@@ -30,14 +34,17 @@ class Format:
     offset_unit: str
     to_dir: bool = False
     help: str = ""
+    units: tuple[str, ...] = ()
+    """Other offset units the writer can use (export's `offset_unit`); it states the one used per record."""
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("jsonl", ours.write_jsonl, CODEPOINT, help="tahqiq records, one a line (tahqiq.schema.json)"),
     Format("json", ours.write_json, CODEPOINT, help="tahqiq records as one JSON array"),
-    Format("label-studio", label_studio.write, UTF16,
+    Format("label-studio", label_studio.write, CODEPOINT,
            help="Label Studio tasks; config written beside -o FILE as FILE.label_config.xml"),
-    Format("doccano", doccano.write, CODEPOINT, help="doccano sequence-labelling JSONL"),
+    Format("doccano", doccano.write, UTF16, units=(CODEPOINT,),
+           help="doccano sequence-labelling JSONL (UTF-16 offsets, as doccano's editor counts)"),
     Format("spacy", spacy_fmt.write, CODEPOINT,
            help="spaCy/Prodigy JSONL (+ FILE.spacy DocBin beside -o FILE when spaCy is installed)"),
     Format("conll", conll.write, CODEPOINT, help="token-per-line BIO entities, one file"),
@@ -47,13 +54,24 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 
 def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str | os.PathLike[str] | None = None,
            annotators: Iterable[str] | None = None, articles: str | None = None,
-           progress: Callable[[int, int], None] | None = None, merge: bool = False) -> Context:
+           progress: Callable[[int, int], None] | None = None, merge: bool = False,
+           skip_damaged: bool = False, offset_unit: str | None = None) -> Context:
     """Write `fmt` to the stream `out` or to `path` (a folder for brat). Returns the Context: files written
-    and notes for the user (misaligned spans, where the Label Studio config went)."""
+    and notes for the user (misaligned spans, where the Label Studio config went, what --skip-damaged left out).
+
+    An annotator whose files are damaged is refused (StoreError naming the file and line, nothing written)
+    unless `skip_damaged`: then every intact record is exported and the notes name what was left out."""
     try:
         spec = FORMATS[fmt]
     except KeyError:
         raise StoreError(f"unknown export format {fmt!r} (use {', '.join(FORMATS)})") from None
+    write = spec.write
+    if offset_unit not in (None, spec.offset_unit):
+        if offset_unit not in spec.units:
+            other = ", ".join(f.name for f in FORMATS.values() if f.units) or "none"
+            raise StoreError(f"--offset-unit {offset_unit}: --format {fmt} writes {spec.offset_unit} offsets "
+                             f"only (formats with a choice: {other})")
+        write = partial(spec.write, offset_unit=offset_unit)
     target = Path(path) if path is not None else None
     if spec.to_dir and target is None:
         raise StoreError(f"--format {fmt} writes a folder of files: give one with -o DIR")
@@ -67,6 +85,16 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
         chosen = _merged(workspace, articles, ctx)
     else:
         chosen = select(workspace, annotators, articles)
+    involved = set(workspace.annotators()) if merge or not annotators else set(annotators)
+    damaged = {name: lines for name, lines in sorted(workspace.damaged.items()) if name in involved and lines}
+    if damaged and not skip_damaged:
+        name, lines = next(iter(damaged.items()))
+        more = sum(map(len, damaged.values())) - 1
+        raise StoreError(f"{lines[0]}{f' (and {more} more damaged place(s))' if more else ''}: {name}'s "
+                         "annotations are damaged; export refused (`tahqiq doctor` repairs them; "
+                         "--skip-damaged exports what is intact and names what it leaves out)")
+    for name, lines in damaged.items():
+        ctx.notes.extend(f"--skip-damaged: left out of {name}'s annotations: {line}" for line in lines)
 
     def stream() -> Iterable[Item]:
         for done, item in enumerate(items(chosen, ctx.paragraph_direction), 1):
@@ -77,14 +105,14 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
     if spec.to_dir:
         if target.exists() and not target.is_dir():
             raise StoreError(f"-o {target}: --format {fmt} needs a folder, and this is a file")
-        spec.write(stream(), target, ctx)
+        write(stream(), target, ctx)
     elif target is None:
-        spec.write(stream(), out, ctx)
+        write(stream(), out, ctx)
     else:
-        _to_file(target, lambda handle: spec.write(stream(), handle, ctx))
+        _to_file(target, lambda handle: write(stream(), handle, ctx))
         ctx.written.insert(0, target)
     if fmt == "label-studio":
-        xml = label_studio.config(workspace.schema, rtl=ctx.directions.get("rtl", 0) >= ctx.directions.get("ltr", 0))
+        xml = label_studio.config(workspace.schema)  # direction per task and paragraph: see label_studio
         if target is None:
             ctx.notes.append("Label Studio labelling config not written (output is stdout); use -o FILE to get "
                              "FILE.label_config.xml beside the tasks")
@@ -112,10 +140,17 @@ def _merged(workspace: Workspace, articles: str | None, ctx: Context) -> list:
 
 
 def _to_file(target: Path, fill: Callable[[TextIO], object]) -> None:
-    """Write through a temporary file in the same folder, renamed over `target` only when complete."""
-    tmp = target.with_name(f".{target.name}.partial")
+    """Write through a temporary file in the same folder, renamed over `target` only when complete.
+
+    The temp file `.NAME.PID-XXXXXXXX.partial` is created exclusively and never through a symlink (O_EXCL,
+    O_NOFOLLOW), removed if the export fails, and partial files of exports whose process is gone (or, named
+    the older way `.NAME.partial`, untouched for a minute) are removed first."""
+    remove_stale_temp_files(target, ".partial")
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".partial", dir=target.parent)
+    tmp = Path(name)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="", buffering=io.DEFAULT_BUFFER_SIZE * 16) as handle:
+        os.fchmod(fd, 0o666 & ~_UMASK)
+        with open(fd, "w", encoding="utf-8", newline="", buffering=io.DEFAULT_BUFFER_SIZE * 16) as handle:
             fill(handle)
         os.replace(tmp, target)
     except BaseException:

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .conll import CONTROL, control_pictures
 from .incoming import CLAIM
 from .offsets import CODEPOINT
-from .records import Context, Item
+from .records import Context, Item, json_safe
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # What str.splitlines() breaks at (\r\n is two of these): none may appear inside an .ann line.
@@ -42,8 +43,15 @@ def _unique_stem(article_id: str, used: set[str]) -> str:
 
 
 def _value(value: Any) -> str:
-    """brat attribute values are single words: spaces become underscores."""
-    return "_".join(str(value).split())
+    """brat attribute values are single words: spaces become underscores (and controls symbols)."""
+    return control_pictures("_".join(str(value).split()))
+
+
+def _shown(text: str) -> str:
+    """Text on an .ann line: no control character is written raw (a tab would split the line, ESC or a C1
+    control would reach the terminal of whoever reads it); each is its one-character symbol (see
+    conll.control_pictures). The .txt file keeps the exact text: offsets index it."""
+    return control_pictures(text) if CONTROL.search(text) else text
 
 
 def fragments(body: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -73,21 +81,25 @@ def ann_lines(item: Item, schema: Any, notes: list[str] | None = None) -> list[s
             continue
         t += 1
         where = ";".join(f"{s} {e}" for s, e in frags)
-        lines.append(f"T{t}\t{r['label']} {where}\t{' '.join(body[s:e] for s, e in frags)}")
+        text = " ".join(body[s:e] for s, e in frags)
+        if notes is not None and CONTROL.search(text):
+            notes.append(f"{item.article.id!r} ({item.annotator}): {r['label']} span {r['start']}-{r['end']} holds "
+                         "control characters; its .ann text shows them as symbols (the .txt is exact)")
+        lines.append(f"T{t}\t{_shown(r['label'])} {where}\t{_shown(text)}")
         for name, value in (r["attributes"].items() if r["kind"] == "claim" else ()):
             if value in (None, ""):
                 continue
             if name in schema.claim_attributes:
                 a += 1
-                lines.append(f"A{a}\t{name} T{t} {_value(value)}")
+                lines.append(f"A{a}\t{_value(name)} T{t} {_value(value)}")
             else:
                 n += 1
-                lines.append(f"#{n}\tAnnotatorNotes T{t}\t{name}: {' '.join(str(value).split())}")
+                lines.append(f"#{n}\tAnnotatorNotes T{t}\t{_shown(name)}: {_shown(' '.join(str(value).split()))}")
     return lines
 
 
 def conf(schema: Any) -> str:
-    attrs = [f"{name}\tArg:{CLAIM}, Value:{'|'.join(map(_value, values))}"
+    attrs = [f"{_value(name)}\tArg:{CLAIM}, Value:{'|'.join(map(_value, values))}"
              for name, values in schema.claim_attributes.items()]
     return "\n".join(["[entities]", *schema.entities, CLAIM, "[relations]", "<OVERLAP>\tArg1:<ENTITY>, "
                       "Arg2:<ENTITY>, <OVL-TYPE>:<ANY>", "[events]", "[attributes]", *attrs, ""])
@@ -112,8 +124,8 @@ def write_dir(items: Iterable[Item], folder: Path, ctx: Context) -> None:
                          "credibility": None if c is None else {k: c["attributes"].get(k)
                                                                 for k in ("score", "indicators", "note")}})
     (folder / "annotation.conf").write_text(conf(ctx.schema), encoding="utf-8")
-    (folder / MANIFEST).write_text(json.dumps({"format": "brat", "offset_unit": CODEPOINT,
+    (folder / MANIFEST).write_text(json_safe(json.dumps({"format": "brat", "offset_unit": CODEPOINT,
                                                "paragraph_direction": ctx.paragraph_direction,
                                                "documents": manifest},
-                                              ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+                                              ensure_ascii=False, indent=1)) + "\n", encoding="utf-8")
     ctx.written.append(folder)

@@ -18,6 +18,16 @@ from .offsets import CODEPOINT
 from .records import Context, Item
 
 _HEADER_BREAKER = re.compile("[\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""C0, DEL and C1 controls: never written raw (a terminal reading `export --format conll` on stdout would
+obey them). Tokens are cut at white space, so a token's control is one of ESC, BEL, BS, DEL, C1..."""
+_PICTURES = {c: 0x2400 + c for c in range(0x20)} | {0x7F: 0x2421} | {c: 0xFFFD for c in range(0x80, 0xA0)}
+
+
+def control_pictures(text: str) -> str:
+    """`text` with each C0 control as its Unicode Control Picture (ESC is ␛), DEL as ␡, a C1 control as
+    U+FFFD: one code point for one, so end - start still gives the token's length."""
+    return text.translate(_PICTURES)
 _MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u200c\u200d"
 TOKEN = re.compile(rf"(?:\w|[{_MARKS}])+|\S")
 _NON_SPACE = re.compile(r"\S")
@@ -83,10 +93,11 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
     write_ = out.write
     for item in items:
         a, c = item.article, item.credibility
-        if _HEADER_BREAKER.search(a.id):
-            # A tab or line break would turn the "# id = ..." line into a token line or two lines.
-            raise StoreError(f"--format conll: article id {a.id!r} has a tab or line break, which a "
-                             "'# id = ...' line cannot hold; export it with --format jsonl")
+        if _HEADER_BREAKER.search(a.id) or CONTROL.search(a.id):
+            # A tab or line break would turn the "# id = ..." line into a token line or two lines; any other
+            # control would reach the terminal of whoever reads the file. The id must stay exact: refuse.
+            raise StoreError(f"--format conll: article id {a.id!r} has a tab, line break or control character, "
+                             "which a '# id = ...' line cannot hold; export it with --format jsonl")
         for e in item.entities:
             if not body_has_token(a.body, e["start"], e["end"]):
                 ctx.notes.append(f"{a.id!r} ({item.annotator}): {e['label']} entity {e['start']}-{e['end']} "
@@ -97,6 +108,14 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
         if c is not None and c["attributes"].get("score") is not None:
             write_(f"# credibility = {c['attributes']['score']}\n")
         body = a.body
+        controls = CONTROL.search(body) is not None
         for sentence in bio(item):
-            write_("".join(f"{body[s:e]}\t{s}\t{e}\t{t}\n" for s, e, t in sentence))
+            if controls:
+                sentence = [(control_pictures(body[s:e]), s, e, t) for s, e, t in sentence]
+                write_("".join(f"{tok}\t{s}\t{e}\t{t}\n" for tok, s, e, t in sentence))
+            else:
+                write_("".join(f"{body[s:e]}\t{s}\t{e}\t{t}\n" for s, e, t in sentence))
             write_("\n")
+        if controls:
+            ctx.notes.append(f"{a.id!r} ({item.annotator}): the text holds control characters; CoNLL tokens "
+                             "show them as symbols (ESC as \u241b, C1 as U+FFFD); start/end are exact")

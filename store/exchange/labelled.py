@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ from ..annotations import STATES
 from ..article import Article, content_id
 from ..errors import ValidationError
 from ..importer import Skip, _from_record
+from ..storage import TOO_DEEP
 from ..workspace import Workspace
 from . import doccano, label_studio, ours_reader, spacy_fmt
 from ..importer import jsonl_records
 from .incoming import CLAIM, RecordIn, is_offset
+from .offsets import UNITS, Notice
 
 LABELLED_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _SNIFF_LINES = 20
@@ -34,6 +37,8 @@ class LabelReport:
     spans_present: int = 0
     credibility_set: int = 0
     skipped: list[Skip] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    """What the user should know though nothing was skipped (e.g. offsets read as UTF-16 code units)."""
 
     def summary(self) -> str:
         return (f"{self.path}: {self.format or 'unknown format'}: {len(self.articles_added)} articles added, "
@@ -77,7 +82,7 @@ def detect(path: str | Path) -> str | None:
 def _first_of_document(path: Path) -> Any:
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+    except (ValueError, OSError, RecursionError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
         return None
     return (data[0] if data else None) if isinstance(data, list) else data
 
@@ -89,8 +94,9 @@ def looks_labelled(path: str | Path) -> bool:
     return p.is_file() and (p.suffix.lower() == ".json" or detect(p) is not None)
 
 
-def read(path: Path, kind: str | None) -> Iterator[RecordIn | Skip]:
-    """RecordIn for each article of a labelled file, Skip for what cannot be read."""
+def read(path: Path, kind: str | None, offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
+    """RecordIn for each article of a labelled file, Skip for what cannot be read, Notice for what the user
+    should know. `offset_unit` is for doccano lines that do not state theirs (default: UTF-16 code units)."""
     raw = path.read_bytes()
     if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[" or path.suffix.lower() == ".json":
         try:
@@ -100,6 +106,9 @@ def read(path: Path, kind: str | None) -> Iterator[RecordIn | Skip]:
             return
         except json.JSONDecodeError as exc:
             yield Skip(f"{path}:{exc.lineno}", f"not JSON ({exc.msg} at column {exc.colno})")
+            return
+        except (ValueError, RecursionError) as exc:  # nested thousands deep, a number of thousands of digits
+            yield Skip(str(path), f"not JSON ({TOO_DEEP if isinstance(exc, RecursionError) else exc})")
             return
         if isinstance(data, dict):
             data = [data]
@@ -116,7 +125,8 @@ def read(path: Path, kind: str | None) -> Iterator[RecordIn | Skip]:
             else:
                 yield from ours_reader.parse(where, record)
         return
-    parser = {"tahqiq": ours_reader.parse, "doccano": doccano.parse, "spacy": spacy_fmt.parse}.get(kind)
+    parser = {"tahqiq": ours_reader.parse, "doccano": partial(doccano.parse, offset_unit=offset_unit),
+              "spacy": spacy_fmt.parse}.get(kind)
     for item in jsonl_records(path):
         if isinstance(item, Skip):
             yield item
@@ -126,8 +136,12 @@ def read(path: Path, kind: str | None) -> Iterator[RecordIn | Skip]:
             yield from parser(*item)
 
 
-def import_labelled(workspace: Workspace, path: str | Path, annotator: str) -> LabelReport:
-    """Import one labelled file for `annotator`; never raises for bad content (it is in the report)."""
+def import_labelled(workspace: Workspace, path: str | Path, annotator: str,
+                    offset_unit: str | None = None) -> LabelReport:
+    """Import one labelled file for `annotator`; never raises for bad content (it is in the report).
+    `offset_unit`: the unit of doccano lines that do not state theirs (default: UTF-16 code units)."""
+    if offset_unit not in (None, *UNITS):
+        raise ValueError(f"offset_unit must be one of {', '.join(UNITS)}, not {offset_unit!r}")
     path = Path(path)
     report = LabelReport(str(path), detect(path))
     notes = workspace.annotations(annotator)  # checks the name before anything is written
@@ -139,8 +153,13 @@ def import_labelled(workspace: Workspace, path: str | Path, annotator: str) -> L
                                               "Label Studio JSON, doccano or spaCy/Prodigy JSONL)"))
         return report
     records: list[RecordIn] = []
-    for item in read(path, report.format):
-        (report.skipped.append(item) if isinstance(item, Skip) else records.append(item))
+    for item in read(path, report.format, offset_unit):
+        if isinstance(item, Skip):
+            report.skipped.append(item)
+        elif isinstance(item, Notice):
+            report.notices.append(item)
+        else:
+            records.append(item)
 
     corpus = {a.id: a for a in workspace.articles()}
     by_body = {a.body: a.id for a in corpus.values()}

@@ -1,17 +1,18 @@
-"""Offset units and text direction: code points (ours, Python) <-> UTF-16 code units (JavaScript tools).
-
-Label Studio counts JavaScript string positions, so each character outside the BMP (an emoji) counts 2.
-"""
+"""Offset units and text direction: code points (ours, Python, Label Studio since 1.4) <-> UTF-16 code units
+(JavaScript string positions: doccano's span editor, Label Studio before 1.4), where each character
+outside the BMP (an emoji) counts 2. See FORMATS.md for the evidence behind each format's unit."""
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
 
 from ..direction import FIRST_STRONG, paragraph_direction
 
 CODEPOINT = "codepoint"
 UTF16 = "utf-16-code-unit"
+UNITS = (CODEPOINT, UTF16)
 _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
@@ -19,6 +20,18 @@ def direction(text: str, rule: str = FIRST_STRONG) -> str:
     """'rtl' or 'ltr' for an exported text under a paragraph direction rule (see store.direction): by
     default from the first strong character (Unicode bidi rules P2-P3; isolates skipped)."""
     return paragraph_direction(text, rule)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a labelled import did that the user should know, though nothing was skipped (e.g. offsets
+    read as UTF-16 code units because the file's span texts prove it)."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 class Utf16:
@@ -30,6 +43,19 @@ class Utf16:
         self._astral = [m.start() for m in _ASTRAL.finditer(text)]
         # Where each astral character starts in UTF-16 units: its code point index + astral ones before it.
         self._astral16 = [cp + i for i, cp in enumerate(self._astral)]
+
+    @property
+    def differs(self) -> bool:
+        """True when the two units disagree somewhere in this text (it holds a character outside the BMP)."""
+        return bool(self._astral)
+
+    def from_unit(self, offset: int, unit: str) -> int:
+        """`offset` counted in `unit` as a code point offset (ValueError inside a surrogate pair)."""
+        return self.to_codepoint(offset) if unit == UTF16 else offset
+
+    def to_unit(self, cp: int, unit: str) -> int:
+        """Code point offset `cp` counted in `unit`."""
+        return self.to_utf16(cp) if unit == UTF16 else cp
 
     def to_utf16(self, cp: int) -> int:
         return cp + bisect_left(self._astral, cp) if self._astral else cp

@@ -11,12 +11,12 @@ from importlib import resources
 from typing import Any, TextIO
 
 from ..storage import dumps
-from .records import Context, Item, to_record
+from .records import Context, Item, json_safe, to_record
 
 
 def _dumps(record: dict[str, Any]) -> str:
     """One record as compact JSON (orjson when installed: export is mostly this)."""
-    return dumps(record).decode("utf-8")
+    return json_safe(dumps(record).decode("utf-8"))  # no raw DEL, C1 or bidi control on a terminal
 
 
 def schema() -> dict[str, Any]:

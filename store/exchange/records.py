@@ -23,6 +23,21 @@ FORMAT_TAG = "tahqiq/1"
 FILTER_HELP = ("comma-separated article ids, @FILE (ids one per line), state=done|in-progress|not-started, "
                "source=NAME, date=YYYY[-MM[-DD]], date>=YYYY-MM-DD, date<=YYYY-MM-DD")
 _CLAUSE = re.compile(r"^(?P<key>[a-z]+)\s*(?P<op>>=|<=|=)\s*(?P<value>.*)$")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ud800-\udfff]")
+
+
+def json_safe(text: str) -> str:
+    """Encoded JSON with DEL, C1 controls, bidi controls and U+2028/U+2029 written as \\uXXXX escapes (JSON
+    encoders escape only C0): exported JSON on a terminal cannot drive or reorder it, and parses to the
+    same values (outside strings JSON is ASCII, so every such character is inside a string)."""
+    if _JSON_UNSAFE.search(text) is None:
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_safe_encoder(encode: Any) -> Any:
+    """`encode` (object -> JSON text), with its output passed through `json_safe`."""
+    return lambda value: json_safe(encode(value))
 
 
 @dataclass

@@ -12,9 +12,9 @@ from typing import Any, TextIO
 from ..importer import Skip
 from .incoming import RecordIn, SpanIn, article_fields, text_of
 from .offsets import CODEPOINT
-from .records import Context, Item
+from .records import Context, Item, json_safe_encoder
 
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_dumps = json_safe_encoder(json.JSONEncoder(ensure_ascii=False).encode)
 SPANS_KEY = "sc"
 LANG = "ar"
 

@@ -3,7 +3,7 @@ from .display import DEFAULT_DISPLAY, DisplayOptions
 from .layout import Layout, layout, render_text, visual_line, visual_snippet
 from .lines import Cell, VisualLine
 from .reorder import visual_order
-from .sanitize import BIDI_CONTROLS, sanitize
+from .sanitize import BIDI_CONTROLS, inert, sanitize
 
-__all__ = ["visual_order", "layout", "Layout", "VisualLine", "Cell", "sanitize", "BIDI_CONTROLS",
+__all__ = ["visual_order", "layout", "Layout", "VisualLine", "Cell", "sanitize", "inert", "BIDI_CONTROLS",
            "render_text", "visual_line", "visual_snippet", "DisplayOptions", "DEFAULT_DISPLAY"]

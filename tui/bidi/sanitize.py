@@ -27,3 +27,23 @@ _TABLE.update({c: ord(C1_SYMBOL) for c in range(0xD800, 0xE000)})  # lone surrog
 def sanitize(text: str) -> str:
     """Replace C0 (but \\n and \\t), DEL, C1 controls and lone surrogates with visible symbols."""
     return text.translate(_TABLE)
+
+
+TAB_SYMBOL, NEWLINE_SYMBOL, INVISIBLE_SYMBOL = "⇥", "↵", "◌"
+INVISIBLE = frozenset(
+    [0x00AD, 0x034F, 0x180E, 0x200B, 0x2028, 0x2029, 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB, 0xE0001]
+    + list(range(0x2060, 0x2065)) + list(range(0x206A, 0x2070)) + list(range(0xE0020, 0xE0080)))
+"""Characters that draw nothing (or break the line) but are not bidi controls: zero-width space, word joiner,
+BOM, soft hyphen, invisible operators, tags, line/paragraph separators. ZWJ and ZWNJ are not here: they
+only choose how the letters beside them join (Persian words, emoji sequences) and hide nothing."""
+_INERT = {**_TABLE, **{ord(c): s for c, s in REVEAL_SYMBOLS.items()}, 0x09: ord(TAB_SYMBOL),
+          **{c: ord(INVISIBLE_SYMBOL) for c in INVISIBLE}}
+_INERT_LINE = {**_INERT, 0x0A: ord(NEWLINE_SYMBOL)}
+
+
+def inert(text: str, lines: bool = False) -> str:
+    """`text` for a plain terminal line (CLI output for people): `sanitize`, and every bidi control, TAB and
+    invisible character shown as a visible one-cell symbol, so nothing in it can reorder, hide or split the
+    text around it (an unbalanced RLO in a title cannot reverse the rest of the line). A newline becomes ↵
+    unless `lines`. One code point in, one out."""
+    return text.translate(_INERT if lines else _INERT_LINE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
@@ -39,13 +40,15 @@ class ClaimForm(FormDialog[dict[str, Any]]):
         with Vertical():
             yield Label("Claim", classes="title")
             yield Label(options.snippet(self.text, 66), id="quote", markup=False)
-            for name, choices in self.attributes.items():
-                yield Label(name.replace("_", " ").capitalize())
+            for n, (name, choices) in enumerate(self.attributes.items()):
+                # labels.toml text is drawn like article text (sanitised, no markup); ids are by position,
+                # since an attribute name may be any string
+                yield Label(options.snippet(name.replace("_", " ").capitalize(), 66), markup=False)
                 chosen = self.values.get(name)
-                yield Select([(options.snippet(c, 60), c) for c in choices],
-                             value=chosen if chosen in choices else Select.NULL, prompt="(not set)", id=f"attr-{name}")
+                yield Select([(Text(options.snippet(c, 60)), c) for c in choices],
+                             value=chosen if chosen in choices else Select.NULL, prompt="(not set)", id=f"attr-{n}")
             yield Label("Claimant")
-            yield Select([(options.snippet(t, 60), i) for t, i in self.claimants],
+            yield Select([(Text(options.snippet(t, 60)), i) for t, i in self.claimants],
                          value=self.values.get("claimant") or Select.NULL, id="claimant",
                          prompt="(none)")
             yield Label("Note")
@@ -59,8 +62,8 @@ class ClaimForm(FormDialog[dict[str, Any]]):
 
     def result(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for name in self.attributes:
-            value = self.query_one(f"#attr-{name}", Select).value
+        for n, name in enumerate(self.attributes):
+            value = self.query_one(f"#attr-{n}", Select).value
             if value is not Select.NULL:
                 values[name] = value
         claimant = self.query_one("#claimant", Select).value

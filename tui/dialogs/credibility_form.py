@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, SelectionList
 
 from ..bidi import DEFAULT_DISPLAY
@@ -40,7 +41,8 @@ class CredibilityForm(FormDialog[dict[str, Any]]):
                 for n in range(1, 6):
                     yield RadioButton(str(n), value=n == self.score, id=f"score-{n}")
             yield Label("Indicators")
-            yield SelectionList[str](*[(options.snippet(i, 56), i, i in self.chosen) for i in self.indicators],
+            yield SelectionList[str](*[(Content(options.snippet(i, 56)), i, i in self.chosen)  # never markup
+                                       for i in self.indicators],
                                      id="indicators")
             yield Label("Note")
             yield BidiInput(self.note or "", id="note")

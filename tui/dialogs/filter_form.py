@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -41,7 +42,7 @@ class FilterForm(ModalScreen[Filters | None]):
             yield Select([(s, s) for s in ("not started", "in progress", "done")], value=f.state or Select.NULL,
                          id="state", prompt="any")
             yield Label("Outlet")
-            yield Select([(options.snippet(s, 40), s) for s in self.sources], value=f.source or Select.NULL,
+            yield Select([(Text(options.snippet(s, 40)), s) for s in self.sources], value=f.source or Select.NULL,
                          id="source", prompt="any")
             yield Label("Date from / to (YYYY-MM-DD)")
             with Horizontal():
@@ -52,9 +53,9 @@ class FilterForm(ModalScreen[Filters | None]):
                 yield BidiInput(str(f.credibility_min or ""), id="credibility_min", placeholder="1")
                 yield BidiInput(str(f.credibility_max or ""), id="credibility_max", placeholder="5")
             yield Label("Has label")
-            yield Select([(options.snippet(s, 40), s) for s in self.labels], value=f.label or Select.NULL, id="label", prompt="any")
+            yield Select([(Text(options.snippet(s, 40)), s) for s in self.labels], value=f.label or Select.NULL, id="label", prompt="any")
             yield Label("Annotated by")
-            yield Select([(options.snippet(s, 40), s) for s in self.annotators], value=f.annotator or Select.NULL, id="annotator",
+            yield Select([(Text(options.snippet(s, 40)), s) for s in self.annotators], value=f.annotator or Select.NULL, id="annotator",
                          prompt="anyone")
             yield Label("", id="error", markup=False)
             with Horizontal():

@@ -16,6 +16,8 @@ from textual import events
 from textual.app import App
 from textual.screen import Screen
 
+from store.wording import counted
+
 EXPORT_FORMAT = "jsonl"
 
 
@@ -75,7 +77,7 @@ def export_jsonl(screen: Screen, save_directory: str | Path | None = None) -> No
             app.call_from_thread(app.notify, f"Export failed: cannot write {target}: {exc.strerror or exc}",
                                  severity="error", timeout=15)
             return
-        app.call_from_thread(app.notify, f"Exported {count} records to {target}", timeout=8)
+        app.call_from_thread(app.notify, f"Exported {counted(count, 'record')} to {target}", timeout=8)
 
     app.notify("Exporting all annotations (jsonl)…", timeout=2)
     screen.run_worker(run, thread=True, exclusive=True, group="export", name="export")
@@ -98,7 +100,7 @@ def delivered(app: App, event: events.DeliveryComplete | events.DeliveryFailed) 
         app.notify(f"Export failed: the download did not start ({event.exception or 'unknown error'})",
                    severity="error", timeout=15)
     else:
-        app.notify(f"Exported {count} records: your browser downloads the file", timeout=6)
+        app.notify(f"Exported {counted(int(count), 'record')}: your browser downloads the file", timeout=6)
 
 
 def open_article_url(screen: Screen, url: str | None) -> None:

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
 
+from store import StoreError
 from store.search import context, corpus_counts, first_hit
 from store.search_index import SearchIndex
 from store.stats import (
@@ -19,6 +20,7 @@ from store.stats import (
     progress,
     workspace_stamp,
 )
+from store.wording import counted
 
 from ..widgets.bidi_input import BidiInput
 from ..widgets.bidi_label import BidiLabel
@@ -135,19 +137,33 @@ class LibraryScreen(AppScreen):
     def _load_team(self) -> None:
         """Everyone's figures, read off the UI thread; shown when ready."""
         stamp = workspace_stamp(self.app.workspace)
-        rows = article_rows(self.app.workspace, self.app.annotator)
-        self.app.call_from_thread(self._show_rows, rows, stamp)
+        problems: list[str] = []
+        rows = article_rows(self.app.workspace, self.app.annotator, problems=problems)
+        self.app.call_from_thread(self._show_rows, rows, stamp, problems)
 
-    def _show_rows(self, rows: list[ArticleRow], stamp: tuple) -> None:
+    def _show_rows(self, rows: list[ArticleRow], stamp: tuple, problems: list[str] = ()) -> None:
         self.rows, self._stamp = rows, stamp
+        self._tell(problems)
         self.refresh_table()
+
+    def _tell(self, problems: list[str]) -> None:
+        """Say each problem with a workspace file (a damaged assignments.json) once, not at every reload."""
+        told = getattr(self, "_told_problems", None)
+        if told is None:
+            told = self._told_problems = set()
+        for problem in problems:
+            if problem not in told:
+                told.add(problem)
+                self.notify(problem, severity="error", timeout=15)
 
     # ----- rows ---------------------------------------------------------------------------------
     def reload(self, team: bool = True) -> None:
         """Re-read figures from the workspace (after annotating, or what others saved); `team=False`: only
         this annotator's (see TEAM_IN_BACKGROUND_FROM)."""
         self._stamp = workspace_stamp(self.app.workspace)
-        self.rows = article_rows(self.app.workspace, self.app.annotator, team=team)
+        problems: list[str] = []
+        self.rows = article_rows(self.app.workspace, self.app.annotator, team=team, problems=problems)
+        self._tell(problems)
         self.refresh_table()
 
     def _poll(self) -> None:
@@ -189,7 +205,7 @@ class LibraryScreen(AppScreen):
         described = self.filters.describe()
         self.query_one("#filter-text", Label).update(self.app.display_options.line(
             f"sort {self.sort_key}{arrow}" + (f" · {described}" if described else "")
-            + (f" · {len(self.hits)} articles match" if self.query_text else "")
+            + (f" · {counted(len(self.hits), 'article')} match" if self.query_text else "")
             + (f" · first {TABLE_LIMIT} of {len(visible)} shown: search or filter to narrow"
                if len(visible) > TABLE_LIMIT else "")))
         self.app.session.set("library", {"sort": self.sort_key, "reverse": self.sort_reverse,
@@ -258,7 +274,7 @@ class LibraryScreen(AppScreen):
         if hit is not None:
             text = article.title if hit.field == "title" else article.body
             excerpt, _, _ = context(text, hit.start, hit.end)
-            label.text = f"{excerpt}  ({count} hits)"
+            label.text = f"{excerpt}  ({counted(count, 'hit')})"
         else:
             label.text = ""
         label.refresh(layout=True)
@@ -298,6 +314,8 @@ class LibraryScreen(AppScreen):
         from .reader import ReaderScreen
 
         article_id = str(event.row_key.value)
+        if not self._readable(article_id):
+            return
         self.app.session.set("last_article", article_id)
         # The box may be ahead of the last finished search: open with what the user typed.
         typed = self.query_one("#search", Input).value.strip() if self.query_text else ""
@@ -336,4 +354,15 @@ class LibraryScreen(AppScreen):
         if triage.current is None:
             self.notify("Nothing left to triage here", severity="information")
             return
-        self.app.push_screen(ReaderScreen(triage.current, triage=triage))
+        if self._readable(triage.current):
+            self.app.push_screen(ReaderScreen(triage.current, triage=triage))
+
+    def _readable(self, article_id: str) -> bool:
+        """Whether the article's text can be read; if not (a damaged corpus.json or bodies.bin), say why in one
+        line instead of opening a reader that cannot show it."""
+        try:
+            self.app.workspace.article(article_id).body  # noqa: B018
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=15)
+            return False
+        return True

@@ -20,8 +20,9 @@ from store.normalize import find_all
 from store.search import find
 from store.sentences import sentence_at
 from store.suggest import Suggestion
+from store.wording import counted
 
-from ..bidi import BIDI_CONTROLS
+from ..bidi import BIDI_CONTROLS, inert
 from ..dialogs.claim_form import ClaimForm
 from ..dialogs.confirm import Confirm
 from ..dialogs.credibility_form import CredibilityForm
@@ -83,7 +84,9 @@ class ReaderScreen(AppScreen):
         self.notes = app.workspace.annotations(app.annotator)
         self.history: History = app.history
         for entity in self.schema.entities.values():
-            binding = Binding(entity.key, f"tag('{entity.label}')", entity.label, id=f"tag-{entity.label}")
+            shown = inert(entity.key)  # a key from labels.toml may be any character: never drawn raw
+            binding = Binding(entity.key, f"tag('{entity.label}')", entity.label, id=f"tag-{entity.label}",
+                              key_display=shown if shown != entity.key else None)
             self._bindings.key_to_bindings.setdefault(binding.key, []).append(binding)
 
     def compose(self) -> ComposeResult:
@@ -115,7 +118,7 @@ class ReaderScreen(AppScreen):
         if self.hits:
             self.view.set_highlights("search", [Highlight(s, e, SEARCH_STYLE) for s, e in self.hits])
             self.view.move_to_offset(self.hits[0][0])
-            self.notify(f"{len(self.hits)} hits for {self.search_query!r}: n / N to move", timeout=3)
+            self.notify(f"{counted(len(self.hits), 'hit')} for {self.search_query!r}: n / N to move", timeout=3)
         else:
             saved = self.app.session.cursor(self.article.id)
             if saved is not None:
@@ -123,15 +126,18 @@ class ReaderScreen(AppScreen):
         if self.triage is not None:
             self.sub_title = self.triage.summary()
             self.query_one("#triage-keys", Label).update(self._triage_keys())
+        slow: list[str] = []
         try:
-            marks = candidates(self.article.body, self.app.claim_rules)
+            marks = candidates(self.article.body, self.app.claim_rules, slow)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             marks = []
+        for problem in slow:  # a rule that ran out of time: said once, then skipped for good
+            self.notify(problem, severity="error", timeout=15)
         self.view.set_marks([(c.start, c.end) for c in marks])
         broken = self.notes.mismatches(self.article.id)
         if broken:
-            self.notify(f"{len(broken)} saved annotation(s) no longer match the text at their offsets; "
+            self.notify(f"{counted(len(broken), 'saved annotation')} no longer match the text at their offsets; "
                         "they are shown as saved, not shifted", severity="warning", timeout=10)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -210,7 +216,12 @@ class ReaderScreen(AppScreen):
         try:
             taken = [(r["start"], r["end"]) for r in rows if r["kind"] == "entity"]
             suggester = self.app.suggester_or_none()
-            return [] if suggester is None else suggester.for_article(self.article.id, taken)
+            if suggester is None:
+                return []
+            found = suggester.for_article(self.article.id, taken)
+            for problem in suggester.take_problems():  # a pattern that ran out of time: said once, then skipped
+                self.notify(problem, severity="error", timeout=15)
+            return found
         except StoreError as exc:
             if not getattr(self, "_suggest_error_shown", False):
                 self._suggest_error_shown = True
@@ -272,9 +283,9 @@ class ReaderScreen(AppScreen):
                     by_label.setdefault(s.label, []).append((s.start, s.end))
                 added = sum(len(self._do(self.history.add_entities, self.article.id, spans, label) or [])
                             for label, spans in by_label.items())
-                self.notify(f"Accepted {added} suggestions")
+                self.notify(f"Accepted {counted(added, 'suggestion')}")
 
-        self.app.push_screen(Confirm(f"Accept all {len(pending)} suggestions in this article?"), answer)
+        self.app.push_screen(Confirm(f"Accept all {counted(len(pending), 'suggestion')} in this article?"), answer)
 
     def action_tag_everywhere(self) -> None:
         """Tag every other occurrence of the entity under the cursor with its label."""

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from store import StoreError
 from store.review import GOLD, majority, reviewers_view, set_gold, take_version
+from store.wording import counted
 
 from ..widgets.bidi_label import BidiLabel
 from .base import AppScreen
@@ -65,9 +66,11 @@ class ReviewScreen(AppScreen):
             key = (item.kind, item.start, item.end)
             table.add_row(Text("" if item.agreed(names) else "≠", style="bold red"), item.kind,
                           options.cell(item.text, 34),
-                          *[item.labels.get(n, "·") for n in names], self.gold_items.get(key, "·"),
+                          *[Text(options.snippet(item.labels.get(n, "·"), 32)) for n in names],  # file text: no markup
+                          Text(options.snippet(self.gold_items.get(key, "·"), 32)),
                           key=f"{item.kind}:{item.start}:{item.end}")
-        self.sub_title = f"{len(names)} annotators · {sum(not i.agreed(names) for i in self.comparison.items)} disagreements"
+        disagreements = sum(not i.agreed(names) for i in self.comparison.items)
+        self.sub_title = f"{counted(len(names), 'annotator')} · {counted(disagreements, 'disagreement')}"
 
     def _gold_now(self) -> tuple[int | None, list[tuple[str, int, int, str]]]:
         gold = reviewers_view(self.app.workspace, self.article.id, [GOLD])

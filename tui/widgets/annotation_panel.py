@@ -8,6 +8,7 @@ from textual.widgets.option_list import Option
 
 from store import Annotation, Schema
 from store.suggest import Suggestion
+from store.wording import counted
 
 from ..bidi import DEFAULT_DISPLAY
 
@@ -33,21 +34,21 @@ class AnnotationPanel(OptionList):
                 a = row["attributes"]
                 score = f"{a['score']}/5" if a.get("score") is not None else "no score"
                 label = Text.assemble(("★ ", "bold yellow"), f"credibility {score}",
-                                      f"  {len(a.get('indicators') or [])} indicators",
+                                      f"  {counted(len(a.get('indicators') or []), 'indicator')}",
                                       "  · note" if a.get("note") else "")
             else:
                 colour = schema.entities[row["label"]].color if row["label"] in schema.entities else "default"
                 tag = row["label"] if row["kind"] == "entity" else (row["attributes"].get("verdict") or "claim")
                 snippet = options_.snippet(row["text"], SNIPPET)
                 style = f"bold {colour}" if row["kind"] == "entity" else "underline"
-                label = Text.assemble((f"{tag[:12]:<12} ", style), snippet)
+                label = Text.assemble((f"{options_.snippet(tag, 12):<12} ", style), snippet)  # a verdict from labels.toml
             options.append(Option(label, id=row["id"]))
         if suggestions:
-            options.append(Option(Text(f"── {len(suggestions)} suggestions (a accept, x reject, A all) ──",
+            options.append(Option(Text(f"── {counted(len(suggestions), 'suggestion')} (a accept, x reject, A all) ──",
                                        style="dim"), disabled=True))
         for s in suggestions:
             snippet = options_.snippet(body[s.start:s.end], SNIPPET)
-            label = Text.assemble((f"{s.label[:12]:<12} ", "dim italic"), (snippet, "dim"))
+            label = Text.assemble((f"{options_.snippet(s.label, 12):<12} ", "dim italic"), (snippet, "dim"))
             options.append(Option(label, id=f"suggestion:{s.start}:{s.end}:{s.label}"))
         self.clear_options()
         self.add_options(options)

@@ -1,21 +1,22 @@
-"""The .spacy DocBin written beside the spaCy JSONL: spans aligned to tokens, misaligned ones reported."""
+"""The .spacy DocBin written beside the spaCy JSONL, read by spaCy itself: spans aligned to tokens, misaligned
+ones reported, and on an article with emoji before, inside and after its entities every entity's text is
+the body at its offsets. Needs the `interop` extra (pip install -e '.[test,interop]'): no skip."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import pytest
+import spacy
+from interop_article import ARTICLE_ID, LTR_ID, LTR_TEXT, TEXT, add
+from spacy.tokens import DocBin
 from test_export_fixtures import EMOJI_ID, EMOJI_TEXT
 
 from store import Workspace
 from store.exchange import export
 
-spacy = pytest.importorskip("spacy", reason="spaCy is not installed: the optional .spacy DocBin is not tested")
-
 
 def test_docbin_spans_align_and_misaligned_ones_are_reported(annotated_path: Path, tmp_path: Path) -> None:
-    from spacy.tokens import DocBin
-
     ws = Workspace.open(annotated_path)
     try:
         start = EMOJI_TEXT.index("ارتفعت")
@@ -31,3 +32,24 @@ def test_docbin_spans_align_and_misaligned_ones_are_reported(annotated_path: Pat
         assert any(f"MISC span {start + 1}-{start + 4}" in n and "does not align" in n for n in ctx.notes)
     finally:
         ws.close()
+
+
+def test_spacy_reads_every_entity_of_an_emoji_article_at_its_offsets(workspace: Workspace, tmp_path: Path) -> None:
+    spans = add(workspace, tmp_path, claim=True)
+    ctx = export(workspace, "spacy", path=tmp_path / "out.jsonl", annotators=["alice"],
+                 articles=f"{ARTICLE_ID},{LTR_ID}")
+    assert tmp_path / "out.spacy" in ctx.written and not [n for n in ctx.notes if "does not align" in n]
+    nlp = spacy.blank("xx")  # any vocab reads a DocBin: no model needed
+    docs = {doc.user_data["article_id"]: doc for doc in DocBin().from_disk(tmp_path / "out.spacy").get_docs(nlp.vocab)}
+    doc = docs[ARTICLE_ID]
+    assert doc.text == TEXT and docs[LTR_ID].text == LTR_TEXT
+    assert {(e.start_char, e.end_char, e.label_) for e in doc.ents} == set(spans)
+    for span in list(doc.ents) + list(doc.spans["sc"]):
+        assert TEXT[span.start_char:span.end_char] == span.text
+    assert {s.label_ for s in doc.spans["sc"]} == {"ORG", "LOC", "MISC", "CLAIM"}
+    [(start, end)] = [(e.start_char, e.end_char) for e in docs[LTR_ID].ents]
+    assert LTR_TEXT[start:end] == "Raja"
+    # The JSONL beside it carries the same code point offsets.
+    line = next(json.loads(x) for x in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()
+                if json.loads(x)["meta"]["article_id"] == ARTICLE_ID)
+    assert {(s["start"], s["end"], s["label"]) for s in line["spans"] if s["label"] != "CLAIM"} == set(spans)

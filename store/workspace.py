@@ -86,11 +86,16 @@ class Workspace:
         self._schema: Schema | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Workspace:
-        """Open (creating if needed) the workspace at `path`; corrupt files raise StoreError, untouched."""
+    def open(cls, path: str | os.PathLike[str] | None = None, read_only: bool = False,
+             create: bool = True) -> Workspace:
+        """Open the workspace at `path`, creating it if needed and `create` is true (else StoreError: there
+        is none there); corrupt files raise StoreError, untouched."""
         folder = Path(path).expanduser() if path is not None else default_path()
         if folder.exists() and not folder.is_dir():
             raise StoreError(f"{folder}: not a folder (a workspace is a folder)")
+        if not create and not (folder / LABELS_FILE).exists() and not (folder / CORPUS_FILE).exists():
+            raise StoreError(f"{folder}: no workspace here (a mistyped --workspace?); `tahqiq import` or the app "
+                             "creates one")
         try:
             (folder / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
             labels = folder / LABELS_FILE

@@ -78,6 +78,9 @@ def test_usage_error_exits_2(capsys) -> None:
 
 
 def test_empty_workspace_is_not_an_error(tmp_path: Path, capsys) -> None:
+    from store import Workspace
+
+    Workspace.open(tmp_path / "new").close()  # a workspace with nothing in it (a missing one is an error)
     assert run_agreement(parse("agreement", "--workspace", str(tmp_path / "new"))) == 0
     out = capsys.readouterr().out
     assert "annotators: none" in out and "no article touched by two annotators" in out

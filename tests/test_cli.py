@@ -91,3 +91,39 @@ def test_workspace_that_is_a_file(tmp_path: Path) -> None:
     path.write_text("x")
     result = run("list", "--workspace", str(path))
     assert result.returncode == 1 and "not a folder" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "x"], ["export", "--format", "jsonl"], ["agreement"],
+                                     ["render", "x", "--width", "20"]])
+def test_a_mistyped_workspace_is_named_not_created(tmp_path: Path, command: list[str]) -> None:
+    from tui.cli import main
+
+    typo = tmp_path / "wrokspace"
+    assert main([*command, "--workspace", str(typo)]) == 1
+    assert not typo.exists()
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`tahqiq render ID | head -1` used to print "Broken pipe" and exit 1."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "long.jsonl"
+    src.write_text(json.dumps({"id": "long", "text": "كلمة عربية طويلة " * 20000}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    ws = tmp_path / "ws"
+    subprocess.run([sys.executable, "-m", "tui.cli", "import", str(src), "--workspace", str(ws)], check=True,
+                   capture_output=True)
+    for command in ("render long --width 20", "show long"):  # megabytes: far more than a pipe holds
+        proc = subprocess.run(f"{sys.executable} -m tui.cli {command} --workspace {ws} | head -c 1 >/dev/null; "
+                              "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True,
+                              text=True, timeout=120)
+        assert proc.stderr == "" and proc.stdout.strip() == "141", (command, proc.stderr, proc.stdout)
+
+
+def test_a_search_without_hits_says_so(workspace_path: Path, capsys) -> None:
+    from tui.cli import main
+
+    assert main(["list", "--search", "كلمةلاتوجد", "--workspace", str(workspace_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no article contains" in captured.err

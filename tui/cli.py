@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from store import CorruptFileError, LockedError, StoreError, Workspace
 from store.suggest import PREDICTIONS_PREFIX
+from store.wording import counted
 
 
 def human(text: str) -> str:
@@ -124,11 +125,18 @@ def open_workspace(args: argparse.Namespace, seed: bool = False) -> Workspace:
     """The chosen workspace; the bundled seeds are imported into an empty one when the app opens it, or
     when any command first opens the default workspace."""
     read_only = getattr(args, "read_only", False) and args.command is None
-    workspace = Workspace.open(args.workspace, read_only=read_only)
     default = args.workspace is None and "TAHQIQ_WORKSPACE" not in os.environ
+    workspace = Workspace.open(args.workspace, read_only=read_only, create=may_create(args, seed))
     if (seed or default) and workspace.is_empty and args.command != "import" and not read_only:
         workspace.import_seeds()
     return workspace
+
+
+def may_create(args: argparse.Namespace, seed: bool = False) -> bool:
+    """Only the app (and the server), `import` and the default workspace create a workspace; any other
+    command on a folder that holds none says so (a mistyped --workspace must not look like an empty one)."""
+    default = getattr(args, "workspace", None) is None and "TAHQIQ_WORKSPACE" not in os.environ
+    return seed or default or args.command in (None, "import")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -190,13 +198,15 @@ def cmd_list(args: argparse.Namespace) -> int:
                 row["context"] = context(text, first.start, first.end)[0]
                 row["first_hit"] = {"field": first.field, "start": first.start, "end": first.end}
         rows.append(row)
+    if hits is not None and not rows:
+        print(f"tahqiq: no article contains {human(args.search)!r}", file=sys.stderr)
     if args.json:
         print(json_safe(json.dumps(rows, ensure_ascii=False, indent=1)))  # no raw DEL, C1 or bidi control
         return 0
     for r in rows:
         cells = [r["id"], r["title"], r["source"] or "-", r["date"] or "-", f"E{r['entities']}", f"C{r['claims']}"]
         if hits is not None:
-            cells += [f"{r['hits']} hits", r.get("context", "")]
+            cells += [counted(r["hits"], "hit"), r.get("context", "")]
         print("\t".join(map(inert, cells)))  # a TAB, line break or bidi control in a cell is a visible symbol
     return 0
 
@@ -326,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `tahqiq export ... | head`: the reader has had enough; end quietly, like cat
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 141  # 128 + SIGPIPE, what a Unix tool killed by the closed pipe returns
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"tahqiq: error: {human(f'{where}{exc.strerror or exc}')}", file=sys.stderr)

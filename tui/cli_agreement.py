@@ -40,7 +40,9 @@ def run_agreement(args: argparse.Namespace) -> int:
     """Print the report (text or JSON). A user error (unknown annotator, fewer than two) prints one line
     and returns 1."""
     try:
-        workspace = Workspace.open(getattr(args, "workspace", None))
+        from tui.cli import may_create
+
+        workspace = Workspace.open(getattr(args, "workspace", None), create=may_create(args))
         try:
             result = report(workspace, args.annotators)
         finally:

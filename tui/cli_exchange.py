@@ -56,7 +56,9 @@ def run_export(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     annotators = args.annotators or ([args.annotator] if getattr(args, "annotator", None) else None)
-    workspace = Workspace.open(getattr(args, "workspace", None))
+    from tui.cli import may_create
+
+    workspace = Workspace.open(getattr(args, "workspace", None), create=may_create(args))
     err = Console(stderr=True)
     try:
         if args.output is None:

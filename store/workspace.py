@@ -52,15 +52,17 @@ def seeds_path() -> Path:
 
 @dataclass
 class ImportReport:
-    """What an import did: ids imported, ids already present, and inputs skipped with reasons."""
+    """What an import did: ids imported, ids already present with the same text, ids present with another
+    text (conflicts: nothing is changed), and inputs skipped with reasons."""
 
     imported: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    conflicts: list[Skip] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"imported {len(self.imported)}, duplicates {len(self.duplicates)}, "
-                f"skipped {len(self.skipped)}")
+                f"conflicts {len(self.conflicts)}, skipped {len(self.skipped)}")
 
 
 class Workspace:
@@ -261,6 +263,7 @@ class Workspace:
             (report.skipped.append(item) if isinstance(item, Skip) else files.append(item))
         with self._corpus_locked():
             known = set(self._load())
+            new_bodies: dict[str, str] = {}  # ids first seen in this import -> their text
             pending: list[tuple[dict, bytes, bytes]] = []
             for done, path in enumerate(files, 1):
                 for item in read_file(path):
@@ -271,9 +274,16 @@ class Workspace:
                     if problem is not None:
                         report.skipped.append(Skip(item.origin or str(path), problem))
                     elif item.id in known:
-                        report.duplicates.append(item.id)
+                        stored = new_bodies[item.id] if item.id in new_bodies else self.article(item.id).body
+                        if stored == item.body:
+                            report.duplicates.append(item.id)
+                        else:
+                            report.conflicts.append(Skip(item.origin or str(path), (
+                                f"id {item.id!r} is already in the workspace with a different text "
+                                f"({len(stored)} characters stored, {len(item.body)} here): nothing changed")))
                     else:
                         known.add(item.id)
+                        new_bodies[item.id] = item.body
                         pending.append(_encoded(item))
                         report.imported.append(item.id)
                     if len(pending) >= IMPORT_BATCH:

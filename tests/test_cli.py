@@ -37,9 +37,9 @@ def test_import_list_show(tmp_path: Path) -> None:
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     first = run("import", str(seeds), workspace=ws)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == "imported 5, duplicates 0, skipped 0"
+    assert first.stdout.strip() == "imported 5, duplicates 0, conflicts 0, skipped 0"
     again = run("import", str(seeds), workspace=ws)
-    assert again.stdout.strip() == "imported 0, duplicates 5, skipped 0" and again.returncode == 0
+    assert again.stdout.strip() == "imported 0, duplicates 5, conflicts 0, skipped 0" and again.returncode == 0
 
     listed = json.loads(run("list", "--json", workspace=ws).stdout)
     assert [r["id"] for r in listed][:2] == ["f6acadc5c55dd27f", "d9577bfa1a0662c0"]
@@ -60,7 +60,7 @@ def test_import_with_bad_input_exits_1_with_one_line_each(tmp_path: Path) -> Non
     lines = result.stderr.strip().splitlines()
     assert lines == [f"tahqiq: skipped {tmp_path / 'missing.txt'}: no such file or folder",
                      f"tahqiq: skipped {bad}:2: not JSON (Expecting value at column 1)"]
-    assert result.stdout.strip() == "imported 1, duplicates 0, skipped 2"
+    assert result.stdout.strip() == "imported 1, duplicates 0, conflicts 0, skipped 2"
 
 
 @pytest.mark.parametrize(
@@ -127,3 +127,28 @@ def test_a_search_without_hits_says_so(workspace_path: Path, capsys) -> None:
     assert main(["list", "--search", "كلمةلاتوجد", "--workspace", str(workspace_path)]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and "no article contains" in captured.err
+
+
+def test_an_id_imported_again_with_another_text_is_a_conflict(tmp_path: Path) -> None:
+    """It used to count as "duplicates 1" with exit 0, silently keeping the old text."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"id": "n1", "text": "النص الأول للمقال كما نشر."}, ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+    second.write_text(json.dumps({"id": "n1", "text": "نص آخر تماما بالمعرف نفسه."}, ensure_ascii=False) + "\n"
+                      + json.dumps({"id": "n1", "text": "النص الأول للمقال كما نشر."}, ensure_ascii=False) + "\n",
+                      encoding="utf-8")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tui.cli", *args, "--workspace", str(ws)],
+                              capture_output=True, text=True)
+
+    assert run("import", str(first)).returncode == 0
+    result = run("import", str(second))
+    assert result.returncode == 1
+    assert result.stdout.strip() == "imported 0, duplicates 1, conflicts 1, skipped 0"
+    assert "conflict" in result.stderr and "'n1'" in result.stderr and "b.jsonl" in result.stderr
+    assert "النص الأول" in run("show", "n1").stdout  # nothing changed

@@ -156,10 +156,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     with Progress(transient=True, console=_stderr()) as bar:
         task = bar.add_task("importing", total=None)
         report = workspace.import_paths(plain, progress=lambda d, t: bar.update(task, completed=d, total=t))
+    for conflict in report.conflicts:
+        print(f"tahqiq: conflict {human(str(conflict))}", file=sys.stderr)
     for skip in report.skipped:
         print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)  # a file name may hold ESC sequences
     print(human(report.summary()))
-    return 1 if report.skipped or status else 0
+    return 1 if report.skipped or report.conflicts or status else 0
 
 
 def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:

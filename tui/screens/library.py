@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -89,6 +91,8 @@ class LibraryScreen(AppScreen):
         self.hits: dict[str, int] = {}
         """Article id -> number of hits of the current search."""
         self.index = SearchIndex(self.app.workspace.path)
+        self._told_problems: set[str] = set()
+        """Problems with workspace files already shown (each is said once, not at every reload)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,12 +152,9 @@ class LibraryScreen(AppScreen):
 
     def _tell(self, problems: list[str]) -> None:
         """Say each problem with a workspace file (a damaged assignments.json) once, not at every reload."""
-        told = getattr(self, "_told_problems", None)
-        if told is None:
-            told = self._told_problems = set()
         for problem in problems:
-            if problem not in told:
-                told.add(problem)
+            if problem not in self._told_problems:
+                self._told_problems.add(problem)
                 self.notify(problem, severity="error", timeout=15)
 
     # ----- rows ---------------------------------------------------------------------------------
@@ -311,15 +312,11 @@ class LibraryScreen(AppScreen):
     # ----- open and triage ----------------------------------------------------------------------
     @on(DataTable.RowSelected)
     def open_article(self, event: DataTable.RowSelected) -> None:
-        from .reader import ReaderScreen
-
         article_id = str(event.row_key.value)
-        if not self._readable(article_id):
-            return
-        self.app.session.set("last_article", article_id)
         # The box may be ahead of the last finished search: open with what the user typed.
         typed = self.query_one("#search", Input).value.strip() if self.query_text else ""
-        self.app.push_screen(ReaderScreen(article_id, query=typed or None))
+        if self._open_reader(article_id, query=typed or None):
+            self.app.session.set("last_article", article_id)
 
     def action_agreement(self) -> None:
         """Inter-annotator agreement on the articles more than one annotator did."""
@@ -344,7 +341,6 @@ class LibraryScreen(AppScreen):
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""
         from ..triage import Triage
-        from .reader import ReaderScreen
 
         rows = [r for r in self.visible_rows() if r.state != "done"]
         if any(r.assigned for r in self.rows):
@@ -354,15 +350,17 @@ class LibraryScreen(AppScreen):
         if triage.current is None:
             self.notify("Nothing left to triage here", severity="information")
             return
-        if self._readable(triage.current):
-            self.app.push_screen(ReaderScreen(triage.current, triage=triage))
+        self._open_reader(triage.current, triage=triage)
 
-    def _readable(self, article_id: str) -> bool:
-        """Whether the article's text can be read; if not (a damaged corpus.json or bodies.bin), say why in one
-        line instead of opening a reader that cannot show it."""
+    def _open_reader(self, article_id: str, **kwargs: Any) -> bool:
+        """Open the reader on an article; if its text cannot be read (a damaged corpus.json or bodies.bin),
+        say why in one line instead."""
+        from .reader import ReaderScreen
+
         try:
-            self.app.workspace.article(article_id).body  # noqa: B018
+            reader = ReaderScreen(article_id, **kwargs)
         except StoreError as exc:
             self.notify(str(exc), severity="error", timeout=15)
             return False
+        self.app.push_screen(reader)
         return True

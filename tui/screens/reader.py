@@ -80,6 +80,10 @@ class ReaderScreen(AppScreen):
         """The triage session this article belongs to, if any: 1-5 and d decide and advance."""
         app = self.app
         self.article = app.workspace.article(article_id)
+        self.body = self.article.body
+        """The text, read (and checksum-checked) once: every later use takes it from here, not from disk.
+        A text that cannot be read raises StoreError here, before the screen is shown."""
+        self._controls = sum(ch in BIDI_CONTROLS for ch in self.body)
         self.schema = app.workspace.schema
         self.notes = app.workspace.annotations(app.annotator)
         self.history: History = app.history
@@ -99,22 +103,21 @@ class ReaderScreen(AppScreen):
                     yield BidiLabel(self._meta_text(), id="byline")
                     if self.triage is not None:
                         yield Label("", id="triage-keys")
-                yield ArticleView(a.body, id="article")
+                yield ArticleView(self.body, id="article")
             yield AnnotationPanel(id="panel")
         yield Footer()
 
     def _meta_text(self) -> str:
         a = self.article
         parts = [a.source or "", a.date or "", a.byline or "", f"[{self.notes.state(a.id)}]"]
-        controls = sum(ch in BIDI_CONTROLS for ch in a.body)
-        if controls:
-            parts.append(f"⚠ {controls} bidi control characters (ctrl+t shows them)")
+        if self._controls:
+            parts.append(f"⚠ {self._controls} bidi control characters (ctrl+t shows them)")
         return "  ·  ".join(p for p in parts if p)
 
     def on_mount(self) -> None:
         self.view.focus()
         self.refresh_annotations()
-        self.hits = find(self.article.body, self.search_query) if self.search_query else []
+        self.hits = find(self.body, self.search_query) if self.search_query else []
         if self.hits:
             self.view.set_highlights("search", [Highlight(s, e, SEARCH_STYLE) for s, e in self.hits])
             self.view.move_to_offset(self.hits[0][0])
@@ -128,7 +131,7 @@ class ReaderScreen(AppScreen):
             self.query_one("#triage-keys", Label).update(self._triage_keys())
         slow: list[str] = []
         try:
-            marks = candidates(self.article.body, self.app.claim_rules, slow)
+            marks = candidates(self.body, self.app.claim_rules, slow)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             marks = []
@@ -203,7 +206,7 @@ class ReaderScreen(AppScreen):
         self.view.set_highlights("suggestions", [
             Highlight(s.start, s.end, Style(color=self._colour(s.label), dim=True, italic=True))
             for s in self.suggestions])
-        self.query_one(AnnotationPanel).show(rows, self.schema, suggestions=self.suggestions, body=self.article.body)
+        self.query_one(AnnotationPanel).show(rows, self.schema, suggestions=self.suggestions, body=self.body)
         self.query_one("#byline", BidiLabel).text = self._meta_text()
         self.query_one("#byline", BidiLabel).refresh(layout=True)
 
@@ -293,7 +296,7 @@ class ReaderScreen(AppScreen):
         if entity is None:
             self.notify("Put the cursor on a tagged entity first", severity="warning")
             return
-        spans = [s for s in find_all(self.article.body, entity["text"], clitics=True)
+        spans = [s for s in find_all(self.body, entity["text"], clitics=True)
                  if s != (entity["start"], entity["end"])]
         added = self._do(self.history.add_entities, self.article.id, spans, entity["label"])
         if added is not None:
@@ -306,13 +309,13 @@ class ReaderScreen(AppScreen):
         if entity is None:
             self.notify("Put the cursor on a tagged entity first", severity="warning")
             return
-        start, end = moved_edge(self.article.body, entity["start"], entity["end"], edge, step)
+        start, end = moved_edge(self.body, entity["start"], entity["end"], edge, step)
         self._do(self.history.update, entity["id"], start=start, end=end)
 
     def action_claim(self) -> None:
         """Mark the selection, or the sentence under the cursor, as a claim and open its form."""
         selection = self.view.selection_range()
-        span = selection or sentence_at(self.article.body, self.view.cursor_range()[0])
+        span = selection or sentence_at(self.body, self.view.cursor_range()[0])
         if span is None:
             return
         start, end = span
@@ -323,7 +326,7 @@ class ReaderScreen(AppScreen):
             if values is not None and self._do(self.history.add_claim, self.article.id, start, end, **values):
                 self.view.anchor = None
 
-        self.app.push_screen(ClaimForm(self.article.body[start:end], self.schema.claim_attributes, claimants), save)
+        self.app.push_screen(ClaimForm(self.body[start:end], self.schema.claim_attributes, claimants), save)
 
     def action_credibility(self, score: int) -> None:
         if self._do(self.history.set_credibility, self.article.id, score):
@@ -403,7 +406,7 @@ class ReaderScreen(AppScreen):
         """Copy the selection or word with where it comes from: id, outlet, date, offsets, text."""
         start, end = self.view.cursor_range()
         a = self.article
-        self._copy(f"«{a.body[start:end]}» — {a.source or '?'}, {a.date or 'n.d.'}, article {a.id}, "
+        self._copy(f"«{self.body[start:end]}» — {a.source or '?'}, {a.date or 'n.d.'}, article {a.id}, "
                    f"characters {start}-{end}", "citation")
 
     def action_copy_annotations(self) -> None:
@@ -431,7 +434,12 @@ class ReaderScreen(AppScreen):
             self.notify(f"Triage finished: {self.triage.decided} decided", timeout=5)  # type: ignore[union-attr]
             self.app.pop_screen()
             return
-        self.app.switch_screen(ReaderScreen(article_id, triage=self.triage))
+        try:
+            following = ReaderScreen(article_id, triage=self.triage)
+        except StoreError as exc:  # a text that cannot be read: say so, stay here
+            self.notify(str(exc), severity="error", timeout=15)
+            return
+        self.app.switch_screen(following)
 
     def action_triage_skip(self) -> None:
         self._triage_next(decided=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import StoreError
-from .storage import TOO_DEEP
+from .storage import loads
 from .workspace import _ANNOTATOR as ANNOTATOR_NAME
 
 ASSIGNMENTS_FILE = "assignments.json"
@@ -48,13 +48,11 @@ def load(workspace_path: Path) -> dict[str, list[str]]:
     """The saved assignment ({} when there is none); a damaged file is a one-line StoreError."""
     path = workspace_path / ASSIGNMENTS_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads(path.read_bytes())
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # (storage.loads turns nesting too deep into a ValueError)
         raise StoreError(f"{path}: cannot read assignments ({(str(exc).splitlines() or [repr(exc)])[0]})") from exc
-    except RecursionError:
-        raise StoreError(f"{path}: cannot read assignments ({TOO_DEEP})") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path}: expected an object of article id -> list of annotators")
     for article_id, names in data.items():

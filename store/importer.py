@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .article import Article, content_id, derive_title, parse_page
+from .storage import loads
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 """A .txt page larger than this is not a news article (and would freeze the reader)."""
@@ -132,14 +133,11 @@ def jsonl_records(path: Path) -> Iterator[tuple[str, dict[str, Any]] | Skip]:
                 yield text
                 continue
             try:
-                record = json.loads(text)
+                record = loads(text)
             except json.JSONDecodeError as exc:
                 yield Skip(where, f"not JSON ({exc.msg} at column {exc.colno})")
                 continue
-            except RecursionError:  # the rest of the file is still read
-                yield Skip(where, "not JSON (nested too deeply: arrays or objects hundreds of levels deep)")
-                continue
-            except ValueError as exc:  # e.g. a number of thousands of digits
+            except ValueError as exc:  # nested too deeply (storage.loads), a number of thousands of digits
                 yield Skip(where, f"not JSON ({str(exc).splitlines()[0] if str(exc) else 'bad value'})")
                 continue
             if not isinstance(record, dict):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
-from .storage import TOO_DEEP
+from .storage import loads
 
 STATE_DIR = "state"
 MAX_CURSORS = 500
@@ -32,12 +32,11 @@ class SessionState:
         raw = b""
         try:
             raw = self.path.read_bytes()
-            data = json.loads(raw.decode("utf-8"))
+            data = loads(raw)
         except FileNotFoundError:
             data = {}
-        except (OSError, ValueError, RecursionError) as exc:
-            reason = TOO_DEEP if isinstance(exc, RecursionError) else (str(exc).splitlines() or [type(exc).__name__])[0]
-            data = self._set_aside(raw, f"cannot read ({reason})")
+        except (OSError, ValueError) as exc:  # (storage.loads turns nesting too deep into a ValueError)
+            data = self._set_aside(raw, f"cannot read ({(str(exc).splitlines() or [type(exc).__name__])[0]})")
         if not isinstance(data, dict):
             data = self._set_aside(raw, f"expected an object, got {type(data).__name__}")
         wrong = _wrong_field(data)

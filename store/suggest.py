@@ -20,7 +20,7 @@ import regex as _regex
 from .atomic import write_atomic
 from .errors import StoreError
 from .normalize import CLITIC_PREFIX, WORD, quick_fold
-from .storage import TOO_DEEP
+from .storage import loads
 
 PATTERNS_FILE = "patterns.jsonl"
 PREDICTIONS_PREFIX = "predictions."
@@ -204,11 +204,11 @@ def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, lis
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            record = json.loads(line)
+            record = loads(line)
         except json.JSONDecodeError as exc:
             raise StoreError(f"{where}: not JSON ({exc.msg})") from None
-        except (RecursionError, ValueError) as exc:
-            raise StoreError(f"{where}: not JSON ({TOO_DEEP if isinstance(exc, RecursionError) else exc})") from None
+        except ValueError as exc:  # nested too deeply (storage.loads), a number of thousands of digits
+            raise StoreError(f"{where}: not JSON ({exc})") from None
         if not isinstance(record, dict):
             raise StoreError(f"{where}: expected an object with label and pattern")
         label, pattern = record.get("label"), record.get("pattern")
@@ -237,13 +237,11 @@ class Rejections:
     def __init__(self, workspace_path: Path, annotator: str) -> None:
         self.path = workspace_path / "suggestions" / f"{annotator}.json"
         try:
-            rows = json.loads(self.path.read_text(encoding="utf-8"))
+            rows = loads(self.path.read_bytes())
         except FileNotFoundError:
             rows = []
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # (storage.loads turns nesting too deep into a ValueError)
             raise StoreError(f"{self.path}: cannot read rejected suggestions ({exc})") from exc
-        except RecursionError:
-            raise StoreError(f"{self.path}: cannot read rejected suggestions ({TOO_DEEP})") from None
         if not isinstance(rows, list):
             raise StoreError(f"{self.path}: cannot read rejected suggestions (expected a list, got "
                              f"{type(rows).__name__})")

@@ -14,11 +14,10 @@ from typing import Any
 from ..annotations import STATES
 from ..article import Article, content_id
 from ..errors import ValidationError
-from ..importer import Skip, _from_record
-from ..storage import TOO_DEEP
+from ..importer import Skip, _from_record, jsonl_records
+from ..storage import loads
 from ..workspace import Workspace
 from . import doccano, label_studio, ours_reader, spacy_fmt
-from ..importer import jsonl_records
 from .incoming import CLAIM, RecordIn, is_offset
 from .offsets import UNITS, Notice
 
@@ -81,8 +80,8 @@ def detect(path: str | Path) -> str | None:
 
 def _first_of_document(path: Path) -> Any:
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (ValueError, OSError, RecursionError):  # (JSONDecodeError and UnicodeDecodeError are ValueErrors)
+        data = loads(path.read_bytes().decode("utf-8-sig"))
+    except (ValueError, OSError):  # (JSONDecodeError, UnicodeDecodeError and nesting too deep are ValueErrors)
         return None
     return (data[0] if data else None) if isinstance(data, list) else data
 
@@ -100,15 +99,15 @@ def read(path: Path, kind: str | None, offset_unit: str | None = None) -> Iterat
     raw = path.read_bytes()
     if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[" or path.suffix.lower() == ".json":
         try:
-            data = json.loads(raw.decode("utf-8-sig"))
+            data = loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             yield Skip(str(path), f"not valid UTF-8 (byte {exc.start})")
             return
         except json.JSONDecodeError as exc:
             yield Skip(f"{path}:{exc.lineno}", f"not JSON ({exc.msg} at column {exc.colno})")
             return
-        except (ValueError, RecursionError) as exc:  # nested thousands deep, a number of thousands of digits
-            yield Skip(str(path), f"not JSON ({TOO_DEEP if isinstance(exc, RecursionError) else exc})")
+        except ValueError as exc:  # nested thousands deep (storage.loads), a number of thousands of digits
+            yield Skip(str(path), f"not JSON ({exc})")
             return
         if isinstance(data, dict):
             data = [data]

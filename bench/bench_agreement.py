@@ -87,7 +87,7 @@ def build(path: Path, articles: int, annotators: int, seed: int = 5) -> dict[str
         name = f"annotator{a + 1}"
         rows, progress = {}, {}
 
-        def add(aid: str, kind: str, start, end, label, attributes) -> None:
+        def add(aid: str, kind: str, start, end, label, attributes, rows=rows, name=name) -> None:
             text = bodies[aid][start:end] if start is not None else None
             rows[str(len(rows) + 1)] = {
                 "id": f"{name[:2]}{len(rows):010x}", "annotator": name, "created": STAMP, "updated": STAMP,

@@ -76,7 +76,7 @@ def run(articles: int = 100_000) -> dict:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             grep = shutil.which("grep") or "grep"
-            base, count = _timed(lambda w=word: subprocess.run(
+            base, count = _timed(lambda w=word, grep=grep: subprocess.run(
                 [grep, "-rlc", "--include=*.txt", w, str(plain)], capture_output=True, text=True).stdout.count("\n"))
             figures[f"search_{name}"] = {"word": word, "articles_hit": hits, "seconds": round(ours, 3),
                                          "grep_seconds": round(base, 3), "grep_articles": count,

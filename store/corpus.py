@@ -416,8 +416,9 @@ def referenced_end(records: Iterable[dict[str, Any]]) -> int:
     return end
 
 
-_META_TYPES = (("title", str), ("title_derived", bool), ("source", (str, type(None))), ("date", (str, type(None))),
-               ("byline", (str, type(None))), ("url", (str, type(None))), ("origin", str), ("extra", (dict, type(None))))
+_META_TYPES = (("title", str), ("title_derived", bool), ("source", (str, type(None))),
+               ("date", (str, type(None))), ("byline", (str, type(None))), ("url", (str, type(None))),
+               ("origin", str), ("extra", (dict, type(None))))
 
 
 def record_problem(record: Any) -> str | None:

@@ -31,8 +31,16 @@ from .annotations import record_problem as annotation_problem
 from .atomic import keep_version, pid_alive, write_atomic, write_atomic_chunks
 from .corpus import BODIES_FILE, TEXT_AT, append_mark, committed_records, examine, record_problem, set_aside
 from .errors import CorruptFileError, StoreError
-from .journal import (JOURNAL_SUFFIX, LOCK_SUFFIX, TORN_SUFFIX, _record_problem, database_names, encode_tables,
-                      read_line, recover_tables)
+from .journal import (
+    JOURNAL_SUFFIX,
+    LOCK_SUFFIX,
+    TORN_SUFFIX,
+    _record_problem,
+    database_names,
+    encode_tables,
+    read_line,
+    recover_tables,
+)
 from .storage import dumps, read_tables
 
 STALE_TMP_SECONDS = 60
@@ -431,7 +439,8 @@ def _settings(folder: Path) -> Iterator[Finding]:
         return None
 
     checks = [(folder / KEYMAP_FILE, lambda p: load_keymap(p)), (folder / RULES_FILE, read_rules),
-              (folder / PATTERNS_FILE, read_patterns), (folder / assign.ASSIGNMENTS_FILE, lambda p: assign.load(folder))]
+              (folder / PATTERNS_FILE, read_patterns),
+              (folder / assign.ASSIGNMENTS_FILE, lambda p: assign.load(folder))]
     checks += [(p, lambda p: Rejections(folder, p.stem)) for p in sorted((folder / "suggestions").glob("*.json"))]
     checks += [(p, lambda p: SessionState(folder, p.stem).problem) for p in sorted((folder / STATE_DIR).glob("*.json"))]
     for path, read in checks:

@@ -46,8 +46,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .atomic import (create_exclusive, fsync_dir, keep_version, remove_stale_temp_files, write_atomic,
-                     write_atomic_chunks)
+from .atomic import (
+    create_exclusive,
+    fsync_dir,
+    keep_version,
+    remove_stale_temp_files,
+    write_atomic,
+    write_atomic_chunks,
+)
 from .errors import CorruptFileError, LockedError, StoreError, UnsavedError
 from .storage import cannot_save, dumps, loads, quiet_gc, read_tables
 

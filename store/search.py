@@ -8,6 +8,7 @@ from .normalize import FOLD_TABLE, fold, quick_fold
 from .search_index import SearchIndex
 from .workspace import Workspace
 
+
 @dataclass(frozen=True)
 class Hit:
     """One occurrence of the query: in the title or body of an article, with [start, end) offsets."""

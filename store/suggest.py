@@ -149,7 +149,8 @@ class TokenPattern:
                 return False
             if key == "NORM" and folded != quick_fold(str(value)):
                 return False
-            if key == "REGEX" and not _compiled(str(value)).search(raw, timeout=max(deadline - time.monotonic(), 0.001)):
+            if key == "REGEX" and not _compiled(str(value)).search(
+                    raw, timeout=max(deadline - time.monotonic(), 0.001)):
                 return False
             if key == "IS_DIGIT" and raw.isdigit() != bool(value):
                 return False

@@ -28,8 +28,16 @@ from pathlib import Path
 import pytest
 
 from store import StoreError, Workspace
-from store.agreement import (cohen_kappa, fleiss_kappa, format_report, krippendorff_alpha, match_count,
-                             pairable, report, span_f1)
+from store.agreement import (
+    cohen_kappa,
+    fleiss_kappa,
+    format_report,
+    krippendorff_alpha,
+    match_count,
+    pairable,
+    report,
+    span_f1,
+)
 
 N = None
 

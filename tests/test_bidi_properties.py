@@ -128,7 +128,8 @@ def test_cells_are_whole_grapheme_clusters_measured_as_rich_does(text, width, di
         assert cell_len(line.text) == line.width
         for cell in line.cells:
             logical = t[cell.start:cell.end]
-            if len(logical) == 1 and logical in "\t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000":
+            if len(logical) == 1 and logical in (
+                "\t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000"):
                 assert cell.text == " " * cell.width  # a break space (or TAB) is drawn as plain spaces
                 continue
             assert cell.width == cell_len(cell.text) >= 1

@@ -99,12 +99,14 @@ def wrong_type(name: str, original: bytes, pick: Any) -> bytes:
         value = pick(TOML_WRONG)
         templates = {
             "labels.toml": ["credibility = {v}\n[entities.PER]\nkey = 'p'\n", "entities = {v}\n",
-                            "claims = {v}\n[entities.PER]\nkey = 'p'\n", "nested_entities = {v}\n[entities.PER]\nkey = 'p'\n",
+                            "claims = {v}\n[entities.PER]\nkey = 'p'\n",
+                            "nested_entities = {v}\n[entities.PER]\nkey = 'p'\n",
                             "paragraph_direction = {v}\n[entities.PER]\nkey = 'p'\n", "[entities.PER]\nkey = {v}\n",
                             "[entities.PER]\nkey = 'p'\ncolor = {v}\nname = {v}\n",
                             DEFAULT_LABELS_TOML + "\n[claims.extra]\nx = {v}\n",
                             "[entities.PER]\nkey = 'p'\n[credibility]\nindicators = {v}\n"],
-            "claim_rules.toml": ["rules = {v}\n", "[rules]\na = {v}\n", "[rules.a]\nwords = {v}\n", "[rules.a]\nregex = {v}\n"],
+            "claim_rules.toml": ["rules = {v}\n", "[rules]\na = {v}\n",
+                                 "[rules.a]\nwords = {v}\n", "[rules.a]\nregex = {v}\n"],
             "keymap.toml": ["keys = {v}\n", "[keys]\nclaim = {v}\n", "[keys]\ntag-PER = {v}\nquit = {v}\n"],
         }[name]
         return pick(templates).format(v=value).encode()
@@ -112,7 +114,8 @@ def wrong_type(name: str, original: bytes, pick: Any) -> bytes:
     if name.endswith(".journal"):
         record = json.loads(original[9:original.index(b"\n")])[0][3]
         ops = pick([[["p", "annotations", "60", {**record, pick(sorted(record)): value}]],
-                    [["p", "annotations", "60", value]], [["p", "progress", "60", {"article_id": ARTICLE, "state": value}]],
+                    [["p", "annotations", "60", value]],
+                    [["p", "progress", "60", {"article_id": ARTICLE, "state": value}]],
                     [["p", value, "60", record]], [["d", "annotations", value]], [value]])
         try:
             return original + encode_line(ops)  # checksum-valid: only the fields are wrong
@@ -151,8 +154,9 @@ def wrong_type(name: str, original: bytes, pick: Any) -> bytes:
         else:
             data[table][key][field] = value
     elif name == "state/alice.json":
-        field = pick(["theme", "cursors", "library", "triage", "last_article", "library.sort", "library.filters",
-                      "library.filters.state", "library.reverse", "triage.queue", "triage.position", f"cursors.{ARTICLE}"])
+        field = pick(["theme", "cursors", "library", "triage", "last_article", "library.sort",
+                      "library.filters", "library.filters.state", "library.reverse", "triage.queue",
+                      "triage.position", f"cursors.{ARTICLE}"])
         at = data
         *outer, last = field.split(".")
         for part in outer:

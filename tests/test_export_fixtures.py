@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from store import Workspace
 
 EMOJI_ID = "emoji-harakat"

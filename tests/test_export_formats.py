@@ -321,7 +321,8 @@ def stated_directions(fmt: str, output: str, tmp: Path | None) -> list[tuple[str
     if fmt == "doccano":
         return [(r["direction"], r["paragraph_direction"]) for r in map(json.loads, output.splitlines())]
     if fmt == "spacy":
-        return [(r["meta"]["direction"], r["meta"]["paragraph_direction"]) for r in map(json.loads, output.splitlines())]
+        return [(r["meta"]["direction"], r["meta"]["paragraph_direction"])
+                for r in map(json.loads, output.splitlines())]
     if fmt == "conll":
         return list(zip(re.findall(r"^# direction = (.*)$", output, re.M),
                         re.findall(r"^# paragraph_direction = (.*)$", output, re.M), strict=True))

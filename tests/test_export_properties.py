@@ -396,7 +396,7 @@ def test_conll_tokens_and_bio_tags(ws, tmp_path_factory, doc: Doc) -> None:
     entities = [r for r in b.spans if r["kind"] == "entity"]
     where = {}
     for k, sentence in enumerate(sentences):
-        for i, (_, s, e, tag) in enumerate(sentence):
+        for _i, (_, s, e, tag) in enumerate(sentence):
             where[(s, e)] = (k, tag)
     covered = set()
     for ent in entities:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from spans import word_span
+
 from store import CorruptFileError, StoreError, Workspace
 from tui.app import make_app
 from tui.screens.reader import ReaderScreen

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from spans import word_span
+
 from store import StoreError, Workspace, doctor
 from store.exchange import export
 
@@ -176,7 +176,8 @@ while True:
 
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
-def test_kill_9_during_exports_leaves_the_old_file_or_the_new_one(workspace_path: Path, tmp_path: Path, fmt: str) -> None:
+def test_kill_9_during_exports_leaves_the_old_file_or_the_new_one(
+        workspace_path: Path, tmp_path: Path, fmt: str) -> None:
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
     for i in range(300):

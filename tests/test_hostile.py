@@ -106,7 +106,8 @@ def test_imported_hostile_text_comes_back_exactly(tmp_path_factory, texts: list[
 
 @PROFILE
 @given(text=hostile, width=st.integers(1, 30), reveal=st.booleans(), reorder=st.booleans())
-def test_layout_of_any_text_never_crashes_and_emits_no_control(text: str, width: int, reveal: bool, reorder: bool) -> None:
+def test_layout_of_any_text_never_crashes_and_emits_no_control(
+        text: str, width: int, reveal: bool, reorder: bool) -> None:
     rendered = render_text(text, width, reveal_controls=reveal, reorder=reorder)
     assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) < 0xA0 for c in rendered), repr(rendered)
     lay = layout(text, width, reveal_controls=reveal, reorder=reorder)

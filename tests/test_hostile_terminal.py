@@ -34,8 +34,10 @@ ATTACKS = [
     f"\x1bc{MARK}ris", f"\x1b#8{MARK}decaln", f"\x1b(0{MARK}charset",
 ]
 # NUL is refused by the importer (tested in test_hostile.py); every other control is let in
-CONTROLS = "".join(chr(c) for c in range(1, 0x20) if c not in (0x0A,)) + "\x7f" + "".join(chr(c) for c in range(0x80, 0xA0))
-BODY = ("بداية المقال " + " ".join(ATTACKS) + f" {MARK}controls" + CONTROLS + " نهاية المقال\n"
+CONTROLS = ("".join(chr(c) for c in range(1, 0x20) if c not in (0x0A,)) + "\x7f"
+            + "".join(chr(c) for c in range(0x80, 0xA0)))
+BODY = ("بداية المقال " + " ".join(ATTACKS) + f" {MARK}controls" + CONTROLS
+        + " نهاية المقال\n"
         + "\u202e" + f"{MARK}rlo" + "\u202c" + " \u2067" + f"{MARK}rli" + "\u2069")
 TITLE = f"\x1b]0;{MARK}T\x07عنوان\x1b[5m{MARK}blink\x9b2J"
 

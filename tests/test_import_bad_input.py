@@ -132,7 +132,8 @@ def test_a_link_out_of_the_folder_is_named_not_followed(tmp_path: Path) -> None:
 
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "secret.txt").write_text("سر لا يخرج من هنا\n\nنص طويل بما يكفي ليكون مقالا كاملا هنا.", encoding="utf-8")
+    (outside / "secret.txt").write_text("سر لا يخرج من هنا\n\n"
+                                        "نص طويل بما يكفي ليكون مقالا كاملا هنا.", encoding="utf-8")
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "ok.txt").write_text("عنوان\n\nنص المقال الأول وهو طويل بما يكفي للاستيراد.", encoding="utf-8")

@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from spans import word_span
 from tinydb import TinyDB
 
-from spans import word_span
-from store import CorruptFileError, StoreError, Workspace
-from store import journal
+from store import CorruptFileError, StoreError, Workspace, journal
 from store.corpus import BODIES_FILE
 
 ARTICLE = "52f015e52f40b84e"
@@ -121,7 +120,8 @@ def test_the_same_annotator_twice_in_one_process_shares_one_writer(workspace_pat
     second = b.annotations("alice").add_claim(ARTICLE, *word_span(b.article(ARTICLE).body, 3))
     assert {r["id"] for r in a.annotations("alice").all()} == {first["id"], second["id"]}
     a.close()
-    b.annotations("alice").add_claim(ARTICLE, *word_span(b.article(ARTICLE).body, 6))  # still writable after the other closed
+    # still writable after the other closed
+    b.annotations("alice").add_claim(ARTICLE, *word_span(b.article(ARTICLE).body, 6))
     b.close()
     c = Workspace.open(workspace_path)
     assert len(c.annotations("alice").all()) == 3
@@ -178,7 +178,8 @@ def test_a_torn_last_line_is_ignored_and_cut_off_by_the_next_writer(workspace_pa
         handle.write(b'1234abcd [["p","annotations","9",{"id":"torn')  # a save cut short
     again = Workspace.open(workspace_path)
     assert [r["id"] for r in again.annotations("alice").all()] == [kept["id"]]
-    again.annotations("alice").add_claim(ARTICLE, *word_span(again.article(ARTICLE).body, 1))  # the writer cuts the torn bytes first
+    # the writer cuts the torn bytes first
+    again.annotations("alice").add_claim(ARTICLE, *word_span(again.article(ARTICLE).body, 1))
     assert jl.read_bytes().startswith(good) and jl.read_bytes().count(b"\n") == 2
     assert db.with_suffix(".journal.torn").read_bytes().startswith(b"1234abcd")
     again.close()

@@ -24,10 +24,13 @@ def test_defaults() -> None:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda t: t.replace('key = "o"', 'key = "p"'), r"labels.toml:\d+: entities.ORG.key: 'p' is already the key of PER"),
-        (lambda t: t.replace('color = "#61afef"', 'color = "blue"'), rf"labels.toml:{LINE['#61afef']}: entities.ORG.color: 'blue'"),
+        (lambda t: t.replace('key = "o"', 'key = "p"'),
+         r"labels.toml:\d+: entities.ORG.key: 'p' is already the key of PER"),
+        (lambda t: t.replace('color = "#61afef"', 'color = "blue"'),
+         rf"labels.toml:{LINE['#61afef']}: entities.ORG.color: 'blue'"),
         (lambda t: t.replace('[claims]', '[claims'), rf"labels.toml: .*line {LINE['[claims]']}"),
-        (lambda t: t.replace('type = [', 'type = 3 #['), rf"labels.toml:{LINE['type = [']}: claims.type: expected a non-empty list"),
+        (lambda t: t.replace('type = [', 'type = 3 #['),
+         rf"labels.toml:{LINE['type = [']}: claims.type: expected a non-empty list"),
     ],
 )
 def test_broken_schema_names_line_and_field(edit, message) -> None:

@@ -265,7 +265,8 @@ async def test_assigned_first_triage_follows_and_teammates_saves_appear(workspac
         body = Workspace.open(workspace_path).article(IDS[1]).body
         subprocess.run([sys.executable, "-c", (
             "import sys; from store import Workspace; ws = Workspace.open(sys.argv[1]); "
-            "ws.annotations('bob').set_credibility(sys.argv[2], 1); ws.annotations('bob').set_state(sys.argv[2], 'done')"),
+            "ws.annotations('bob').set_credibility(sys.argv[2], 1); "
+            "ws.annotations('bob').set_state(sys.argv[2], 'done')"),
             str(workspace_path), IDS[1]], check=True)
         table = app.screen.query_one(DataTable)
         for _ in range(60):

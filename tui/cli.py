@@ -324,8 +324,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_serve(args)
 
 
-COMMANDS = {"agreement": cmd_agreement, "assign": cmd_assign, "doctor": cmd_doctor, "export": cmd_export, "import": cmd_import, "list": cmd_list,
-            "render": cmd_render, "serve": cmd_serve, "show": cmd_show}
+COMMANDS = {"agreement": cmd_agreement, "assign": cmd_assign, "doctor": cmd_doctor, "export": cmd_export,
+            "import": cmd_import, "list": cmd_list, "render": cmd_render, "serve": cmd_serve, "show": cmd_show}
 
 
 def main(argv: list[str] | None = None) -> int:

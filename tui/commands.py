@@ -12,7 +12,7 @@ class BindingCommands(Provider):
 
     def _commands(self):
         seen = set()
-        for key, active in self.screen.active_bindings.items():
+        for active in self.screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.action in seen or not active.enabled:
                 continue

@@ -20,7 +20,8 @@ class ClaimForm(FormDialog[dict[str, Any]]):
 
     DEFAULT_CSS = """
     ClaimForm { align: center middle; }
-    ClaimForm > Vertical { width: 72; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    ClaimForm > Vertical { width: 72; max-width: 100%; height: auto;
+        border: thick $accent; background: $surface; padding: 1 2; }
     ClaimForm Label { margin-top: 1; }
     ClaimForm #quote { color: $text-muted; }
     ClaimForm Horizontal { height: auto; margin-top: 1; }

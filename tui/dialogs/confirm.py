@@ -15,7 +15,8 @@ class Confirm(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     Confirm { align: center middle; }
-    Confirm > Vertical { width: 60; max-width: 100%; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    Confirm > Vertical { width: 60; max-width: 100%; height: auto;
+        border: thick $warning; background: $surface; padding: 1 2; }
     Confirm Horizontal { height: auto; margin-top: 1; }
     """
     BINDINGS = [Binding("y", "answer(True)", "Yes", id="confirm-yes"),

@@ -22,7 +22,8 @@ class CredibilityForm(FormDialog[dict[str, Any]]):
 
     DEFAULT_CSS = """
     CredibilityForm { align: center middle; }
-    CredibilityForm > Vertical { width: 76; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    CredibilityForm > Vertical { width: 76; max-width: 100%; height: auto;
+        border: thick $accent; background: $surface; padding: 1 2; }
     CredibilityForm SelectionList { height: auto; max-height: 10; }
     CredibilityForm RadioSet { layout: horizontal; }
     CredibilityForm Horizontal { height: auto; margin-top: 1; }

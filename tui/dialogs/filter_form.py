@@ -22,7 +22,8 @@ class FilterForm(ModalScreen[Filters | None]):
 
     DEFAULT_CSS = """
     FilterForm { align: center middle; }
-    FilterForm > Vertical { width: 70; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    FilterForm > Vertical { width: 70; max-width: 100%; height: auto;
+        border: thick $accent; background: $surface; padding: 1 2; }
     FilterForm Horizontal { height: auto; }
     FilterForm Input { width: 1fr; }
     FilterForm #error { color: $error; }
@@ -53,9 +54,11 @@ class FilterForm(ModalScreen[Filters | None]):
                 yield BidiInput(str(f.credibility_min or ""), id="credibility_min", placeholder="1")
                 yield BidiInput(str(f.credibility_max or ""), id="credibility_max", placeholder="5")
             yield Label("Has label")
-            yield Select([(Text(options.snippet(s, 40)), s) for s in self.labels], value=f.label or Select.NULL, id="label", prompt="any")
+            yield Select([(Text(options.snippet(s, 40)), s) for s in self.labels], value=f.label or Select.NULL,
+                         id="label", prompt="any")
             yield Label("Annotated by")
-            yield Select([(Text(options.snippet(s, 40)), s) for s in self.annotators], value=f.annotator or Select.NULL, id="annotator",
+            yield Select([(Text(options.snippet(s, 40)), s) for s in self.annotators],
+                         value=f.annotator or Select.NULL, id="annotator",
                          prompt="anyone")
             yield Label("", id="error", markup=False)
             with Horizontal():

@@ -159,7 +159,8 @@ class ReaderScreen(AppScreen):
 
     def _keys(self, action: str) -> str:
         """The keys bound to `action` now (after keymap.toml), as the footer shows them."""
-        keys = {self.app.get_key_display(b.binding) for b in self.active_bindings.values() if b.binding.action == action}
+        keys = {self.app.get_key_display(b.binding)
+                for b in self.active_bindings.values() if b.binding.action == action}
         return "/".join(sorted(keys)) or "?"
 
     def _triage_keys(self) -> str:

@@ -41,7 +41,8 @@ class AnnotationPanel(OptionList):
                 tag = row["label"] if row["kind"] == "entity" else (row["attributes"].get("verdict") or "claim")
                 snippet = options_.snippet(row["text"], SNIPPET)
                 style = f"bold {colour}" if row["kind"] == "entity" else "underline"
-                label = Text.assemble((f"{options_.snippet(tag, 12):<12} ", style), snippet)  # a verdict from labels.toml
+                # a verdict from labels.toml
+                label = Text.assemble((f"{options_.snippet(tag, 12):<12} ", style), snippet)
             options.append(Option(label, id=row["id"]))
         if suggestions:
             options.append(Option(Text(f"── {counted(len(suggestions), 'suggestion')} (a accept, x reject, A all) ──",

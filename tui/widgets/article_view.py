@@ -197,7 +197,8 @@ class ArticleView(ScrollView, can_focus=True):
             cur = self.words[self.cursor]
             ranges.append((*cur, self.get_component_rich_style("article-view--cursor")))
         mark = "▌ " if self._row_marked(scroll_y + y) else "  "
-        segments = [Segment(mark[: self.GUTTER].ljust(self.GUTTER), self.get_component_rich_style("article-view--mark"))]
+        segments = [Segment(mark[: self.GUTTER].ljust(self.GUTTER),
+                            self.get_component_rich_style("article-view--mark"))]
         if line.indent:
             segments.append(Segment(" " * line.indent, base))
         for cell in line.cells:

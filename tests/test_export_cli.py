@@ -76,3 +76,34 @@ def test_import_routes_labelled_files(annotated_path: Path, tmp_path: Path, caps
         assert "doccano: 0 articles added, 4 spans added" in capsys.readouterr().out
     finally:
         ws.close()
+
+
+# (format, the file -o names: a suffix after the format or none, the format `tahqiq import` finds)
+ANY_SUFFIX = [("doccano", "out.doccano", "doccano"), ("label-studio", "tasks.label-studio", "label-studio"),
+              ("spacy", "out.prodigy", "spacy"), ("jsonl", "out.tahqiq", "tahqiq"), ("json", "out", "tahqiq")]
+
+
+@pytest.mark.parametrize(("fmt", "name", "found"), ANY_SUFFIX)
+def test_an_export_imports_back_whatever_its_suffix(annotated_path: Path, tmp_path: Path, capsys, fmt: str,
+                                                    name: str, found: str) -> None:
+    from tui.cli import main
+
+    (tmp_path / "exports").mkdir()
+    out = tmp_path / "exports" / name
+    ws = str(annotated_path)
+    assert main(["export", "--workspace", ws, "--format", fmt, "--annotator", "alice", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["import", "--workspace", ws, "--annotator", "copy", str(out)]) == 0, capsys.readouterr().err
+    assert f"{out}: {found}: 0 articles added, 10 spans added, 0 already there" in capsys.readouterr().out
+    # A folder of exports too: the same file, its spans already there.
+    assert main(["import", "--workspace", ws, "--annotator", "copy", str(out.parent)]) == 0
+    assert f"{out}: {found}: 0 articles added, 0 spans added, 10 already there" in capsys.readouterr().out
+    w = Workspace.open(annotated_path)
+    try:
+        def spans(name: str) -> set[tuple]:
+            return {(r["article_id"], r["kind"], r["start"], r["end"], r["label"]) for r in w.annotations(name).all()
+                    if r["kind"] != "credibility"}
+
+        assert spans("copy") == spans("alice") and len(spans("copy")) == 10
+    finally:
+        w.close()

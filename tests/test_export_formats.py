@@ -227,8 +227,10 @@ def test_conll_bio_reads_back_to_the_entities(ws: Workspace) -> None:
         elif not line:
             sentences += 1
         else:
+            assert not line.startswith("#"), line  # a reader would skip it as a comment
             token, s, e, tag = line.split("\t")
             s, e = int(s), int(e)
+            token = token[1:] if token.startswith("\\#") else token  # the escape of a token starting with #
             assert bodies[doc][s:e] == token and token.strip() == token and token
             if tag.startswith("B-"):
                 current = [doc, annotator, s, e, tag[2:]]
@@ -248,6 +250,27 @@ def test_conll_bio_reads_back_to_the_entities(ws: Workspace) -> None:
     emoji_doc = output.split(f"# id = {EMOJI_ID}")[1].split("# id =")[0]
     blocks = [b for b in emoji_doc.split("\n\n") if b.strip() and not b.startswith("#")]
     assert blocks[0].splitlines()[-1].startswith("؟\t")  # sentence break after the Arabic question mark
+
+
+def test_conll_hash_tokens_are_escaped_and_never_read_as_comments(workspace: Workspace, tmp_path: Path) -> None:
+    body = "# المغرب يفوز. #المغرب بطل #"
+    src = tmp_path / "hash.jsonl"
+    src.write_text(json.dumps({"id": "hash", "text": body}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert workspace.import_paths([src]).imported == ["hash"]
+    first, second = body.index("المغرب"), body.index("المغرب", body.index("#", 1))
+    workspace.annotations("alice").add_entity("hash", first, first + 6, "LOC")
+    workspace.annotations("alice").add_entity("hash", second - 1, second + 6, "MISC")  # the hashtag, # included
+    output = run(workspace, "conll")
+    # A reader that skips lines starting with "#" (comments: our `# key = value` headers) loses no token.
+    headers = [line for line in output.splitlines() if line.startswith("#")]
+    assert all("\t" not in line and re.fullmatch(r"# \w+ = .*", line) for line in headers), headers
+    rows = [line.split("\t") for line in output.splitlines() if line and not line.startswith("#")]
+    assert [r[0] for r in rows] == ["\\#", "المغرب", "يفوز", ".", "\\#", "المغرب", "بطل", "\\#"]
+    # start/end stay the true offsets into the body; dropping the escape's backslash gives the token back.
+    for token, s, e, _ in rows:
+        assert body[int(s):int(e)] == (token[1:] if token.startswith("\\#") else token)
+    assert [(int(s), int(e), tag) for _, s, e, tag in rows if tag != "O"] == [
+        (first, first + 6, "B-LOC"), (second - 1, second, "B-MISC"), (second, second + 6, "I-MISC")]
 
 
 def test_text_direction_is_from_the_first_strong_character() -> None:

@@ -118,8 +118,9 @@ def _at(body: str, needle: str, nth: int = 0) -> tuple[int, int]:
 
 # Fixed cases that always run: spans across CR LF and U+2028, an entity that starts with a space, an
 # entity that is only a line break / only spaces, controls and bidi overrides inside spans, emoji
-# before spans, a note with line breaks.
-_B1 = "قالَ \u202eمُحَمَّدٌ\u202c 😀 إنّ\r\nالأسعار\u2028ارتفعت في القاهرة\x85x\ny\x1b[31m؟ Paris\tok\u2066ابc\u2069."
+# before spans, a note with line breaks, a sentence that starts with a hashtag (no CoNLL token line may start
+# with #).
+_B1 = "قالَ \u202eمُحَمَّدٌ\u202c 😀 إنّ\r\nالأسعار\u2028ارتفعت في القاهرة\x85x\ny\x1b[31m؟ #Paris\tok\u2066ابc\u2069."
 CROSSING = Doc(_B1, [(_at(_B1, " \u202eمُحَمَّدٌ")[0], _at(_B1, "\u202c")[1], "PER"),
                      (_at(_B1, "\r\n")[0], _at(_B1, "\r\n")[1], "MISC"),
                      (_at(_B1, "\n", 1)[0], _at(_B1, "\n", 1)[1], "MISC"),
@@ -346,7 +347,9 @@ def test_doccano_and_spacy_spans_slice_the_text(ws, tmp_path_factory, fmt: str, 
 
 def conll_documents(text: str) -> list[tuple[dict[str, str], list[list[tuple[str, int, int, str]]]]]:
     """(header, sentences of (token, start, end, tag)) per document. A header line is `# key = value`
-    without a tab; every other non-blank line is exactly four tab-separated fields."""
+    without a tab; every other non-blank line is exactly four tab-separated fields, and never starts with `#`
+    (a CoNLL reader would skip it as a comment): a token starting with `#` is written `\\#`, given back here
+    as the token."""
     assert text.endswith("\n")
     lines = text[:-1].split("\n")
     assert text.splitlines() == lines, "a line break other than \\n inside a line"
@@ -362,7 +365,9 @@ def conll_documents(text: str) -> list[tuple[dict[str, str], list[list[tuple[str
             assert docs_[-1][1][-1], "an empty sentence"
             docs_[-1][1].append([])
         else:
+            assert not line.startswith("#"), line
             token, start, end, tag = line.split("\t")
+            token = token[1:] if token.startswith("\\#") else token
             docs_[-1][1][-1].append((token, int(start), int(end), tag))
     for _, sentences in docs_:
         assert sentences[-1] == [], "each sentence ends with a blank line"

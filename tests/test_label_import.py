@@ -13,6 +13,7 @@ from test_export_formats import spans_from
 from store import StoreError, Workspace
 from store.article import content_id
 from store.exchange import detect, export, import_labelled, looks_labelled
+from store.workspace import LABELS_CHECKED
 
 IMPORTABLE = {"jsonl": "x.jsonl", "json": "x.json", "label-studio": "x.json", "doccano": "x.jsonl",
               "spacy": "x.jsonl"}
@@ -178,3 +179,59 @@ def test_bad_annotator_name_is_refused(ws: Workspace, tmp_path: Path) -> None:
     export(ws, "doccano", path=path)
     with pytest.raises(StoreError, match="annotator name"):
         import_labelled(ws, path, "no spaces please")
+
+
+def _saved(path: Path) -> dict[str, bytes]:
+    """Every file of a workspace and its content (lock files and the labels check's cache aside: opening a
+    workspace makes them)."""
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and p.suffix != ".lock" and p.name != LABELS_CHECKED}
+
+
+TEXTLESS = [  # (file, content, where the error points, the field named)
+    ("p.jsonl", '{"id": "x", "entities": []}\n', "p.jsonl:1", "text"),
+    ("p.doccano", '{"id": "x", "entities": []}\n', "p.doccano:1", "text"),
+    ("p.json", '[{"id": "x", "entities": []}]', "p.json:[0]", "text"),
+    ("ls.json", '[{"data": {"title": "x"}, "predictions": [{"result": []}]}]', "ls.json:task[0]", "data.text"),
+    ("ls.jsonl", '{"data": {}, "predictions": []}\n', "ls.jsonl:1", "data.text"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "where", "field"), TEXTLESS)
+def test_predictions_record_without_text_is_one_clear_error_and_saves_nothing(
+        workspace_path: Path, tmp_path: Path, capsys, name: str, content: str, where: str, field: str) -> None:
+    from tui.cli import main
+
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    before = _saved(workspace_path)
+    assert main(["import", "--workspace", str(workspace_path), "--predictions", "model", str(path)]) == 1
+    err = capsys.readouterr().err
+    # One line, in the article importer's words for a record without text, naming the file and the record.
+    assert err.strip() == f"tahqiq: skipped {tmp_path}/{where}: field {field!r}: missing or empty"
+    assert _saved(workspace_path) == before
+
+
+def test_predictions_after_a_record_without_text_are_still_predictions(workspace_path: Path, tmp_path: Path,
+                                                                        capsys) -> None:
+    """A first line without text does not make the file an article file: the next line tells its format."""
+    from tui.cli import main
+
+    ws = Workspace.open(workspace_path)
+    body, ids = ws.article(SEED).body, [a.id for a in ws.articles()]
+    ws.close()
+    s = body.index("بوبكر سبيك")
+    path = _write_lines(tmp_path / "model.jsonl", [
+        json.dumps({"id": "x", "entities": []}),
+        json.dumps({"article_id": SEED, "text": body, "label": [[s, s + 10, "PER"]]}, ensure_ascii=False)])
+    assert main(["import", "--workspace", str(workspace_path), "--predictions", "model", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert err.strip() == f"tahqiq: skipped {path}:1: field 'text': missing or empty"
+    assert f"{path}: doccano: 0 articles added, 1 spans added" in out
+    ws = Workspace.open(workspace_path)
+    try:
+        assert [a.id for a in ws.articles()] == ids  # line 2's text is the seed's: no article was added
+        assert [(r["article_id"], r["text"]) for r in ws.annotations("predictions.model").all()] == [
+            (SEED, "بوبكر سبيك")]
+    finally:
+        ws.close()

@@ -4,6 +4,12 @@ between sentences, `# key = value` lines (no tab) before each document. Claims a
 Tokens are cut at entity edges as well as at spaces and punctuation, so a span on an Arabic word with a
 clitic (و+القاهرة) keeps its exact offsets. Sentences are store.sentences' (. ؟ ? ! ؛ and line ends),
 never cut inside an entity. start/end are code points into the article body.
+
+A token line never starts with `#`: CoNLL readers skip such a line as a comment (as our `# key = value`
+headers are). A token that starts with `#` (a hashtag's `#` is a token of its own) is written with a
+backslash before it, `\\#`; start/end stay the token's offsets in the body, so `end - start` is one less than
+the written length. No token starts with `\\#` otherwise (`\\` is always a token of its own), so a reader gets
+the token back by dropping that backslash.
 """
 
 from __future__ import annotations
@@ -46,6 +52,17 @@ def tokens(text: str, cuts: Iterable[int] = ()) -> Iterator[tuple[int, int]]:
             start = edges[i]
             i += 1
         yield start, end
+
+
+def escape(token: str) -> str:
+    """`token` as written on its line: `\\#` for a token starting with `#`, which a CoNLL reader would take for
+    a comment line; any other token as it is."""
+    return "\\" + token if token.startswith("#") else token
+
+
+def shown(token: str) -> str:
+    """`token` as a token line shows it: control characters as symbols (control_pictures), then escaped."""
+    return escape(control_pictures(token))
 
 
 def body_has_token(body: str, start: int, end: int) -> bool:
@@ -109,10 +126,10 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
             write_(f"# credibility = {c['attributes']['score']}\n")
         body = a.body
         controls = CONTROL.search(body) is not None
+        escaped = controls or "#" in body
         for sentence in bio(item):
-            if controls:
-                sentence = [(control_pictures(body[s:e]), s, e, t) for s, e, t in sentence]
-                write_("".join(f"{tok}\t{s}\t{e}\t{t}\n" for tok, s, e, t in sentence))
+            if escaped:
+                write_("".join(f"{shown(body[s:e])}\t{s}\t{e}\t{t}\n" for s, e, t in sentence))
             else:
                 write_("".join(f"{body[s:e]}\t{s}\t{e}\t{t}\n" for s, e, t in sentence))
             write_("\n")

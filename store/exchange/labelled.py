@@ -8,20 +8,26 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ..annotations import STATES
 from ..article import Article, content_id
 from ..errors import ValidationError
-from ..importer import Skip, _from_record, jsonl_records
+from ..importer import SUPPORTED, Skip, _from_record, jsonl_records
 from ..storage import loads
 from ..workspace import Workspace
 from . import doccano, label_studio, ours_reader, spacy_fmt
-from .incoming import CLAIM, RecordIn, is_offset
+from .incoming import CLAIM, RecordIn, is_offset, text_of
 from .offsets import UNITS, Notice
 
 LABELLED_SUFFIXES = (".json", ".jsonl", ".ndjson")
+"""Suffixes always read for labels. A file with any other suffix, or none, is read for them too when it
+starts with `[` or `{` (an export written to `-o out.doccano` imports back), except the article importer's
+pages and tables and the temp file of a write in progress (NOT_LABELLED)."""
+NOT_LABELLED = (".txt", ".csv", ".partial", ".tmp")
+_LABEL_KEYS = ("entities", "claims", "label", "labels", "spans", "annotations", "predictions")
 _SNIFF_LINES = 20
 
 
@@ -57,40 +63,63 @@ def _kind_of_record(record: Any) -> str | None:
     return None
 
 
+def _textless(record: Any) -> bool:
+    """A JSON object without a text to label: it does not tell a file's format (every format but Label
+    Studio's, told by `data`, needs `text` to be recognised)."""
+    return isinstance(record, dict) and not (isinstance(record.get("text"), str) and record["text"].strip())
+
+
 def detect(path: str | Path) -> str | None:
-    """The labelled format of a file from its content: tahqiq, label-studio, doccano, spacy; else None."""
-    path = Path(path)
-    if path.suffix.lower() not in LABELLED_SUFFIXES or not path.is_file():
-        return None
+    """The labelled format of a file from its content: tahqiq, label-studio, doccano, spacy; else None.
+    The first record that has a text (or is a Label Studio task) tells; records without one are passed over."""
+    for _, record in _first_records(Path(path)):
+        kind = _kind_of_record(record)
+        if kind is not None or not _textless(record):
+            return kind
+    return None
+
+
+def _first_records(path: Path) -> list[tuple[str, Any]]:
+    """(where, record) for the first records of a JSON document or JSONL file, as `read` names them: what
+    tells its format. [] for a file that cannot hold labels (NOT_LABELLED, not [ or { first)."""
+    suffix = path.suffix.lower()
+    if suffix in NOT_LABELLED or not path.is_file():
+        return []
     try:
         with path.open("rb") as handle:
             head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()[:1]
     except OSError:
-        return None
-    if head == b"[" or (head == b"{" and path.suffix.lower() == ".json"):
+        return []
+    if head == b"[" or (head == b"{" and suffix == ".json"):
         # A JSON document: an array of Label Studio tasks or of our records, or one task.
-        return _kind_of_record(_first_of_document(path))
-    for n, item in enumerate(jsonl_records(path)):
-        if n >= _SNIFF_LINES:
-            break
-        if not isinstance(item, Skip):
-            return _kind_of_record(item[1])
+        try:
+            data = loads(path.read_bytes().decode("utf-8-sig"))
+        except (ValueError, OSError):  # (JSONDecodeError, UnicodeDecodeError and nesting too deep are ValueErrors)
+            return []
+        data = [data] if isinstance(data, dict) else data
+        return [(f"{path}:[{i}]", r) for i, r in enumerate(data[:_SNIFF_LINES])] if isinstance(data, list) else []
+    if head != b"{" and suffix not in LABELLED_SUFFIXES:
+        return []
+    return [item for item in islice(jsonl_records(path), _SNIFF_LINES) if not isinstance(item, Skip)]
+
+
+def _without_text(path: Path) -> Skip | None:
+    """The article importer's error for the first record, when the records that tell a file's format are all
+    labelled records without a text (nothing to tell the format by, nor to put the labels on)."""
+    records = _first_records(path)
+    if records and all(_textless(r) for _, r in records) and any(k in r for _, r in records for k in _LABEL_KEYS):
+        return text_of(records[0][1], records[0][0])
     return None
-
-
-def _first_of_document(path: Path) -> Any:
-    try:
-        data = loads(path.read_bytes().decode("utf-8-sig"))
-    except (ValueError, OSError):  # (JSONDecodeError, UnicodeDecodeError and nesting too deep are ValueErrors)
-        return None
-    return (data[0] if data else None) if isinstance(data, list) else data
 
 
 def looks_labelled(path: str | Path) -> bool:
     """True when `tahqiq import` should hand this file to `import_labelled` rather than the article importer:
-    a labelled JSONL, or any .json file (the article importer takes no .json; a broken one is reported here)."""
+    a labelled file whatever its suffix (but NOT_LABELLED), any .json file (the article importer takes no
+    .json; a broken one is reported here), and a file the article importer does not take whose records are
+    labels without a text (reported here)."""
     p = Path(path)
-    return p.is_file() and (p.suffix.lower() == ".json" or detect(p) is not None)
+    return p.is_file() and (p.suffix.lower() == ".json" or detect(p) is not None
+                            or (p.suffix.lower() not in SUPPORTED and _without_text(p) is not None))
 
 
 def read(path: Path, kind: str | None, offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
@@ -144,6 +173,10 @@ def import_labelled(workspace: Workspace, path: str | Path, annotator: str,
     path = Path(path)
     report = LabelReport(str(path), detect(path))
     notes = workspace.annotations(annotator)  # checks the name before anything is written
+    textless = _without_text(path) if report.format is None else None
+    if textless is not None:
+        report.skipped.append(textless)
+        return report
     if report.format is None and path.suffix.lower() == ".json" and path.is_file():
         report.skipped += [s for s in read(path, None) if isinstance(s, Skip)][:1]
         return report

@@ -15,10 +15,15 @@ points to are either an import killed before it wrote corpus.json (no mark after
 (a mark after them, or a mark counting more articles than corpus.json lists): refused with a one-line
 error until `tahqiq doctor` rebuilds the index. Texts written before frames existed (plain body+raw) and
 records with `body` and `raw` inline in corpus.json are still read as they are.
+
+The body is stored once: when the raw text is a JSON record whose `"text"` is the body (JSONL and CSV
+imports), it is stored with that field set to null and the metadata record says so (`"raw_body": "text"`);
+reading the raw text puts the body back. Raw records stored whole (older versions) are read as they are.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import zlib
@@ -41,6 +46,34 @@ FRAME = b"\x1e"
 ORPHANED_SUFFIX = ".orphaned"
 """`bodies.bin.orphaned`: bytes of interrupted imports, set aside (appended) rather than cut off."""
 _MAX_HEADER = 1 << 24
+RAW_BODY = "raw_body"
+"""Metadata field: the field of the raw JSON record that holds the body, stored as null in bodies.bin."""
+_BODY_FIELD = "text"
+
+
+def stored_raw(body: str, raw: str) -> tuple[str | None, str]:
+    """(field, raw text to store): a raw JSON record whose `"text"` is the body is stored with that field null,
+    when putting the body back gives exactly `raw` again; any other raw text is stored whole (field None)."""
+    if not body or not raw.startswith("{") or len(raw) < len(body):
+        return None, raw
+    try:
+        record = json.loads(raw)
+        if not isinstance(record, dict) or record.get(_BODY_FIELD) != body:
+            return None, raw
+        record[_BODY_FIELD] = None  # (the key keeps its place)
+        stored = json.dumps(record, ensure_ascii=False)
+        if full_raw(stored, body, _BODY_FIELD) != raw:
+            return None, raw
+    except (ValueError, RecursionError):
+        return None, raw
+    return _BODY_FIELD, stored
+
+
+def full_raw(stored: str, body: str, field: str) -> str:
+    """The raw text stored by `stored_raw`, with the body put back in `field`."""
+    record = json.loads(stored)
+    record[field] = body
+    return json.dumps(record, ensure_ascii=False)
 
 
 class BodyStore:
@@ -362,7 +395,14 @@ class StoredArticle(Article):
     def raw(self) -> str:
         value = self.__dict__.get("_raw")
         if value is None:
-            value = self._bodies.texts(self.id, self._ref)[1]
+            body, value = self._bodies.texts(self.id, self._ref)
+            field = self.__dict__.get("_raw_body")
+            if field is not None:
+                try:
+                    value = full_raw(value, body, field)
+                except (ValueError, RecursionError, TypeError) as exc:
+                    raise CorruptFileError(f"article {self.id!r}: its raw record in {self._bodies.path} is not the "
+                                           f"JSON object its metadata says ({exc}); run `tahqiq doctor`") from exc
         return value
 
     @raw.setter
@@ -395,6 +435,7 @@ def make_article(record: dict[str, Any], bodies: BodyStore) -> Article:
     d["extra"] = record.get("extra") or {}
     d["_ref"] = ref
     d["_bodies"] = bodies
+    d["_raw_body"] = record.get(RAW_BODY)
     return article
 
 
@@ -418,7 +459,7 @@ def referenced_end(records: Iterable[dict[str, Any]]) -> int:
 
 _META_TYPES = (("title", str), ("title_derived", bool), ("source", (str, type(None))),
                ("date", (str, type(None))), ("byline", (str, type(None))), ("url", (str, type(None))),
-               ("origin", str), ("extra", (dict, type(None))))
+               ("origin", str), ("extra", (dict, type(None))), (RAW_BODY, (str, type(None))))
 
 
 def record_problem(record: Any) -> str | None:

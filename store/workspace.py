@@ -8,7 +8,8 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tinydb import TinyDB
@@ -16,11 +17,22 @@ from tinydb import TinyDB
 from .annotations import AnnotationSet
 from .article import Article
 from .atomic import remove_stale_temp_files, write_atomic
-from .corpus import BODIES_FILE, TEXT_AT, BodyStore, examine, make_article, metadata_record, record_problem, set_aside
+from .corpus import (
+    BODIES_FILE,
+    RAW_BODY,
+    TEXT_AT,
+    BodyStore,
+    examine,
+    make_article,
+    metadata_record,
+    record_problem,
+    set_aside,
+    stored_raw,
+)
 from .errors import CorruptFileError, StoreError
 from .importer import Skip, expand, read_file
 from .journal import database_names
-from .labels import DEFAULT_LABELS_TOML, Schema, load_schema
+from .labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
 from .storage import AtomicJSONStorage, cannot_save, dumps
 
 CORPUS_FILE = "corpus.json"
@@ -32,6 +44,22 @@ _ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 IMPORT_BATCH = 20000
 """Articles written per corpus save during an import (each save rewrites the corpus metadata file; the
 texts go to bodies.bin, appended)."""
+
+
+_LABELS_FALLBACK: ContextVar[Callable[[str], None] | None] = ContextVar("labels_fallback", default=None)
+
+
+@contextmanager
+def default_labels_if_broken(warn: Callable[[str], None]) -> Iterator[None]:
+    """For commands that only read what is stored (`list`, `export`): inside, a labels.toml that cannot be
+    read (not TOML, a field of the wrong type) makes `Workspace.schema` the default labels, plus every entity
+    label annotations use, after `warn(why)` (once per workspace). Outside (the app, anything that edits),
+    it is refused as always. Nothing is written: labels.toml stays as the user left it."""
+    token = _LABELS_FALLBACK.set(warn)
+    try:
+        yield
+    finally:
+        _LABELS_FALLBACK.reset(token)
 
 
 def default_path() -> Path:
@@ -86,6 +114,7 @@ class Workspace:
         self._index_stamp: object = None
         self._sets: dict[str, AnnotationSet] = {}
         self._schema: Schema | None = None
+        self._fallback_schema: Schema | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, read_only: bool = False,
@@ -117,10 +146,31 @@ class Workspace:
     def schema(self) -> Schema:
         """The label schema, read from labels.toml (re-read when the file changes)."""
         if self._schema is None:
-            schema = load_schema(self.labels_path)
+            warn = _LABELS_FALLBACK.get()
+            if warn is not None and self._fallback_schema is not None:
+                return self._fallback_schema
+            try:
+                schema = load_schema(self.labels_path)
+            except StoreError as exc:
+                if warn is None:
+                    raise
+                self._fallback_schema = self._defaults_and_labels_in_use()
+                warn((str(exc).splitlines() or ["cannot be read"])[0])
+                return self._fallback_schema
             self._check_labels_in_use(schema)
             self._schema = schema
         return self._schema
+
+    def _defaults_and_labels_in_use(self) -> Schema:
+        """The default labels, with every entity label annotations use that they lack (no key: not for tagging)."""
+        schema = parse_schema(DEFAULT_LABELS_TOML)
+        extra: dict[str, EntityLabel] = {}
+        for name in self.annotators():
+            for row in self.annotations(name, check=False).records():
+                label = row["label"]
+                if row["kind"] == "entity" and label not in schema.entities and label not in extra:
+                    extra[label] = EntityLabel(label, label, "#abb2bf", "")
+        return replace(schema, entities={**schema.entities, **extra}) if extra else schema
 
     def reload_schema(self) -> Schema:
         """Re-read labels.toml (after the user edited it); the old schema stays if the new one is refused."""
@@ -389,4 +439,9 @@ def _printable(text: str) -> str:
 
 
 def _encoded(article: Article) -> tuple[dict, bytes, bytes]:
-    return metadata_record(article), article.body.encode("utf-8"), article.raw.encode("utf-8")
+    """(metadata, body, raw) as bodies.bin stores them: the body once (see corpus.stored_raw)."""
+    meta = metadata_record(article)
+    field, raw = stored_raw(article.body, article.raw)
+    if field is not None:
+        meta[RAW_BODY] = field
+    return meta, article.body.encode("utf-8"), raw.encode("utf-8")

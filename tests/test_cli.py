@@ -152,3 +152,46 @@ def test_an_id_imported_again_with_another_text_is_a_conflict(tmp_path: Path) ->
     assert result.stdout.strip() == "imported 0, duplicates 1, conflicts 1, skipped 0"
     assert "conflict" in result.stderr and "'n1'" in result.stderr and "b.jsonl" in result.stderr
     assert "النص الأول" in run("show", "n1").stdout  # nothing changed
+
+
+def test_list_counts_the_annotators_own_annotations_unless_told_all(workspace_path: Path, capsys,
+                                                                    monkeypatch) -> None:
+    """Issue: `list` counted every annotator's spans (gold and predictions too): E72 where the caller tagged 12."""
+    from spans import word_span
+
+    from store import Workspace
+    from tui.cli import main
+
+    article = "52f015e52f40b84e"
+    ws = Workspace.open(workspace_path)
+    body = ws.article(article).body
+    for name, entities, claims in (("alice", 3, 1), ("bob", 2, 2), ("gold", 4, 0), ("predictions.ner", 5, 0)):
+        notes = ws.annotations(name)
+        for i in range(entities):
+            notes.add_entity(article, *word_span(body, 2 * i), "PER")
+        for i in range(claims):
+            notes.add_claim(article, *word_span(body, 40 + 2 * i))
+    ws.close()
+
+    def counts(*args: str) -> dict[str, tuple[int, int]]:
+        assert main(["list", "--json", "--workspace", str(workspace_path), *args]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert len(rows) == 5
+        return {r["id"]: (r["entities"], r["claims"]) for r in rows if r["entities"] or r["claims"]}
+
+    assert counts("--annotator", "alice") == {article: (3, 1)}
+    assert counts("--annotator", "bob") == {article: (2, 2)}
+    assert counts("--annotator", "carol") == {}  # nothing tagged yet (and nothing created for carol)
+    assert not (workspace_path / "annotations" / "carol.json").exists()
+    monkeypatch.setenv("USER", "bob")  # no --annotator: the login name, as the app
+    assert counts() == {article: (2, 2)}
+    assert counts("--all-annotators") == {article: (3 + 2 + 4 + 5, 1 + 2)}
+    assert counts("--all-annotators", "--annotator", "alice") == {article: (14, 3)}
+    assert main(["list", "--workspace", str(workspace_path), "--annotator", "alice"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(article))
+    assert row.split("\t")[-2:] == ["E3", "C1"]
+    assert main(["list", "--workspace", str(workspace_path), "--annotator", "../alice"]) == 1
+    assert "annotator name '../alice'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["list", "--help"])
+    assert "--all-annotators" in capsys.readouterr().out

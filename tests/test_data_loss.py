@@ -225,10 +225,14 @@ def test_read_only_and_doctor_keep_every_intact_record_of_a_damaged_database(wor
     assert notes.damage and str(db) in notes.damage[0]
     ro.close()
     _restart(workspace_path)
-    listed = _tahqiq("list", "--workspace", str(workspace_path), "--json")  # a teammate's view: works, warns
+    listed = _tahqiq("list", "--workspace", str(workspace_path), "--json", "--all-annotators")  # works, warns
     assert listed.returncode == 0, listed.stderr
     assert "alice" in listed.stderr and str(db) in listed.stderr
     assert sum(r["claims"] for r in json.loads(listed.stdout)) == expect
+    listed = _tahqiq("list", "--workspace", str(workspace_path), "--json", "--annotator", "bob")  # a teammate's
+    assert listed.returncode == 0, listed.stderr  # own counts: still warned about alice's damaged file
+    assert "alice" in listed.stderr and str(db) in listed.stderr
+    assert sum(r["claims"] for r in json.loads(listed.stdout)) == 0
 
     fixed = _tahqiq("doctor", "--workspace", str(workspace_path))
     assert str(db) in fixed.stdout and "repaired" in fixed.stdout, fixed.stdout

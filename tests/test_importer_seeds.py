@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store import Workspace, chrome
-from store.article import derive_title
+from store.article import Article, derive_title
 
 CHROME_FRAGMENTS = ["شكرا على الإبلاغ", "سيتم حجب هذه الصورة", "انقر هنا لقراءة الخبر", "تعليقات الزوار",
                     "\u00a0\u00a0\u00a0"]
@@ -76,3 +76,84 @@ def test_reimport_is_a_no_op(workspace: Workspace) -> None:
     assert report.imported == [] and len(report.duplicates) == 5 and report.skipped == []
     assert workspace.corpus_path.read_bytes() == before
     assert len(workspace.articles()) == 5
+
+
+def _seed_records() -> list[dict]:
+    """The seed pages as JSONL records: real-size Arabic articles with their metadata."""
+    from pathlib import Path
+
+    from store.article import parse_page
+
+    records = []
+    for page in sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt")):
+        a = parse_page(page.read_text(encoding="utf-8"), page.stem.split("_")[1])
+        records.append({"id": a.id, "title": a.title, "source": a.source or "محيط", "date": a.date,
+                        "text": a.body, "lang": "ar", "tags": ["سياسة", 3, None]})
+    return records
+
+
+def test_a_jsonl_import_stores_each_text_once(tmp_path, capsys) -> None:
+    """Issue: the raw record kept for a JSONL article still held its text, so bodies.bin held every text
+    twice (a 500 KB file became a 1 MB bodies.bin). The raw record is rebuilt exactly from the stored body."""
+    import json
+
+    from tui.cli import main
+
+    records = _seed_records()
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    source = tmp_path / "news.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = tmp_path / "ws"
+    assert main(["import", str(source), "--workspace", str(path)]) == 0
+    texts = sum(len(r["text"].encode("utf-8")) for r in records)
+    assert texts > 40_000  # real-size articles, so headers and metadata are a small share
+    stored = (path / "bodies.bin").stat().st_size
+    assert stored < 1.2 * texts, f"bodies.bin is {stored / texts:.2f}x the texts"
+    capsys.readouterr()
+
+    for record in records:
+        assert main(["show", record["id"], "--workspace", str(path)]) == 0
+        assert capsys.readouterr().out.endswith("\n" + record["text"] + "\n")
+    ws = Workspace.open(path)
+    try:
+        for record, line in zip(records, lines):
+            article = ws.article(record["id"])
+            assert article.body == record["text"]
+            assert article.raw == line  # the raw record, text and all, exactly as before
+    finally:
+        ws.close()
+
+    (path / "corpus.json").unlink()  # `tahqiq doctor` rebuilds the index from bodies.bin: the raw records too
+    assert main(["doctor", "--workspace", str(path)]) == 0
+    capsys.readouterr()
+    ws = Workspace.open(path)
+    try:
+        assert [ws.article(r["id"]).raw for r in records] == lines
+    finally:
+        ws.close()
+
+
+def test_raw_records_stored_whole_by_older_versions_still_read(tmp_path) -> None:
+    """Workspaces whose bodies.bin holds each raw record with its text (before it was stored once)."""
+    import json
+
+    from store.corpus import metadata_record
+    from store.importer import read_file
+
+    records = _seed_records()[:2]
+    source = tmp_path / "news.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    articles = [a for a in read_file(source) if isinstance(a, Article)]
+    path = tmp_path / "ws"
+    ws = Workspace.open(path)
+    with ws._corpus_locked():  # what the older version wrote: metadata, body, and the whole raw record
+        ws._write_batch([(metadata_record(a), a.body.encode("utf-8"), a.raw.encode("utf-8")) for a in articles])
+    ws.close()
+    ws = Workspace.open(path)
+    try:
+        for record in records:
+            article = ws.article(record["id"])
+            assert article.body == record["text"]
+            assert json.loads(article.raw) == record
+    finally:
+        ws.close()

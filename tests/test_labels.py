@@ -115,3 +115,67 @@ def test_workspace_schema_reads_paragraph_direction(workspace: Workspace) -> Non
                                                                  'paragraph_direction = "first-strong"'),
                                      encoding="utf-8")
     assert workspace.reload_schema().paragraph_direction == "first-strong"
+
+
+BROKEN_LABELS = {
+    "not-toml": ("[entities.PER\n", "line 1"),
+    "wrong-type": ("credibility = 5\n[entities.PER]\nkey = 'p'\n", "labels.toml:1: field 'credibility'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_LABELS))
+def test_a_broken_labels_toml_does_not_stop_list_or_export(workspace_path, tmp_path, capsys, case: str) -> None:
+    """Issue: a broken labels.toml stopped `tahqiq export` of what is stored (and `list` said nothing of it).
+    Both warn in one line naming the file and line and go on with the default labels; every stored
+    annotation is exported, also one whose label (EVENT) the default labels lack."""
+    import json
+
+    from spans import word_span
+
+    from tui.cli import main
+
+    labels = workspace_path / "labels.toml"
+    labels.write_text(DEFAULT_LABELS_TOML + '\n[entities.EVENT]\nname = "Event"\ncolor = "#aaaaaa"\nkey = "e"\n',
+                      encoding="utf-8")
+    ws = Workspace.open(workspace_path)
+    body = ws.article(ARTICLE).body
+    notes = ws.annotations("alice")
+    notes.add_entity(ARTICLE, *word_span(body, 3), "PER")
+    notes.add_entity(ARTICLE, *word_span(body, 7), "EVENT")
+    notes.add_claim(ARTICLE, *word_span(body, 11), verdict="true")
+    ws.close()
+    broken, where = BROKEN_LABELS[case]
+    labels.write_text(broken, encoding="utf-8")
+
+    def warned(err: str) -> None:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tahqiq: warning: "), err
+        assert str(labels) in lines[0] and where in lines[0] and "default labels" in lines[0], lines[0]
+
+    assert main(["list", "--workspace", str(workspace_path), "--annotator", "alice"]) == 0
+    out, err = capsys.readouterr()
+    warned(err)
+    assert [line.split("\t")[-2:] for line in out.splitlines() if line.startswith(ARTICLE)] == [["E2", "C1"]]
+
+    assert main(["export", "--workspace", str(workspace_path), "--format", "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    warned(err)
+    (record,) = [json.loads(line) for line in out.splitlines() if json.loads(line)["annotator"] == "alice"]
+    assert [e["label"] for e in record["entities"]] == ["PER", "EVENT"]
+    assert [c["attributes"]["verdict"] for c in record["claims"]] == ["true"]
+
+    folder = tmp_path / "brat"
+    assert main(["export", "--workspace", str(workspace_path), "--format", "brat", "-o", str(folder)]) == 0
+    warned("\n".join(line for line in capsys.readouterr().err.splitlines() if "exported" not in line))
+    ann = next((folder / "alice").glob("*.ann")).read_text(encoding="utf-8")
+    assert "\tPER " in ann and "\tEVENT " in ann
+    conf = (folder / "annotation.conf").read_text(encoding="utf-8").split("\n")
+    assert {"PER", "ORG", "LOC", "MISC", "EVENT"} <= set(conf)  # the default labels, and the ones in use
+
+    assert labels.read_text(encoding="utf-8") == broken  # nothing written over the user's file
+    ws = Workspace.open(workspace_path)  # editing (the app, imports of labels) still refuses it
+    try:
+        with pytest.raises(StoreError, match=where):
+            ws.schema  # noqa: B018
+    finally:
+        ws.close()

@@ -71,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "code points (UTF-16 only where value.text proves it, with a note)")
     _common(p, suppress=True)
 
-    p = sub.add_parser("list", help="list the articles", description="List the articles.")
+    p = sub.add_parser("list", help="list the articles",
+                       description="List the articles: id, title, source, date, and E/C, the entities and claims "
+                                   "--annotator tagged in each (default $USER).")
     p.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    p.add_argument("--all-annotators", action="store_true",
+                   help="count the entities and claims of every annotator (gold and predictions too), "
+                        "not only --annotator's")
     p.add_argument("--search", metavar="TEXT",
                    help="only articles containing TEXT (harakat, tatweel and alef/yaa/taa-marbuta "
                         "variants ignored; Latin case-insensitive), with the first hit in context")
@@ -164,10 +169,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report.skipped or report.conflicts or status else 0
 
 
-def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
+def _counts(workspace: Workspace, annotator: str | None) -> dict[str, dict[str, int]]:
+    """Annotations per article and kind: `annotator`'s, or everyone's when None. Every annotator's file is
+    opened (looking only) either way, so a teammate's damaged one is still warned about."""
     counts: dict[str, dict[str, int]] = {}
     for name in workspace.annotators():
-        for row in workspace.annotations(name, check=False).all():  # a damaged file: counted as far as whole
+        notes = workspace.annotations(name, check=False)
+        if annotator is not None and name != annotator:
+            continue
+        for row in notes.all():  # a damaged file: counted as far as whole
             per = counts.setdefault(row["article_id"], {"entity": 0, "claim": 0, "credibility": 0})
             per[row["kind"]] = per.get(row["kind"], 0) + 1
     for name, damage in sorted(workspace.damaged.items()):
@@ -176,14 +186,27 @@ def _counts(workspace: Workspace) -> dict[str, dict[str, int]]:
     return counts
 
 
+def _labels_warning(why: str) -> None:
+    """A labels.toml that cannot be read, told in one line by the commands that go on without it."""
+    print(f"tahqiq: warning: {human(why)}; going on with the default labels", file=sys.stderr)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from store.exchange.records import json_safe
+    from store.labels import load_schema
     from store.search import context, corpus_counts, first_hit
     from store.search_index import SearchIndex
+    from store.workspace import _ANNOTATOR
     from tui.bidi import inert
 
+    if args.annotator is not None and not _ANNOTATOR.match(args.annotator):  # (the app refuses it the same way)
+        raise StoreError(f"annotator name {args.annotator!r}: use letters, digits, '.', '_' or '-'")
     workspace = open_workspace(args)
-    counts = _counts(workspace)
+    try:
+        load_schema(workspace.labels_path)  # (list uses no label: only told, so that it is fixed)
+    except StoreError as exc:
+        _labels_warning((str(exc).splitlines() or ["cannot be read"])[0])
+    counts = _counts(workspace, None if args.all_annotators else args.annotator or default_annotator())
     hits = corpus_counts(SearchIndex(workspace.path), workspace, args.search) if args.search else None
     rows = []
     for a in workspace.articles():
@@ -313,9 +336,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from store.workspace import default_labels_if_broken
     from tui.cli_exchange import run_export
 
-    return run_export(args)
+    with default_labels_if_broken(_labels_warning):  # what is stored is exported, whatever labels.toml says
+        return run_export(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -235,3 +235,20 @@ def test_predictions_after_a_record_without_text_are_still_predictions(workspace
             (SEED, "بوبكر سبيك")]
     finally:
         ws.close()
+
+
+@pytest.mark.parametrize("name", ["articles.jsonl", "page.txt"])
+def test_predictions_of_an_article_file_are_refused_not_imported_as_articles(
+        workspace_path: Path, tmp_path: Path, capsys, name: str) -> None:
+    """`--predictions` on a file of articles used to import the articles and drop the flag without a word."""
+    from tui.cli import main
+
+    path = tmp_path / name
+    text = "خبر جديد عن المغرب والجزائر في يوم الاثنين."
+    path.write_text(json.dumps({"id": "new", "text": text}, ensure_ascii=False) + "\n" if name.endswith("l")
+                    else text, encoding="utf-8")
+    before = _saved(workspace_path)
+    assert main(["import", "--workspace", str(workspace_path), "--predictions", "model", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(path) in err and "holds articles, not labels" in err, err
+    assert _saved(workspace_path) == before

@@ -153,6 +153,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     labelled, plain, not_followed = split_labelled(args.paths)
     for skip in not_followed:
         print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)
+    if args.predictions and plain:  # refused before anything is imported: the flag would be ignored
+        raise StoreError(f"{plain[0]}: holds articles, not labels; --predictions imports labelled files "
+                         "(tahqiq json/jsonl, Label Studio, doccano, spaCy); import articles without it")
     annotator = f"{PREDICTIONS_PREFIX}{args.predictions}" if args.predictions else args.annotator
     status = run_import_labelled(workspace, labelled, annotator, args.offset_unit) if labelled else 0
     status = status or (1 if not_followed else 0)

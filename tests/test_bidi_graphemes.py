@@ -3,6 +3,7 @@ import pytest
 import regex
 from rich.cells import cell_len
 
+from store.direction import paragraph_rule
 from tui.bidi import layout, render_text
 
 FAMILY = "👨\u200d👩\u200d👧"  # man ZWJ woman ZWJ girl
@@ -69,7 +70,7 @@ def test_column_of_and_offset_at_never_land_inside_a_cluster(width):
             assert hit is None or hit in starts
 
 
-@pytest.mark.parametrize("direction", ["auto", "rtl", "ltr", "arabic"])
+@pytest.mark.parametrize("direction", ["auto", "rtl", "ltr", paragraph_rule("arabic")])
 @pytest.mark.parametrize("cluster", list(KINDS.values()), ids=list(KINDS))
 def test_each_kind_of_cluster_is_one_cell(cluster, direction):
     text = f"قال {cluster} أمس"

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
+from store.direction import paragraph_rule
 from tui.bidi import BIDI_CONTROLS, Cell, layout, render_text, sanitize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,16 +233,17 @@ def test_rule_l1_tab_and_whitespace_before_it_take_paragraph_level():
 
 APPLE = "Apple تعلن عن هاتف"
 FLAG = "🇲🇦 المغرب يفوز"
+ARABIC, FIRST_STRONG = paragraph_rule("arabic"), paragraph_rule("first-strong")  # as the app passes them
 
 
 @pytest.mark.parametrize("text", [APPLE, FLAG])
 def test_arabic_rule_makes_a_paragraph_with_arabic_rtl_whatever_it_opens_with(text):
-    rtl = layout(text, 40, direction="arabic")
+    rtl = layout(text, 40, direction=ARABIC)
     assert rtl.paragraph_directions == ["rtl"] and rtl.line(0).rtl
     second = text.index(" ") + 1  # the first word is drawn right of the second
     assert rtl.line(0).column_of(0) > rtl.line(0).column_of(second)
     assert rtl.line(0).indent + sum(c.width for c in rtl.line(0).cells) == 40
-    for rule in ("first-strong", "auto"):  # UAX #9 P2-P3: "A" (or the regional indicator, class L) first
+    for rule in (FIRST_STRONG, "auto"):  # UAX #9 P2-P3: "A" (or the regional indicator, class L) first
         ltr = layout(text, 40, direction=rule)
         assert ltr.paragraph_directions == ["ltr"] and not ltr.line(0).rtl and ltr.line(0).indent == 0
         assert ltr.line(0).column_of(0) == 0 < ltr.line(0).column_of(second)
@@ -250,24 +252,30 @@ def test_arabic_rule_makes_a_paragraph_with_arabic_rtl_whatever_it_opens_with(te
 
 
 def test_arabic_rule_leaves_paragraphs_without_arabic_to_the_first_strong_letter():
-    lay = layout("Apple announces a phone\n" + APPLE + "\n2024 אבג\n\n123", 40, direction="arabic")
+    lay = layout("Apple announces a phone\n" + APPLE + "\n2024 אבג\n\n123", 40, direction=ARABIC)
     assert lay.paragraph_directions == ["ltr", "rtl", "rtl", "ltr", "ltr"]
     assert [lay.line(r).rtl for r in range(len(lay))] == [False, True, True, False, False]
-    assert render_text("Apple announces", 20, direction="arabic") == "Apple announces"
+    assert render_text("Apple announces", 20, direction=ARABIC) == "Apple announces"
 
 
 def test_direction_rules_are_checked():
     from tui.bidi.layout import DIRECTIONS
 
-    assert DIRECTIONS == ("ltr", "rtl", "auto", "arabic", "first-strong")
-    with pytest.raises(ValueError, match="direction must be one of"):
-        layout("abc", 10, direction="arabics")
+    assert DIRECTIONS == ("ltr", "rtl", "auto")  # the engine knows no workspace rule by name: it is passed in
+    for bad in ("arabics", "arabic", "first-strong", None):
+        with pytest.raises(ValueError, match="direction must be one of"):
+            layout("abc", 10, direction=bad)
+    with pytest.raises(ValueError, match="paragraph direction must be one of"):
+        paragraph_rule("arabics")
+    with pytest.raises(ValueError, match="must return 'rtl', 'ltr' or None"):
+        layout("abc", 10, direction=lambda text: "up").line(0)
+    assert paragraph_rule("arabic") == ARABIC and repr(ARABIC) == "paragraph_rule('arabic')"
 
 
 def test_display_options_follow_the_arabic_rule_in_every_method():
     from tui.bidi import DisplayOptions
 
-    arabic, first = DisplayOptions(direction="arabic"), DisplayOptions(direction="first-strong")
+    arabic, first = DisplayOptions(direction=ARABIC), DisplayOptions(direction=FIRST_STRONG)
     assert arabic.layout(APPLE, 30).line(0).rtl and not first.layout(APPLE, 30).line(0).rtl
     assert arabic.is_rtl(APPLE) and arabic.is_rtl(FLAG) and not arabic.is_rtl("Apple phone")
     assert not first.is_rtl(APPLE) and not first.is_rtl(FLAG)
@@ -277,5 +285,27 @@ def test_display_options_follow_the_arabic_rule_in_every_method():
     assert first.cell(APPLE, 30).startswith("Apple")
     cut = arabic.snippet(APPLE * 3, 12)
     assert cut.startswith("…") and cell_len(cut) <= 12
-    assert arabic.line(APPLE, "arabic").endswith("Apple") and arabic.line(APPLE).startswith("Apple")
-    assert DisplayOptions(direction="arabic", reorder=False).cell(APPLE, 30).startswith("Apple")
+    assert arabic.line(APPLE, ARABIC).endswith("Apple") and arabic.line(APPLE).startswith("Apple")
+    assert DisplayOptions(direction=ARABIC, reorder=False).cell(APPLE, 30).startswith("Apple")
+
+
+# Both sides use python-bidi's P2-P3 (the engine per paragraph, the exports over the whole article): isolates
+# skipped, embeddings and marks as UAX #9 says, also where an isolate straddles the first 64 characters (the
+# exports look there first).
+ONE_PARAGRAPH = {
+    "\u2067عربي\u2069 abc": "ltr", "\u2066abc\u2069 عربي": "rtl", "\u2068abc": "ltr", "\u2067\u2069x": "ltr",
+    "\u2069عربي": "rtl", "1\u2068a\u2067b\u2069c\u2069ع": "rtl", "\u202bعربي\u202c abc": "rtl", "\u202eabc": "ltr",
+    "\u200f abc": "rtl", "\u0661\u0662 abc": "ltr", "123": "ltr", "": "ltr", "(" * 70 + "ع": "rtl",
+    "1 " * 40 + "\u2067" + " x" * 40 + "\u2069 ع": "rtl", "\u2066" + "ع " * 50 + "\u2069" + ". " * 20 + "b": "ltr",
+    "\u2067" * 70 + "a": "ltr", "\u2067" * 70 + "a" + "\u2069" * 70 + "ع": "rtl",
+}
+
+
+@pytest.mark.parametrize("text", list(ONE_PARAGRAPH))
+def test_exports_and_the_engine_find_the_same_first_strong_letter(text):
+    from store.direction import PARAGRAPH_DIRECTIONS, first_strong, paragraph_direction
+    from tui.bidi import base_direction
+
+    assert first_strong(text) == base_direction(text, "auto") == ONE_PARAGRAPH[text]
+    for name in PARAGRAPH_DIRECTIONS:
+        assert paragraph_direction(text, name) == base_direction(text, paragraph_rule(name))

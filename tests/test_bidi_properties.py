@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tui.bidi import BIDI_CONTROLS, layout, sanitize, visual_order
+from store.direction import PARAGRAPH_DIRECTIONS, paragraph_direction, paragraph_rule
+from tui.bidi import BIDI_CONTROLS, base_direction, layout, sanitize, visual_order
 
 ALPHABET = (
     list("abc XYZ 123 .,:;!?-+#%$()[]{}<>«»“”\"'")
@@ -27,7 +28,7 @@ EMOJI = [
     "e\u0301", "\u200d", "\ufe0f", "\U0001f3fd", "\U000e0067", "\u20e3",
 ]
 texts = st.lists(st.sampled_from(ALPHABET + EMOJI), max_size=60).map("".join)
-DIRECTIONS = ["auto", "ltr", "rtl", "arabic", "first-strong"]
+DIRECTIONS = ["auto", "ltr", "rtl", paragraph_rule("arabic"), paragraph_rule("first-strong")]
 settings.register_profile("bidi", max_examples=int(os.environ.get("BIDI_EXAMPLES", "300")), deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 PROFILE = settings.get_profile("bidi")
@@ -154,3 +155,11 @@ def test_no_control_character_reaches_the_screen(text, width, reveal):
             emoji = regex.search(r"\p{Extended_Pictographic}", cell.text) is not None
             assert emoji or not any(is_removed(ch) for ch in cell.text)
             assert not cell.text.endswith(("\u200d", "\u200c"))
+
+
+@PROFILE
+@given(texts, st.sampled_from(PARAGRAPH_DIRECTIONS))
+def test_exports_and_the_engine_give_a_paragraph_one_direction(text, name):
+    """The direction an export writes for a one-paragraph text is the one the reader draws it in."""
+    paragraph = regex.sub(r"\p{Bidi_Class=B}", " ", text)
+    assert paragraph_direction(paragraph, name) == base_direction(paragraph, paragraph_rule(name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import regex
 from textual.app import App, ComposeResult
 
+from store.direction import paragraph_rule
 from store.normalize import WORD
 from tui.bidi import DisplayOptions
 from tui.widgets.article_view import ArticleView
@@ -20,7 +21,7 @@ BOUNDARIES = {m.start() for m in regex.finditer(r"\X", TEXT)} | {len(TEXT)}
 
 
 class ViewApp(App[None]):
-    display_options = DisplayOptions(direction="arabic")
+    display_options = DisplayOptions(direction=paragraph_rule("arabic"))
 
     def compose(self) -> ComposeResult:
         yield ArticleView(TEXT, id="view")

@@ -12,6 +12,7 @@ from textual.widgets import HelpPanel
 
 from store import StoreError, Workspace
 from store.claim_rules import ClaimRule, load_rules
+from store.direction import paragraph_rule
 from store.history import Change, History
 from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
@@ -53,7 +54,7 @@ class TahqiqApp(App[None]):
         """`app`: we reorder and join Arabic; `terminal`: logical order for terminals that do bidi."""
         self.shaping = shaping
         self.display_options = DisplayOptions(reorder=bidi == "app", shape=shaping,
-                                              direction=workspace.schema.paragraph_direction)
+                                              direction=paragraph_rule(workspace.schema.paragraph_direction))
         """How every widget draws text: set once here from the command line and the workspace's labels.toml."""
         self.title = f"tahqiq · {self.display_options.snippet('تحقيق', 10)}"
         self.sub_title = f"{annotator} · {inert(str(workspace.path))}" + (" · READ-ONLY" if workspace.read_only else "")

@@ -254,6 +254,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from store.direction import paragraph_rule
     from tui.bidi import DisplayOptions
 
     if args.width < 1:
@@ -261,7 +262,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     article = workspace.article(args.id)
     options = DisplayOptions(reorder=args.bidi == "app", shape=not args.no_shaping,
-                             direction=workspace.schema.paragraph_direction)
+                             direction=paragraph_rule(workspace.schema.paragraph_direction))
     rows = options.layout(article.body, args.width, reveal_controls=args.reveal_controls)
     print("\n".join(line.text for line in rows))
     return 0

@@ -10,18 +10,19 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 
+from .direction import Direction
 from .layout import Layout, layout, visual_line, visual_snippet
 
 
 @dataclass(frozen=True)
 class DisplayOptions:
     """`reorder`: we put each line in visual order (`--bidi app`), else logical order for terminals that do
-    bidi themselves; `shape`: join Arabic letters; `direction`: the paragraph direction rule
-    (see `tui.bidi.layout.DIRECTIONS`)."""
+    bidi themselves; `shape`: join Arabic letters; `direction`: "ltr", "rtl", "auto" or the paragraph direction
+    rule as a callable (see `tui.bidi.direction`; the app passes `store.direction.paragraph_rule(name)`)."""
 
     reorder: bool = True
     shape: bool = True
-    direction: str = "auto"
+    direction: Direction = "auto"
 
     def layout(self, text: str, width: int, reveal_controls: bool = False) -> Layout:
         """Rows of `text` at `width` columns, laid out lazily."""
@@ -38,7 +39,7 @@ class DisplayOptions:
         pad = " " * max(0, width - cell_len(snippet))
         return pad + snippet if self.reorder and self.is_rtl(text) else snippet + pad
 
-    def line(self, text: str, direction: str = "ltr") -> str:
+    def line(self, text: str, direction: Direction = "ltr") -> str:
         """Each line of `text` in visual order, unwrapped (messages the UI wraps itself)."""
         return visual_line(text, direction, shape=self.shape, reorder=self.reorder)
 

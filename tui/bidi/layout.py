@@ -1,18 +1,15 @@
 """Lazy layout of a whole text: paragraphs split on "\\n", laid out only as rows are asked for.
 
-`direction` is one of DIRECTIONS: "ltr", "rtl", "auto" (= "first-strong", UAX #9 P2-P3) or "arabic" (a paragraph
-holding any character of class AL or R is right to left, else first-strong; see store.direction).
+`direction` is "ltr", "rtl", "auto" (UAX #9 P2-P3) or a rule callable (see tui.bidi.direction), e.g. the
+workspace's `store.direction.paragraph_rule("arabic")`: a paragraph holding any character of class AL or R is
+right to left, else P2-P3 decide.
 """
 from __future__ import annotations
 
 from bisect import bisect_right
 
-from bidi import get_base_level
-
-from store.direction import forced_direction
-
-from .levels import DIRECTIONS as DIRECTIONS  # re-exported: the direction rules
-from .levels import check_direction
+from .direction import DIRECTIONS as DIRECTIONS  # re-exported: the directions known by name
+from .direction import Direction, base_direction, check_direction
 from .lines import VisualLine
 from .paragraph import layout_paragraph
 from .sanitize import BIDI_CONTROLS, sanitize
@@ -21,14 +18,13 @@ from .sanitize import BIDI_CONTROLS, sanitize
 class Layout:
     """Rows of `text` at `width` columns; `paragraphs_laid_out` counts the work done so far."""
 
-    def __init__(self, text: str, width: int, direction: str = "auto", shape: bool = True,
+    def __init__(self, text: str, width: int, direction: Direction = "auto", shape: bool = True,
                  reveal_controls: bool = False, reorder: bool = True) -> None:
         if width < 1:
             raise ValueError("width must be at least 1")
-        self._rule = check_direction(direction)  # ValueError unless one of DIRECTIONS
         self.text = sanitize(text)
         self.width = width
-        self.direction = direction
+        self.direction = check_direction(direction)  # ValueError unless one of DIRECTIONS or a rule
         self.shape = shape
         self.reveal_controls = reveal_controls
         self.reorder = reorder
@@ -122,21 +118,12 @@ class Layout:
     def paragraph_directions(self) -> list[str]:
         """"rtl" or "ltr" for each paragraph under the direction rule (P2/P3 where the rule leaves it to them)."""
         if self._directions is None:
-            if self._rule in ("ltr", "rtl"):
-                self._directions = [self._rule] * len(self._starts)
-            else:
-                self._directions = [self._paragraph_direction(self.text[s:self._para_end(p)])
-                                    for p, s in enumerate(self._starts)]
+            self._directions = [base_direction(self.text[s:self._para_end(p)], self.direction)
+                                for p, s in enumerate(self._starts)]
         return self._directions
 
-    def _paragraph_direction(self, para: str) -> str:
-        forced = forced_direction(para, self._rule)
-        if forced is not None:
-            return forced
-        return "rtl" if para and get_base_level(para) % 2 else "ltr"
 
-
-def layout(text: str, width: int, direction: str = "auto", shape: bool = True,
+def layout(text: str, width: int, direction: Direction = "auto", shape: bool = True,
            reveal_controls: bool = False, reorder: bool = True) -> Layout:
     """Lay out `text` for a terminal `width` columns wide (lazily).
 
@@ -167,7 +154,7 @@ def visual_snippet(text: str, width: int, **kw) -> str:
     return "…" + drawn if first.rtl and kw.get("reorder", True) else drawn + "…"
 
 
-def visual_line(text: str, direction: str = "auto", **kw) -> str:
+def visual_line(text: str, direction: Direction = "auto", **kw) -> str:
     """Each line of `text` in visual order without wrapping (for messages that the UI wraps itself)."""
     from rich.cells import cell_len
 

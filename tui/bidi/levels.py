@@ -10,22 +10,11 @@ from dataclasses import dataclass
 
 from bidi import get_display
 
-from store.direction import forced_direction
+from .direction import Direction, imposed_direction
 
 # Classes whose characters rule X9 removes (they get no level of their own).
 REMOVED_CLASSES = frozenset({"BN", "LRE", "RLE", "LRO", "RLO", "PDF"})
-
-DIRECTIONS = ("ltr", "rtl", "auto", "arabic", "first-strong")
-"""Paragraph direction rules: forced "ltr"/"rtl"; "auto" = "first-strong" (UAX #9 P2-P3); "arabic" = RTL when the
-paragraph holds any character of class AL or R, else first-strong (the rule is store.direction's)."""
 _BASE_DIR = {"ltr": "L", "rtl": "R", None: None}
-
-
-def check_direction(direction: str) -> str:
-    """`direction` as store.direction names the rule ("auto" -> "first-strong"); ValueError if unknown."""
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {', '.join(map(repr, DIRECTIONS))}, not {direction!r}")
-    return "first-strong" if direction == "auto" else direction
 
 _DUMP = re.compile(
     r'BidiInfo \{\n'
@@ -64,10 +53,11 @@ def _parse_levels(block: str, count: int) -> list[int]:
     return [int(x[:-1]) for x in block.split()[1::3]]  # tokens "Level(", "N,", "),"
 
 
-def resolve(text: str, direction: str = "auto") -> Levels:
-    """Resolve bidi levels of `text` under a rule of DIRECTIONS ("auto" = "first-strong" = rules P2/P3; for
-    "arabic" the rule fixes the base level of the whole text, which is then resolved with it forced)."""
-    forced = forced_direction(text, check_direction(direction))
+def resolve(text: str, direction: Direction = "auto") -> Levels:
+    """Resolve bidi levels of `text` under `direction` (see tui.bidi.direction): "auto" = rules P2/P3 for each
+    paragraph; a rule that imposes a direction on `text` fixes the base level of the whole text, which is then
+    resolved with it forced."""
+    forced = imposed_direction(text, direction)
     if not text:
         return Levels([], [], [], 1 if forced == "rtl" else 0)
     dump = get_display(text, base_dir=_BASE_DIR[forced], debug=True)

@@ -27,6 +27,7 @@ import regex
 from bidi.mirror import MIRRORED
 from rich.cells import cell_len
 
+from .direction import Direction
 from .levels import REMOVED_CLASSES, resolve
 from .lines import Cell, VisualLine
 from .reorder import line_levels, reorder
@@ -198,7 +199,7 @@ def _hung(units: list[Unit], a: int, b: int, last: bool, width: int) -> set[int]
     return hung
 
 
-def layout_paragraph(text: str, offset: int, index: int, width: int, direction: str,
+def layout_paragraph(text: str, offset: int, index: int, width: int, direction: Direction,
                      shape_arabic: bool, reveal: bool, reorder_lines: bool = True) -> list[VisualLine]:
     """Visual lines of paragraph `text` (no newline), whose first code point is at `offset`.
 

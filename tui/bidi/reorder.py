@@ -4,6 +4,7 @@ python-bidi gives levels before L1; the rest of reordering is done here, per lin
 """
 from __future__ import annotations
 
+from .direction import Direction
 from .levels import REMOVED_CLASSES, resolve
 
 # Classes reset to the paragraph level by L1 when they trail a line or precede S/B.
@@ -56,7 +57,7 @@ def reorder(levels: list[int]) -> list[int]:
     return order
 
 
-def visual_order(text: str, direction: str = "auto") -> list[int]:
+def visual_order(text: str, direction: Direction = "auto") -> list[int]:
     """Logical indices of one single-line paragraph in left-to-right screen order (X9 chars omitted)."""
     info = resolve(text, direction)
     final = line_levels(info.levels, info.classes, info.para_levels)
@@ -64,7 +65,7 @@ def visual_order(text: str, direction: str = "auto") -> list[int]:
     return [kept[k] for k in reorder([final[i] for i in kept])]
 
 
-def resolved_levels(text: str, direction: str = "auto") -> list[int | None]:
+def resolved_levels(text: str, direction: Direction = "auto") -> list[int | None]:
     """Levels after L1 per code point, None for X9-removed ones (as in BidiCharacterTest field 3)."""
     info = resolve(text, direction)
     final = line_levels(info.levels, info.classes, info.para_levels)

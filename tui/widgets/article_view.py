@@ -6,7 +6,6 @@ placed through the layout's cell map, so a styled word on screen is the same wor
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -22,6 +21,7 @@ from textual.strip import Strip
 from store.normalize import WORD
 
 from ..bidi import DEFAULT_DISPLAY, DisplayOptions, Layout, VisualLine
+from ..bidi.navigator import Navigator, word_at
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class ArticleView(ScrollView, can_focus=True):
         self.words: list[tuple[int, int]] = [m.span() for m in WORD.finditer(text)] or [(0, len(text))]
         self._word_starts = [s for s, _ in self.words]
         self._layout: Layout | None = None
-        self._row_words: dict[int, list[tuple[int, int, int]]] = {}
+        self._navigator: Navigator | None = None
         self._highlights: dict[str, list[Highlight]] = {}
         self._dragging = False
         self._goal_column: int | None = None
@@ -108,12 +108,20 @@ class ArticleView(ScrollView, can_focus=True):
         assert self._layout is not None
         return self._layout
 
+    @property
+    def navigator(self) -> Navigator:
+        """Word geometry and arrow-key moves on the current layout (tui.bidi.navigator), one per layout."""
+        layout = self.text_layout
+        if self._navigator is None or self._navigator.layout is not layout:
+            self._navigator = Navigator(layout, self.words)
+        return self._navigator
+
     def _relayout(self) -> None:
         width = max(1, self.scrollable_content_region.width - self.GUTTER)
         self._marked_rows = None
         self._measured = False
         self._layout = self.options.layout(self.text, width, reveal_controls=self.reveal_controls)
-        self._row_words.clear()
+        self._navigator = None
         # Show the first screen from a partial layout, then count all rows after it is painted.
         self.virtual_size = Size(width, max(self.scrollable_content_region.height + 1, 1))
         self.call_after_refresh(self._measure)
@@ -213,69 +221,15 @@ class ArticleView(ScrollView, can_focus=True):
     # ----- cursor movement in visual order -----------------------------------------------------
     def word_at(self, offset: int) -> int:
         """Index of the word at or just before a logical offset."""
-        return max(0, bisect.bisect_right(self._word_starts, offset) - 1)
-
-    def _words_on_row(self, row: int) -> list[tuple[int, int, int]]:
-        """(first column, last column, word index) of each word shown on a row, left to right."""
-        if row not in self._row_words:
-            line = self._line(row)
-            spans: dict[int, list[int]] = {}
-            column = line.indent if line else 0
-            for cell in line.cells if line else []:
-                index = self.word_at(cell.start)
-                start, end = self.words[index]
-                if start <= cell.start < end:
-                    cols = spans.setdefault(index, [column, column])
-                    cols[0], cols[1] = min(cols[0], column), max(cols[1], column + cell.width - 1)
-                column += cell.width
-            self._row_words[row] = sorted((a, b, i) for i, (a, b) in spans.items())
-        return self._row_words[row]
-
-    def _cursor_place(self) -> tuple[int, int, int]:
-        """Row and column extent of the cursor word on screen."""
-        row, col = self.text_layout.row_of(self.words[self.cursor][0])
-        for a, b, i in self._words_on_row(row):
-            if i == self.cursor:
-                return row, a, b
-        return row, col, col
-
-    def _next_row(self, row: int, step: int) -> int | None:
-        rows = len(self.text_layout)
-        row += step
-        while 0 <= row < rows:
-            if self._words_on_row(row):
-                return row
-            row += step
-        return None
+        return word_at(self._word_starts, offset)
 
     def action_move(self, direction: str, select: bool = False) -> None:
-        """Move the cursor one word left/right on screen, or one row up/down."""
+        """Move the cursor one word left/right on screen, or one row up/down (the rule: tui.bidi.navigator)."""
         if select and self.anchor is None:
             self.anchor = self.cursor
         elif not select:
             self.anchor = None
-        row, first, last = self._cursor_place()
-        words = self._words_on_row(row)
-        target: int | None = None
-        if direction in ("left", "right"):
-            self._goal_column = None
-            if direction == "right":
-                target = next((i for a, _, i in words if a > last), None)
-            else:
-                target = next((i for _, b, i in reversed(words) if b < first), None)
-            if target is None:
-                rtl = self._line(row).rtl  # type: ignore[union-attr]
-                forward_in_text = (direction == "right") != rtl
-                other = self._next_row(row, 1 if forward_in_text else -1)
-                if other is not None:
-                    row_words = self._words_on_row(other)
-                    target = row_words[0][2] if direction == "right" else row_words[-1][2]
-        else:
-            goal = self._goal_column if self._goal_column is not None else (first + last) // 2
-            self._goal_column = goal
-            other = self._next_row(row, -1 if direction == "up" else 1)
-            if other is not None:
-                target = min(self._words_on_row(other), key=lambda w: abs((w[0] + w[1]) / 2 - goal))[2]
+        target, self._goal_column = self.navigator.target(self.cursor, direction, self._goal_column)
         if target is not None:
             self.move_cursor(target, keep_goal=direction in ("up", "down"))
         else:

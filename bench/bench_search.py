@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from store.search_index import SearchIndex, texts_from  # noqa: E402
+from store.search.index import SearchIndex, texts_from  # noqa: E402
 
 RARE = "زنجبيلية"
 """A word planted in 10 articles only."""

@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from store.article import parse_page  # noqa: E402
-from store.suggest import PhraseMatcher  # noqa: E402
+from store.assist.suggest import PhraseMatcher  # noqa: E402
+from store.corpus.article import parse_page  # noqa: E402
 from tui.bidi import layout  # noqa: E402
 
 

@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:
 from bench import synth  # noqa: E402
 from bench.bench_agreement import LABELS, STAMP  # noqa: E402
 from bench.tasks import EMPTY_APP, pty_launch  # noqa: E402
+from store.db.storage import JSON_CODEC  # noqa: E402
 from store.session import SessionState  # noqa: E402
-from store.storage import JSON_CODEC  # noqa: E402
 
 ANNOTATORS = 5
 SAVE_TARGET_MS = 5.0
@@ -318,7 +318,7 @@ def bench_export(run: Children, ws: Path) -> dict:
 
 
 def bench_agreement(run: Children, ws: Path) -> dict:
-    """store.agreement.report on the whole workspace, beside bench_agreement's plain pass over the files."""
+    """store.team.agreement.report on the whole workspace, beside bench_agreement's plain pass over the files."""
     ours = run.task("agreement", workspace=str(ws))
     base = run.task("agreement_baseline", workspace=str(ws))
     what = "bench_agreement.baseline: json.loads of every annotation file, group, count exact agreements"

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.bench_agreement import LABELS, STAMP, _noisy
 from bench.bench_search import COMMON, RARE, vocabulary
 from store import Workspace
-from store.storage import dumps
+from store.db.storage import dumps
 
 WORDS_PER_ARTICLE = 322
 """~2,000 characters with the seed vocabulary (5.2 letters a word, plus the space)."""

@@ -99,9 +99,8 @@ def _floor(fd: int, line: bytes) -> float:
 def task_saves(p: dict) -> dict:
     """Real saves through AnnotationSet (each beside a bare write+fdatasync of its journal line), then
     saves while background folds run (FOLD_BYTES lowered), then the close (final fold)."""
-    import store.journal
+    import store.db.journal
     from store import Workspace
-
     open_ms, ws = timed(lambda: Workspace.open(p["workspace"]))
     notes_ms, notes = timed(lambda: ws.annotations(p["annotator"]))
     count_ms, count = timed(lambda: len(notes.all()))
@@ -121,7 +120,7 @@ def task_saves(p: dict) -> dict:
         floors.append(_floor(floor_fd, line))
     os.close(floor_fd)
     os.unlink(ws.path / "annotations" / "floor.bin")
-    store.journal.FOLD_BYTES = p["fold_bytes"]
+    store.db.journal.FOLD_BYTES = p["fold_bytes"]
     folding, folds, inode = [], 0, os.stat(journal).st_ino
     for step in steps[p["steady"]:]:
         ms, _ = timed(lambda s=step: _save(notes, s))
@@ -153,8 +152,8 @@ def task_tinydb(p: dict) -> dict:
 def task_index(p: dict) -> dict:
     """Build the search index of the workspace (the first search does it)."""
     from store import Workspace
-    from store.search import corpus_counts
-    from store.search_index import SearchIndex
+    from store.search.index import SearchIndex
+    from store.search.query import corpus_counts
 
     ws = Workspace.open(p["workspace"])
     ms, hits = timed(lambda: corpus_counts(SearchIndex(ws.path), ws, p["word"]))
@@ -166,8 +165,8 @@ def task_index(p: dict) -> dict:
 def task_search(p: dict) -> dict:
     """Search one word in the built index as the library does (corpus_counts), median of a few."""
     from store import Workspace
-    from store.search import corpus_counts
-    from store.search_index import SearchIndex
+    from store.search.index import SearchIndex
+    from store.search.query import corpus_counts
 
     ws = Workspace.open(p["workspace"])
     index = SearchIndex(ws.path)
@@ -263,7 +262,7 @@ def task_dump_baseline(p: dict) -> dict:
 def task_agreement(p: dict) -> dict:
     """The agreement report as `tahqiq agreement` makes it: open the workspace, report()."""
     from store import Workspace
-    from store.agreement import report
+    from store.team.agreement import report
 
     def run() -> dict:
         ws = Workspace.open(p["workspace"])

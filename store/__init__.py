@@ -1,10 +1,10 @@
 """tahqiq's data layer: corpus, annotations and label schema in a workspace folder. Never imports textual."""
 
-from .annotations import Annotation, AnnotationSet
-from .article import Article
-from .errors import CorruptFileError, LockedError, StoreError, UnsavedError, ValidationError
-from .labels import EntityLabel, Schema
-from .workspace import ImportReport, Workspace, default_path, seeds_path
+from store.annotation.annotation_set import Annotation, AnnotationSet
+from store.annotation.labels import EntityLabel, Schema
+from store.corpus.article import Article
+from store.errors import CorruptFileError, LockedError, StoreError, UnsavedError, ValidationError
+from store.workspace import ImportReport, Workspace, default_path, seeds_path
 
 __all__ = [
     "Annotation", "AnnotationSet", "Article", "CorruptFileError", "EntityLabel", "ImportReport", "LockedError",

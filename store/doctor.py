@@ -27,11 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .annotations import record_problem as annotation_problem
-from .atomic import keep_version, pid_alive, write_atomic, write_atomic_chunks
-from .corpus import BODIES_FILE, TEXT_AT, append_mark, committed_records, examine, record_problem, set_aside
-from .errors import CorruptFileError, StoreError
-from .journal import (
+from store.annotation.annotation_set import record_problem as annotation_problem
+from store.corpus.bodies import BODIES_FILE, TEXT_AT, append_mark, committed_records, examine, record_problem, set_aside
+from store.db.atomic import keep_version, pid_alive, write_atomic, write_atomic_chunks
+from store.db.journal import (
     JOURNAL_SUFFIX,
     LOCK_SUFFIX,
     TORN_SUFFIX,
@@ -41,7 +40,8 @@ from .journal import (
     read_line,
     recover_tables,
 )
-from .storage import dumps, read_tables
+from store.db.storage import dumps, read_tables
+from store.errors import CorruptFileError, StoreError
 
 STALE_TMP_SECONDS = 60
 _TMP_PID = re.compile(r"\.(\d+)-[A-Za-z0-9_]{8}\.tmp$")
@@ -154,7 +154,7 @@ def _rebuild_corpus(folder: Path, tables: dict | None, problem: str, findings: l
     """corpus.json from what is intact in it and every finished import's frames in bodies.bin (each holds its
     article's corpus record); the damaged file is kept. An index that bodies.bin cannot give back (texts from
     before frames existed, or inline texts) is left untouched."""
-    from .journal import salvage_tables
+    from store.db.journal import salvage_tables
 
     path, bodies = folder / "corpus.json", folder / BODIES_FILE
     try:
@@ -258,7 +258,7 @@ def _bodies(folder: Path, rows: list[dict], dry_run: bool) -> Iterator[Finding]:
 
 
 def _labels(folder: Path) -> Iterator[Finding]:
-    from .labels import load_schema
+    from store.annotation.labels import load_schema
 
     path = folder / "labels.toml"
     if not path.exists():
@@ -364,7 +364,7 @@ def _Lock_holder(db: Path) -> str:  # noqa: N802
 
 def _mismatches(folder: Path) -> Iterator[Finding]:
     """Annotations whose text no longer matches the body at their offsets, or on articles not in the corpus."""
-    from .workspace import Workspace
+    from store.workspace import Workspace
 
     try:
         ws = Workspace.open(folder)
@@ -416,12 +416,12 @@ def problems(findings: list[Finding]) -> int:
 def _settings(folder: Path) -> Iterator[Finding]:
     """The files the app reads besides the corpus, labels and annotations: keymap.toml, claim_rules.toml,
     patterns.jsonl, assignments.json, and each annotator's rejected suggestions and app state. Only read."""
-    from . import assign
-    from .claim_rules import RULES_FILE, parse_rules
-    from .keymap import KEYMAP_FILE, load_keymap
-    from .labels import load_schema
-    from .session import STATE_DIR, SessionState
-    from .suggest import PATTERNS_FILE, Rejections, load_patterns
+    from store.annotation.labels import load_schema
+    from store.assist.claim_rules import RULES_FILE, parse_rules
+    from store.assist.suggest import PATTERNS_FILE, Rejections, load_patterns
+    from store.keymap import KEYMAP_FILE, load_keymap
+    from store.session import STATE_DIR, SessionState
+    from store.team import assign
 
     def read_rules(path: Path) -> None:
         try:

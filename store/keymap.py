@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from .errors import StoreError
-from .storage import TOO_DEEP
+from store.db.storage import TOO_DEEP
+from store.errors import StoreError
 
 KEYMAP_FILE = "keymap.toml"
 

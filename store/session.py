@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomic
-from .storage import loads
+from store.db.atomic import write_atomic
+from store.db.storage import loads
 
 STATE_DIR = "state"
 MAX_CURSORS = 500

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from tinydb import TinyDB
 
-from .annotations import AnnotationSet
-from .article import Article
-from .atomic import remove_stale_temp_files, write_atomic
-from .corpus import (
+from store.annotation.annotation_set import AnnotationSet
+from store.annotation.labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
+from store.corpus.article import Article
+from store.corpus.bodies import (
     BODIES_FILE,
     RAW_BODY,
     TEXT_AT,
@@ -29,11 +29,11 @@ from .corpus import (
     set_aside,
     stored_raw,
 )
-from .errors import CorruptFileError, StoreError
-from .importer import Skip, expand, read_file
-from .journal import database_names
-from .labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
-from .storage import AtomicJSONStorage, cannot_save, dumps
+from store.corpus.importer import Skip, expand, read_file
+from store.db.atomic import remove_stale_temp_files, write_atomic
+from store.db.journal import database_names
+from store.db.storage import AtomicJSONStorage, cannot_save, dumps
+from store.errors import CorruptFileError, StoreError
 
 CORPUS_FILE = "corpus.json"
 LABELS_FILE = "labels.toml"

@@ -1,7 +1,17 @@
-"""Shared fixtures: a fresh workspace with the bundled seeds, and the seed files themselves."""
+"""Shared fixtures: a fresh workspace with the bundled seeds, and the seed files themselves; `run_cli`, the
+command line in this process; `quiet_waits`, Textual's pilot waiting for the app instead of the clock."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -42,3 +52,159 @@ def workspace(workspace_path: Path) -> Workspace:
     ws = Workspace.open(workspace_path)
     yield ws
     ws.close()
+
+
+class CliTimeout(BaseException):
+    """An in-process command ran over its time limit (`run_cli(timeout=...)`); a BaseException, so that no
+    `except Exception` in the command swallows it."""
+
+
+def run_cli(args: list[str] | tuple[str, ...], env: Mapping[str, str | None] | None = None, stdin: str = "",
+            cwd: str | os.PathLike[str] | None = None, timeout: float | None = 60) -> subprocess.CompletedProcess:
+    """`tahqiq ARGS` run by `tui.cli.main` in this process, answered as `subprocess.run([sys.executable, "-m",
+    "tui.cli", *ARGS], capture_output=True, text=True)` answers: the exit code (main's return value, or a
+    SystemExit's code as the interpreter would turn it into one), stdout and stderr. Far cheaper than a
+    process (no interpreter start, no imports); tests that need a real process (the entry point itself,
+    signals, pipes, a terminal) keep `subprocess`.
+
+    As a process would see them: `env` is laid over os.environ for the call (a None value unsets a
+    variable) and put back after, `cwd` is the working folder for the call, `stdin` is what standard input
+    holds (never a terminal), stdout and stderr are UTF-8 streams (strict on stdout, backslashreplace on
+    stderr, as Python's own). What a command left open is closed afterwards (store.db.journal caches stores
+    per process, and a process would end). An exception other than SystemExit propagates: a process would
+    have died of it with a traceback. `timeout` is enforced with SIGALRM in the main thread."""
+    from store.db import journal
+    from tui.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", errors="strict", newline="\n", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", newline="\n", write_through=True)
+    stdin_stream = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
+    saved_env = {k: os.environ.get(k) for k in (env or {})}
+    saved_cwd = os.getcwd()
+    opened_before = set(journal._OPEN)
+    alarm = timeout is not None and threading.current_thread() is threading.main_thread()
+
+    def _ran_over(*_: object) -> None:
+        raise CliTimeout(f"tahqiq {' '.join(map(str, args))}: ran over {timeout} s")
+
+    previous = signal.signal(signal.SIGALRM, _ran_over) if alarm else None
+    try:
+        for key, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = str(value)
+        if cwd is not None:
+            os.chdir(cwd)
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), \
+                _replaced_stdin(stdin_stream):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code
+                if code is None:
+                    code = 0
+                elif not isinstance(code, int):  # sys.exit("message"): printed, exit code 1
+                    print(code, file=sys.stderr)
+                    code = 1
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        os.chdir(saved_cwd)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        for key in set(journal._OPEN) - opened_before:  # what the process would have let go of on exit
+            store = journal._OPEN.pop(key)
+            with contextlib.suppress(Exception):
+                store.close()
+    stdout.flush()
+    stderr.flush()
+    return subprocess.CompletedProcess(["tahqiq", *map(str, args)], code, out.getvalue().decode("utf-8"),
+                                       err.getvalue().decode("utf-8"))
+
+
+@contextlib.contextmanager
+def _replaced_stdin(stream):
+    previous, sys.stdin = sys.stdin, stream
+    try:
+        yield
+    finally:
+        sys.stdin = previous
+
+
+# ----- Pilot waits for the app, not the clock -------------------------------------------------------------
+QUIET_ROUNDS = 100
+"""Rounds of `until_quiet` (each handles what the one before left) before it gives the app wall-clock time."""
+WORKERS_TIMEOUT = 30.0
+"""Seconds `until_quiet` waits for the app's workers before it goes on without them (Textual's own wait gives
+up after 1 s, busy or not)."""
+
+
+def _stopped(app) -> bool:
+    return app._exception is not None or app.return_code is not None
+
+
+def _refresh_pending(screen) -> bool:
+    return bool(screen._layout_required or screen._scroll_required or screen._repaint_required
+                or screen._recompose_required or screen._dirty_widgets or screen._callbacks)
+
+
+async def until_quiet(app) -> None:
+    """Run everything the app has pending to its end: the messages and callbacks of the app and of every
+    node on its screens, the screen's layout, repaint and after-refresh callbacks, and its workers (and what
+    those post back). Textual's own wait (`wait_for_idle`, twice in every `Pilot.press` and in every
+    `Pilot.pause()`) sleeps 20 ms at a time until the process looks idle: most of a UI test's time."""
+    from textual.pilot import Pilot
+
+    pilot = Pilot(app)
+    for _ in range(QUIET_ROUNDS):
+        await asyncio.sleep(0)
+        if _stopped(app) or not app.is_running or not app._screen_stack:
+            return
+        await pilot._wait_for_screen()  # every message queued so far handled, and any being handled
+        if _stopped(app):
+            return
+        if any(not w.is_finished for w in app.workers):
+            try:
+                await asyncio.wait_for(app.workers.wait_for_complete(), WORKERS_TIMEOUT)
+            except asyncio.TimeoutError:
+                return
+            continue
+        screen = app.screen
+        if _refresh_pending(screen) and screen.is_current and not app._batch_count:
+            screen._on_timer_update()  # lay out and paint now, as the screen's 60 Hz timer would
+            continue
+        nodes = [app, *(node for s in app.screen_stack for node in s.walk_children(with_self=True))]
+        if any(node._message_queue.qsize() or node._next_callbacks for node in nodes):
+            continue
+        return
+    await asyncio.sleep(0.05)  # something keeps itself busy (an animation): give it wall-clock time instead
+
+
+async def _wait_for_idle(min_sleep: float = 0, max_sleep: float = 1) -> None:
+    """Stands in for `textual._wait.wait_for_idle` (see `quiet_waits`): until the running app is quiet."""
+    from textual._context import active_app
+
+    try:
+        app = active_app.get()
+    except LookupError:
+        await asyncio.sleep(0)
+        return
+    await until_quiet(app)
+
+
+@pytest.fixture
+def quiet_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Pilot.press` and `Pilot.pause()` (no delay) return once the app has done what is pending
+    (`until_quiet`) instead of once the process has looked idle over 20 ms sleeps; `pause(delay)` still
+    sleeps. Opt in with `pytestmark = pytest.mark.usefixtures("quiet_waits")` where no test needs
+    wall-clock time to pass on a bare `pause()`."""
+    monkeypatch.setattr("textual.app.wait_for_idle", _wait_for_idle)
+    monkeypatch.setattr("textual.pilot.wait_for_idle", _wait_for_idle)

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from store import StoreError, Workspace
-from store.agreement import (
+from store.team.agreement import (
     cohen_kappa,
     fleiss_kappa,
     format_report,

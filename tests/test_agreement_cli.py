@@ -1,4 +1,4 @@
-"""`tahqiq agreement` through tui.cli_agreement, with a parser built like tui/cli.py's (global --workspace and
+"""`tahqiq agreement` through tui.cli.agreement, with a parser built like tui/cli/entry.py's (global --workspace and
 --annotator, then the subcommand with its own --workspace and repeatable --annotator)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_agreement import annotate_three
 
-from tui.cli_agreement import add_agreement_parser, run_agreement
+from tui.cli.agreement import add_agreement_parser, run_agreement
 
 
 @pytest.fixture
@@ -79,7 +79,6 @@ def test_usage_error_exits_2(capsys) -> None:
 
 def test_empty_workspace_is_not_an_error(tmp_path: Path, capsys) -> None:
     from store import Workspace
-
     Workspace.open(tmp_path / "new").close()  # a workspace with nothing in it (a missing one is an error)
     assert run_agreement(parse("agreement", "--workspace", str(tmp_path / "new"))) == 0
     out = capsys.readouterr().out
@@ -87,10 +86,7 @@ def test_empty_workspace_is_not_an_error(tmp_path: Path, capsys) -> None:
 
 
 def test_through_tahqiq_main_once_wired(three_path: Path, capsys) -> None:
-    from tui import cli
-
-    if "agreement" not in cli.COMMANDS:
-        pytest.skip("`agreement` is not wired into tui/cli.py yet")
+    from tui.cli import entry as cli
     assert cli.main(["agreement", "--workspace", str(three_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["credibility"]["items"] == 3
     assert cli.main(["--workspace", str(three_path), "agreement", "--annotator", "zed", "--annotator", "alice"]) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from store import Workspace
-from store.normalize import find_all
+from store.text.normalize import find_all
 from tui.app import make_app
 from tui.bidi import visual_line
 from tui.screens.reader import ReaderScreen
@@ -152,7 +152,7 @@ async def test_keymap_file_remaps_and_palette_lists_actions(workspace_path: Path
         await pilot.pause()
         keys = {b.binding.action: k for k, b in screen.active_bindings.items()}
         assert keys["claim"] == "k" and keys["undo"] == "z"
-        from tui.commands import BindingCommands
+        from tui.palette import BindingCommands
 
         names = [name for name, _, _ in BindingCommands(screen)._commands()]
         assert "Claim (k)" in names and "PER (p)" in names

@@ -1,9 +1,11 @@
 """Unicode conformance: visual_order against every case of BidiCharacterTest.txt."""
+import functools
 from pathlib import Path
 
 import pytest
 
 import tui.bidi.levels as levels_mod
+import tui.bidi.reorder as reorder_mod
 from tui.bidi import visual_order
 from tui.bidi.levels import BidiDumpError, resolve
 from tui.bidi.reorder import resolved_levels
@@ -20,7 +22,11 @@ def _cases():
             yield line.split(";")
 
 
-def test_bidi_character_test_visual_order_and_levels():
+def test_bidi_character_test_visual_order_and_levels(monkeypatch):
+    # Each case is resolved once: visual_order and resolved_levels (which call tui.bidi.reorder.resolve) and
+    # the base level check all read that one result (resolve is pure; the rest of each function still runs).
+    once = functools.lru_cache(maxsize=1)(resolve)
+    monkeypatch.setattr(reorder_mod, "resolve", once)
     total, failures = 0, []
     for fields in _cases():
         text = "".join(chr(int(cp, 16)) for cp in fields[0].split())
@@ -30,9 +36,10 @@ def test_bidi_character_test_visual_order_and_levels():
         total += 1
         if (visual_order(text, direction) != expected_order
                 or resolved_levels(text, direction) != expected_levels
-                or resolve(text, direction).base_level != int(fields[2])):
+                or once(text, direction).base_level != int(fields[2])):
             failures.append(fields)
     assert total > 90_000
+    assert once.cache_info().hits >= 2 * total  # one resolve per case, the other two calls read it
     assert failures == [], f"{len(failures)}/{total} failed, first: {failures[:3]}"
 
 

@@ -3,7 +3,7 @@ import pytest
 import regex
 from rich.cells import cell_len
 
-from store.direction import paragraph_rule
+from store.text.direction import paragraph_rule
 from tui.bidi import layout, render_text
 
 FAMILY = "👨\u200d👩\u200d👧"  # man ZWJ woman ZWJ girl

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from store.direction import paragraph_rule
+from store.text.direction import paragraph_rule
 from tui.bidi import BIDI_CONTROLS, Cell, layout, render_text, sanitize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +303,7 @@ ONE_PARAGRAPH = {
 
 @pytest.mark.parametrize("text", list(ONE_PARAGRAPH))
 def test_exports_and_the_engine_find_the_same_first_strong_letter(text):
-    from store.direction import PARAGRAPH_DIRECTIONS, first_strong, paragraph_direction
+    from store.text.direction import PARAGRAPH_DIRECTIONS, first_strong, paragraph_direction
     from tui.bidi import base_direction
 
     assert first_strong(text) == base_direction(text, "auto") == ONE_PARAGRAPH[text]

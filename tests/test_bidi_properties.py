@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from store.direction import PARAGRAPH_DIRECTIONS, paragraph_direction, paragraph_rule
+from store.text.direction import PARAGRAPH_DIRECTIONS, paragraph_direction, paragraph_rule
 from tui.bidi import BIDI_CONTROLS, base_direction, layout, sanitize, visual_order
 
 ALPHABET = (

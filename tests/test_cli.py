@@ -1,4 +1,9 @@
-"""The command line as a user meets it: exit codes, one-line errors, no tracebacks."""
+"""The command line as a user meets it: exit codes, one-line errors, no tracebacks.
+
+Most commands run in this process (`run`, through conftest's `run_cli`); `run_process` starts
+`python -m tui.cli` for the few that need the real entry point: `--version` and the first `import` here,
+`render` and `show` into a closed pipe.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 
 def run(*args: str, workspace: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`tahqiq ARGS` in this process."""
+    full_env = dict(env or {})
+    if workspace is not None:
+        full_env["TAHQIQ_WORKSPACE"] = str(workspace)
+    return run_cli(args, env=full_env)
+
+
+def run_process(*args: str, workspace: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`tahqiq ARGS` as a new process: the real entry point."""
     full_env = {**os.environ, **(env or {})}
     if workspace is not None:
         full_env["TAHQIQ_WORKSPACE"] = str(workspace)
@@ -20,8 +35,9 @@ def run(*args: str, workspace: Path | None = None, env: dict | None = None) -> s
 
 
 def test_version_and_help() -> None:
-    out = run("--version")
+    out = run_process("--version")
     assert out.returncode == 0 and out.stdout.startswith("tahqiq ")
+    assert run("--version").stdout == out.stdout
     for command in ([], ["import"], ["list"], ["show"], ["render"], ["export"]):
         result = run(*command, "--help")
         assert result.returncode == 0 and "usage: tahqiq" in result.stdout
@@ -35,7 +51,7 @@ def test_usage_error_exits_2() -> None:
 def test_import_list_show(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     seeds = Path(__file__).resolve().parent.parent / "seeds"
-    first = run("import", str(seeds), workspace=ws)
+    first = run_process("import", str(seeds), workspace=ws)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "imported 5, duplicates 0, conflicts 0, skipped 0"
     again = run("import", str(seeds), workspace=ws)
@@ -105,16 +121,15 @@ def test_a_mistyped_workspace_is_named_not_created(tmp_path: Path, command: list
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`tahqiq render ID | head -1` used to print "Broken pipe" and exit 1."""
-    import subprocess
-    import sys
-
     src = tmp_path / "long.jsonl"
-    src.write_text(json.dumps({"id": "long", "text": "كلمة عربية طويلة " * 20000}, ensure_ascii=False) + "\n",
+    # 155 kB shown, 245 kB rendered: far more than a pipe holds (64 KiB), so the command is still writing
+    # when `head` has gone.
+    src.write_text(json.dumps({"id": "long", "text": "كلمة عربية طويلة " * 5000}, ensure_ascii=False) + "\n",
                    encoding="utf-8")
     ws = tmp_path / "ws"
-    subprocess.run([sys.executable, "-m", "tui.cli", "import", str(src), "--workspace", str(ws)], check=True,
-                   capture_output=True)
-    for command in ("render long --width 20", "show long"):  # megabytes: far more than a pipe holds
+    assert run("import", str(src), "--workspace", str(ws)).returncode == 0
+    assert len(run("show", "long", "--workspace", str(ws)).stdout.encode()) > 2 * 65536
+    for command in ("render long --width 20", "show long"):
         proc = subprocess.run(f"{sys.executable} -m tui.cli {command} --workspace {ws} | head -c 1 >/dev/null; "
                               "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True,
                               text=True, timeout=120)
@@ -131,9 +146,6 @@ def test_a_search_without_hits_says_so(workspace_path: Path, capsys) -> None:
 
 def test_an_id_imported_again_with_another_text_is_a_conflict(tmp_path: Path) -> None:
     """It used to count as "duplicates 1" with exit 0, silently keeping the old text."""
-    import subprocess
-    import sys
-
     ws = tmp_path / "ws"
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     first.write_text(json.dumps({"id": "n1", "text": "النص الأول للمقال كما نشر."}, ensure_ascii=False) + "\n",
@@ -142,16 +154,12 @@ def test_an_id_imported_again_with_another_text_is_a_conflict(tmp_path: Path) ->
                       + json.dumps({"id": "n1", "text": "النص الأول للمقال كما نشر."}, ensure_ascii=False) + "\n",
                       encoding="utf-8")
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tui.cli", *args, "--workspace", str(ws)],
-                              capture_output=True, text=True)
-
-    assert run("import", str(first)).returncode == 0
-    result = run("import", str(second))
+    assert run("import", str(first), "--workspace", str(ws)).returncode == 0
+    result = run("import", str(second), "--workspace", str(ws))
     assert result.returncode == 1
     assert result.stdout.strip() == "imported 0, duplicates 1, conflicts 1, skipped 0"
     assert "conflict" in result.stderr and "'n1'" in result.stderr and "b.jsonl" in result.stderr
-    assert "النص الأول" in run("show", "n1").stdout  # nothing changed
+    assert "النص الأول" in run("show", "n1", "--workspace", str(ws)).stdout  # nothing changed
 
 
 def test_list_counts_the_annotators_own_annotations_unless_told_all(workspace_path: Path, capsys,

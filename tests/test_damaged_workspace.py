@@ -23,10 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from store import StoreError, Workspace, journal
-from store.claim_rules import DEFAULT_RULES_TOML
-from store.journal import encode_line
-from store.labels import DEFAULT_LABELS_TOML
+from store import StoreError, Workspace
+from store.annotation.labels import DEFAULT_LABELS_TOML
+from store.assist.claim_rules import DEFAULT_RULES_TOML
+from store.db import journal
+from store.db.journal import encode_line
 from tui.app import make_app
 from tui.cli import main
 from tui.screens.reader import ReaderScreen
@@ -233,7 +234,7 @@ def run_command(argv: list[str]) -> tuple[int, str, str]:
 
 
 def forget_stores(folder: Path) -> None:
-    """Close what a command that stopped on an error left open of `folder` (store.journal caches stores)."""
+    """Close what a command that stopped on an error left open of `folder` (store.db.journal caches stores)."""
     root = os.path.realpath(folder) + os.sep
     for key, store in list(journal._OPEN.items()):
         if key.startswith(root):

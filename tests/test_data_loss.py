@@ -18,7 +18,7 @@ import pytest
 from spans import word_span
 
 from store import CorruptFileError, StoreError, Workspace
-from store.journal import _OPEN
+from store.db.journal import _OPEN
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = "52f015e52f40b84e"
@@ -244,7 +244,7 @@ def test_read_only_and_doctor_keep_every_intact_record_of_a_damaged_database(wor
 
 
 def test_salvage_parses_a_damaged_tinydb_file_record_by_record() -> None:
-    from store.journal import salvage_tables
+    from store.db.journal import salvage_tables
 
     good = {"annotations": {str(i): {"id": f"r{i}", "n": i, "t": "نص"} for i in range(1, 11)},
             "progress": {"1": {"article_id": "x", "state": "done"}}}
@@ -363,7 +363,7 @@ def test_stale_temp_files_are_removed_on_open_and_live_ones_kept(workspace_path:
 
 
 def test_temp_files_are_created_exclusively_and_carry_the_pid(tmp_path: Path, monkeypatch) -> None:
-    from store.atomic import write_atomic
+    from store.db.atomic import write_atomic
 
     target = tmp_path / "x.json"
     seen = []

@@ -1,5 +1,5 @@
-"""`tahqiq export` and the labelled branch of `tahqiq import`, through tui.cli_exchange with a parser
-built like tui/cli.py's (global --workspace/--annotator, then the subcommand)."""
+"""`tahqiq export` and the labelled branch of `tahqiq import`, through tui.cli.exchange with a parser
+built like tui/cli/entry.py's (global --workspace/--annotator, then the subcommand)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from test_export_fixtures import EMOJI_ID
 
 from store import StoreError, Workspace
-from tui.cli_exchange import add_export_parser, run_export, run_import_labelled, split_labelled
+from tui.cli.exchange import add_export_parser, run_export, run_import_labelled, split_labelled
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -61,7 +61,8 @@ def _healthy(path: Path) -> None:
 
 SAVER = """
 import random, sys
-from store import Workspace, journal
+from store import Workspace
+from store.db import journal
 journal.FOLD_BYTES = 2500            # fold every dozen saves: kills land in folds too
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations("crash")

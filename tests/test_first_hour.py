@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from store import Workspace
-from store.journal import _OPEN
+from store.db.journal import _OPEN
 from tui.app import make_app
 from tui.dialogs.claim_form import ClaimForm
 from tui.dialogs.credibility_form import CredibilityForm

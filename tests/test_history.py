@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from store import Workspace
-from store.history import History
+from store.annotation.history import History
 
 ARTICLE = "52f015e52f40b84e"
 

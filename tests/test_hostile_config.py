@@ -87,7 +87,7 @@ def _check(data: bytes) -> None:
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
 @pytest.mark.parametrize("bidi", ["app", "terminal"])
 def test_no_escape_sequence_from_labels_toml_reaches_the_terminal(workspace_path: Path, bidi: str) -> None:
-    from store.labels import parse_schema
+    from store.annotation.labels import parse_schema
 
     parse_schema(LABELS)  # the attacks are a valid schema: the app must draw them, inertly
     (workspace_path / "labels.toml").write_text(LABELS, encoding="utf-8")

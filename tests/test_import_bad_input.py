@@ -107,7 +107,6 @@ def test_missing_path_and_folder_walk(workspace: Workspace, tmp_path: Path) -> N
 
 def test_corrupt_corpus_is_reported_and_never_overwritten(workspace_path: Path) -> None:
     from store import CorruptFileError
-
     corpus = workspace_path / "corpus.json"
     corpus.write_bytes(b'{"articles": {"1": {"id": "x", "bo')
     damaged = corpus.read_bytes()
@@ -118,7 +117,6 @@ def test_corrupt_corpus_is_reported_and_never_overwritten(workspace_path: Path) 
 
 def test_corrupt_annotations_are_reported_and_kept(workspace: Workspace) -> None:
     from store import CorruptFileError
-
     path = workspace.path / "annotations" / "eve.json"
     path.write_bytes(b"[1, 2")
     with pytest.raises(CorruptFileError, match="eve.json"):

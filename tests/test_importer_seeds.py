@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from store import Workspace, chrome
-from store.article import Article, derive_title
+from store import Workspace
+from store.corpus import chrome
+from store.corpus.article import Article, derive_title
 
 CHROME_FRAGMENTS = ["شكرا على الإبلاغ", "سيتم حجب هذه الصورة", "انقر هنا لقراءة الخبر", "تعليقات الزوار",
                     "\u00a0\u00a0\u00a0"]
@@ -82,7 +83,7 @@ def _seed_records() -> list[dict]:
     """The seed pages as JSONL records: real-size Arabic articles with their metadata."""
     from pathlib import Path
 
-    from store.article import parse_page
+    from store.corpus.article import parse_page
 
     records = []
     for page in sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt")):
@@ -137,8 +138,8 @@ def test_raw_records_stored_whole_by_older_versions_still_read(tmp_path) -> None
     """Workspaces whose bodies.bin holds each raw record with its text (before it was stored once)."""
     import json
 
-    from store.corpus import metadata_record
-    from store.importer import read_file
+    from store.corpus.bodies import metadata_record
+    from store.corpus.importer import read_file
 
     records = _seed_records()[:2]
     source = tmp_path / "news.jsonl"

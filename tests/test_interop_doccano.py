@@ -15,7 +15,7 @@ from interop_article import ARTICLE_ID, TEXT, add
 
 from store import Workspace
 from store.exchange import export, import_labelled
-from tui.cli import build_parser
+from tui.cli.entry import build_parser
 
 
 def js_slice(text: str, start: int, end: int) -> str:

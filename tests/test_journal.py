@@ -15,8 +15,9 @@ import pytest
 from spans import word_span
 from tinydb import TinyDB
 
-from store import CorruptFileError, StoreError, Workspace, journal
-from store.corpus import BODIES_FILE
+from store import CorruptFileError, StoreError, Workspace
+from store.corpus.bodies import BODIES_FILE
+from store.db import journal
 
 ARTICLE = "52f015e52f40b84e"
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +131,8 @@ def test_the_same_annotator_twice_in_one_process_shares_one_writer(workspace_pat
 
 WRITER = """
 import sys, time
-from store import Workspace, journal
+from store import Workspace
+from store.db import journal
 journal.FOLD_BYTES = int(sys.argv[3])
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations("bob")

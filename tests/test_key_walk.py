@@ -44,12 +44,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import until_quiet
 from textual.binding import Binding, BindingsMap
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable
 
-from store import Workspace, journal
-from store.sentences import sentence_at
+from store import Workspace
+from store.db import journal
+from store.text.sentences import sentence_at
 from tui.app import make_app
 from tui.screens.agreement import AgreementScreen
 from tui.screens.library import LibraryScreen
@@ -163,13 +165,14 @@ def _last_lines(exc: BaseException) -> str:
     return " | ".join(where[-1:] + text[-1:]) if where else text[-1]
 
 
+@pytest.fixture(autouse=True)
+def _quiet(quiet_waits: None) -> None:
+    """Every press and pause here waits for the app to be done, not for 20 ms sleeps (conftest.quiet_waits)."""
+
+
 async def settle(pilot) -> None:
-    """Let every message, timer callback and worker started by the last step finish."""
-    app = pilot.app
-    await pilot.pause()
-    if app._exception is None and app.return_code is None and any(not w.is_finished for w in app.workers):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    """Let every message, callback, refresh and worker started by the last step finish."""
+    await until_quiet(pilot.app)
 
 
 async def press(run: Run, key: str) -> None:

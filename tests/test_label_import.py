@@ -11,7 +11,7 @@ from test_export_fixtures import EMOJI_ID, EMOJI_TEXT
 from test_export_formats import spans_from
 
 from store import StoreError, Workspace
-from store.article import content_id
+from store.corpus.article import content_id
 from store.exchange import detect, export, import_labelled, looks_labelled
 from store.workspace import LABELS_CHECKED
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from store import StoreError, ValidationError, Workspace
-from store.labels import DEFAULT_LABELS_TOML, parse_schema
-from store.normalize import find_all
+from store.annotation.labels import DEFAULT_LABELS_TOML, parse_schema
+from store.text.normalize import find_all
 
 ARTICLE = "52f015e52f40b84e"
 LINE = {needle: next(i for i, line in enumerate(DEFAULT_LABELS_TOML.splitlines(), 1) if needle in line)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Label, ProgressBar
 
-from store import Workspace, journal
-from store.search import find
+from store import Workspace
+from store.db import journal
+from store.search.query import find
 from store.session import SessionState
 from tui.app import make_app
 from tui.screens.library import LibraryScreen
@@ -23,7 +24,7 @@ IDS = ["f6acadc5c55dd27f", "d9577bfa1a0662c0", "d1451bac8b1dfa5c", "52f015e52f40
 
 def close_for_restart(workspace: Workspace) -> None:
     """Close the workspace as quitting does, and check that this process caches nothing of it any more
-    (store.journal keeps one store per file per process): what the next app opens is read from disk."""
+    (store.db.journal keeps one store per file per process): what the next app opens is read from disk."""
     workspace.close()
     root = os.path.realpath(workspace.path)
     cached = [key for key in journal._OPEN if key.startswith(root + os.sep)]
@@ -102,7 +103,7 @@ async def test_filters_and_progress_numbers(workspace_path: Path) -> None:
         assert "date from" in str(app.screen.query_one("#error", Label).render())
         await pilot.click("#clear")
         await pilot.pause()
-        from store.stats import Filters
+        from store.team.stats import Filters
 
         for filters, expected in [(Filters(state="done"), [IDS[0]]), (Filters(label="PER"), [IDS[3]]),
                                   (Filters(credibility_min=1, credibility_max=3), [IDS[0]]),
@@ -238,8 +239,7 @@ def test_list_search_on_the_command_line(workspace_path: Path) -> None:
 
 
 def test_assign_splits_with_overlap(workspace_path: Path) -> None:
-    from store import assign
-
+    from store.team import assign
     result = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "assign",
                              "--annotators", "amina,omar", "--overlap", "0.4"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -254,8 +254,7 @@ def test_assign_splits_with_overlap(workspace_path: Path) -> None:
 
 
 async def test_assigned_first_triage_follows_and_teammates_saves_appear(workspace_path: Path) -> None:
-    from store import assign
-
+    from store.team import assign
     assign.save(workspace_path, assign.split(IDS, ["alice", "bob"], 0.0))
     mine = [i for i, names in assign.load(workspace_path).items() if "alice" in names]
     app = make_app(Workspace.open(workspace_path), "alice")

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from store import StoreError, Workspace
-from store.claim_rules import candidates, parse_rules
+from store.annotation.labels import load_schema
+from store.assist.claim_rules import candidates, parse_rules
+from store.assist.suggest import load_patterns
+from store.corpus.importer import MAX_TEXT_CHARS
+from store.db.journal import encode_line
 from store.doctor import check
-from store.importer import MAX_TEXT_CHARS
-from store.journal import encode_line
-from store.labels import load_schema
 from store.session import SessionState
-from store.stats import article_rows
-from store.suggest import load_patterns
+from store.team.stats import article_rows
 from tui.app import make_app
 from tui.cli import main
 from tui.screens.reader import ReaderScreen
@@ -107,8 +107,8 @@ HANG_CHECK = """
 import json, sys, time
 from pathlib import Path
 from store import Workspace
-from store.claim_rules import candidates, load_rules
-from store.suggest import Suggester
+from store.assist.claim_rules import candidates, load_rules
+from store.assist.suggest import Suggester
 ws = Workspace.open(sys.argv[1])
 rules = load_rules(ws.path)
 problems = []

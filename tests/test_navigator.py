@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from store.direction import paragraph_rule
-from store.normalize import WORD
+from store.text.direction import paragraph_rule
+from store.text.normalize import WORD
 from tui.bidi import layout
 from tui.bidi.navigator import Navigator, word_at
 

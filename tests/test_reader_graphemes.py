@@ -5,8 +5,8 @@ from __future__ import annotations
 import regex
 from textual.app import App, ComposeResult
 
-from store.direction import paragraph_rule
-from store.normalize import WORD
+from store.text.direction import paragraph_rule
+from store.text.normalize import WORD
 from tui.bidi import DisplayOptions
 from tui.widgets.article_view import ArticleView
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from store import Workspace
-from store.review import GOLD, reviewers_view
+from store.team.review import GOLD, reviewers_view
 from tui.app import make_app
 from tui.screens.review import ReviewScreen
 
@@ -87,7 +87,7 @@ def test_export_gold_and_merge_with_ties(workspace_path: Path) -> None:
     t = body.index("تويتر")
     assert {(e["start"], e["label"]) for e in record["entities"]} == {(body.index("بوبكر سبيك"), "ORG")}
     assert all(e["start"] != t for e in record["entities"])  # تويتر: 2 of 4 is not a majority
-    from store.review import take_version
+    from store.team.review import take_version
 
     take_version(ws, ARTICLE, "amina", "lead")
     gold = subprocess.run(run + ["--annotator", GOLD], capture_output=True, text=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tui.serve import add_serve_parser, is_loopback, session_command, valid_annotator
+from tui.cli.serve import add_serve_parser, is_loopback, session_command, valid_annotator
 
 
 def test_serve_is_a_tahqiq_command_bound_to_loopback_by_default() -> None:
-    from tui.cli import COMMANDS, build_parser
+    from tui.cli.entry import COMMANDS, build_parser
 
     args = build_parser().parse_args(["serve"])
     assert (args.command, args.host, args.port, args.public_url, args.annotator_header) == (
@@ -54,7 +54,7 @@ async def client(workspace_path: Path):
     pytest.importorskip("textual_serve", reason="textual-serve is not installed")
     from aiohttp.test_utils import TestClient, TestServer
 
-    from tui.serve import _server_class
+    from tui.cli.serve import _server_class
 
     async def make(**options):
         server = _server_class()(workspace_path, **options)
@@ -127,7 +127,7 @@ async def test_default_annotator_and_proxy_header(client) -> None:
 
 def test_run_serve_refuses_bad_arguments_before_serving(tmp_path: Path) -> None:
     from store import StoreError
-    from tui.serve import run_serve
+    from tui.cli.serve import run_serve
 
     base = {"workspace": str(tmp_path / "ws"), "command": "serve", "host": "127.0.0.1", "port": 8000,
             "public_url": None, "annotator_header": None, "bidi": "app", "no_shaping": False}

@@ -64,6 +64,11 @@ def read_json(path: Path) -> dict:
         return {}
 
 
+LIBRARY_DRAWN = "Agreement"
+"""In the library's footer (its `a` key), on no other screen: the library is drawn and takes keys."""
+READER_DRAWN = "Indicators"
+"""In the reader's footer (its `i` key), on no other screen: the reader is drawn and takes keys."""
+
 LINK = "http://127.0.0.1:9/tahqiq-link-test"
 """The source URL of an extra article; port 9 on loopback, so the tab it opens goes nowhere."""
 
@@ -133,6 +138,44 @@ def terminal_text(page_frames: list[bytes]) -> str:
     return ANSI.sub("", b"".join(page_frames).decode("utf-8", "replace"))
 
 
+def frames(page) -> list[bytes]:
+    """The binary websocket frames the page has received so far: what reached xterm.js, in order."""
+    return [base64.b64decode(e["params"]["response"]["payloadData"]) for e in page.events
+            if e.get("method") == "Network.webSocketFrameReceived" and e["params"]["response"]["opcode"] == 2]
+
+
+def receive(page, seconds: float) -> None:
+    """Take in what the browser reports for `seconds` (kept in page.events, where `frames` reads it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = page._receive(deadline)
+        if message is not None:
+            page.events.append(message)
+
+
+def wait_drawn(page, text: str, since: int, timeout: float = 30) -> None:
+    """Wait until the app draws `text` (escape sequences aside) in a frame after the first `since` ones."""
+    deadline = time.monotonic() + timeout
+    while text not in terminal_text(frames(page)[since:]):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {text!r} on the terminal; it shows "
+                                 f"{terminal_text(frames(page)[since:])[-2000:]!r}")
+        receive(page, 0.05)
+
+
+def wait_settled(page, since: int, quiet: float = 0.25, timeout: float = 30) -> None:
+    """Wait until the app has answered (a frame after the first `since` ones), then drawn nothing for `quiet`
+    seconds: it is done with the key and waits for the next one."""
+    deadline = time.monotonic() + timeout
+    count, changed = len(frames(page)), time.monotonic()
+    while count <= since or time.monotonic() - changed < quiet:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for the app to answer and settle")
+        receive(page, 0.05)
+        if len(frames(page)) != count:
+            count, changed = len(frames(page)), time.monotonic()
+
+
 def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, workspace_path: Path,
                                                tmp_path: Path) -> None:
     from tui.bidi import visual_line
@@ -158,22 +201,24 @@ def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, 
     # The app starts as that annotator: its library writes state/<annotator>.json.
     wait_for(lambda: page.evaluate("document.body.classList.contains('-first-byte')"), 30, "the first bytes")
     wait_for(lambda: read_json(state_file).get("library"), 30, "the library of the browser session")
-    time.sleep(1)
+    wait_drawn(page, LIBRARY_DRAWN, 0)
+    wait_for(lambda: page.evaluate("document.querySelectorAll('.xterm-screen canvas').length"), 30, "xterm's canvas")
     renderer = page.evaluate("""JSON.stringify({canvas: document.querySelectorAll('.xterm-screen canvas').length,
         dom: (document.querySelector('.xterm-rows') || {textContent: ''}).textContent.length})""")
     page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
 
     # Enter opens the highlighted (first) article; `p` tags the word under the cursor PER.
+    since = len(frames(page))
     chromium.key("Enter")
     opened = wait_for(lambda: read_json(state_file).get("last_article"), 30, "the reader to open")
-    time.sleep(1)
+    wait_drawn(page, READER_DRAWN, since)
     chromium.key("p")
     try:
         rows = wait_for(lambda: saved_annotations(workspace_path), 30, "the annotation")
     except AssertionError:
         chromium.screenshot(SHOT)  # what the session showed instead
         raise
-    time.sleep(1.5)
+    wait_settled(page, 0)  # the tag drawn
     chromium.screenshot(SHOT)
     assert SHOT.stat().st_size > 10_000
 
@@ -185,9 +230,7 @@ def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, 
 
     # What reached xterm.js is our visual order, joined: the title's first words reversed and in
     # presentation forms (U+FE70..U+FEFF), as `visual_line` makes them.
-    frames = [base64.b64decode(e["params"]["response"]["payloadData"]) for e in page.events
-              if e.get("method") == "Network.webSocketFrameReceived" and e["params"]["response"]["opcode"] == 2]
-    shown = terminal_text(frames)
+    shown = terminal_text(frames(page))
     words = article.title.split()[1:4]
     visual = visual_line(" ".join(words), "rtl", shape=True)
     assert any(0xFE70 <= ord(ch) <= 0xFEFF for ch in visual)
@@ -211,8 +254,9 @@ def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, 
     assert xs == sorted(xs) and xs[0] < xs[-1], f"DOM text reordered by the browser: {xs}"
 
     # Back to the library; `e` exports everyone's annotations as JSONL, downloaded by the browser.
+    since = len(frames(page))
     chromium.key("Escape")
-    time.sleep(1)
+    wait_drawn(page, LIBRARY_DRAWN, since)
     chromium.key("e")
     done = chromium.browser.wait_event("Browser.downloadProgress", timeout=30,
                                        where=lambda p: p.get("state") in ("completed", "canceled"))
@@ -225,15 +269,19 @@ def test_browser_session_annotates_and_exports(server: str, chromium: Chromium, 
     assert [(e["start"], e["end"], e["label"]) for e in mine[0]["entities"]] == [(row["start"], row["end"], "PER")]
 
     # Links open in the browser: search the linked article, open it, ctrl+o opens its URL in a new tab.
+    since = len(frames(page))
     chromium.key("/")
-    time.sleep(0.3)
+    wait_settled(page, since)  # the search box has the focus
+    since = len(frames(page))
     chromium.type("zanzibarquux")
-    time.sleep(1.5)
+    wait_drawn(page, "1 article match", since)  # typed, and searched
+    since = len(frames(page))
     chromium.key("Enter")  # to the (filtered) list
-    time.sleep(0.5)
+    wait_settled(page, since)
+    since = len(frames(page))
     chromium.key("Enter")  # open the one hit
     wait_for(lambda: read_json(state_file).get("last_article") == "linktest0001", 30, "the linked article")
-    time.sleep(1)
+    wait_drawn(page, READER_DRAWN, since)
     chromium.key("o", ctrl=True)
     wait_for(lambda: any(t["type"] == "page" and t["url"] == LINK for t in chromium._json("/json/list")), 30,
              f"a browser tab on {LINK}")

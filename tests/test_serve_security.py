@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from store import StoreError, Workspace
-from tui.serve import parse_host, read_proxy_secret, run_serve
+from tui.cli.serve import parse_host, read_proxy_secret, run_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -32,7 +32,7 @@ async def serve(workspace_path: Path):
     """make(**options) -> (server, client): the real server class behind aiohttp's test server."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from tui.serve import _server_class
+    from tui.cli.serve import _server_class
 
     made: list = []
 
@@ -111,7 +111,7 @@ async def test_public_url_host_is_answered(serve) -> None:
 
 
 async def test_annotator_header_needs_the_proxy_secret(serve, workspace_path: Path) -> None:
-    from tui.serve import _server_class
+    from tui.cli.serve import _server_class
 
     with pytest.raises(ValueError, match="proxy secret"):
         _server_class()(workspace_path, annotator_header="X-Remote-User")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from store import StoreError, Workspace, journal
-from store.claim_rules import candidates, load_rules
-from store.suggest import Suggester
+from store import StoreError, Workspace
+from store.assist.claim_rules import candidates, load_rules
+from store.assist.suggest import Suggester
+from store.db import journal
 from tui.app import make_app
 from tui.screens.reader import ReaderScreen
 
@@ -24,7 +25,7 @@ DGSN = "المديرية العامة للأمن الوطني"
 
 def close_for_restart(workspace: Workspace) -> None:
     """Close the workspace as quitting does, and check that this process caches nothing of it any more
-    (store.journal keeps one store per file per process): what is opened next is read from disk."""
+    (store.db.journal keeps one store per file per process): what is opened next is read from disk."""
     workspace.close()
     root = os.path.realpath(workspace.path)
     cached = [key for key in journal._OPEN if key.startswith(root + os.sep)]
@@ -92,7 +93,7 @@ def test_imported_predictions_are_suggestions_not_annotations(workspace_path: Pa
     assert [(body[s.start:s.end], s.source) for s in suggestions if s.source.startswith("prediction")] == \
         [("عبد اللطيف الحموشي", "prediction:camelbert")]
     assert ws.annotations("alice").for_article(OTHER) == []
-    from store.stats import article_rows
+    from store.team.stats import article_rows
 
     assert all(not r.annotators for r in article_rows(ws, "alice"))
 

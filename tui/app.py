@@ -11,18 +11,17 @@ from textual.binding import Binding
 from textual.widgets import HelpPanel
 
 from store import StoreError, Workspace
-from store.claim_rules import ClaimRule, load_rules
-from store.direction import paragraph_rule
-from store.history import Change, History
+from store.annotation.history import Change, History
+from store.assist.claim_rules import ClaimRule, load_rules
+from store.assist.suggest import Suggester
 from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
-from store.suggest import Suggester
+from store.text.direction import paragraph_rule
 from store.wording import counted
-
-from .bidi import DisplayOptions, inert
-from .commands import BindingCommands
-from .screens.deliver import delivered
-from .screens.library import LibraryScreen
+from tui.bidi import DisplayOptions, inert
+from tui.palette import BindingCommands
+from tui.screens.deliver import delivered
+from tui.screens.library import LibraryScreen
 
 
 class TahqiqApp(App[None]):

@@ -16,13 +16,13 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from ..atomic import _UMASK, remove_stale_temp_files, temp_prefix
-from ..errors import StoreError
-from ..workspace import Workspace
-from . import brat, conll, doccano, label_studio, ours, spacy_fmt
-from .labelled import LabelReport, detect, import_labelled, looks_labelled
-from .offsets import CODEPOINT, UTF16, Utf16, direction
-from .records import FILTER_HELP, Context, Item, items, parse_filter, select, to_record
+from store.db.atomic import _UMASK, remove_stale_temp_files, temp_prefix
+from store.errors import StoreError
+from store.exchange import brat, conll, doccano, label_studio, ours, spacy_fmt
+from store.exchange.labelled import LabelReport, detect, import_labelled, looks_labelled
+from store.exchange.offsets import CODEPOINT, UTF16, Utf16, direction
+from store.exchange.records import FILTER_HELP, Context, Item, items, parse_filter, select, to_record
+from store.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,8 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
 
 def _merged(workspace: Workspace, articles: str | None, ctx: Context) -> list:
     """One "merge" record per article that anyone worked on: majority vote, ties noted for the user."""
-    from ..review import merged_rows
-    from .records import parse_filter
+    from store.exchange.records import parse_filter
+    from store.team.review import merged_rows
 
     f = parse_filter(articles)
     out = []

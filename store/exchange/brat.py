@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .conll import CONTROL, control_pictures
-from .incoming import CLAIM
-from .offsets import CODEPOINT
-from .records import Context, Item, json_safe
+from store.exchange.conll import CONTROL, control_pictures
+from store.exchange.incoming import CLAIM
+from store.exchange.offsets import CODEPOINT
+from store.exchange.records import Context, Item, json_safe
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # What str.splitlines() breaks at (\r\n is two of these): none may appear inside an .ann line.

@@ -2,7 +2,7 @@
 between sentences, `# key = value` lines (no tab) before each document. Claims are not in this format.
 
 Tokens are cut at entity edges as well as at spaces and punctuation, so a span on an Arabic word with a
-clitic (و+القاهرة) keeps its exact offsets. Sentences are store.sentences' (. ؟ ? ! ؛ and line ends),
+clitic (و+القاهرة) keeps its exact offsets. Sentences are store.text.sentences' (. ؟ ? ! ؛ and line ends),
 never cut inside an entity. start/end are code points into the article body.
 
 A token line never starts with `#`: CoNLL readers skip such a line as a comment (as our `# key = value`
@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from ..errors import StoreError
-from ..sentences import sentences
-from .offsets import CODEPOINT
-from .records import Context, Item
+from store.errors import StoreError
+from store.exchange.offsets import CODEPOINT
+from store.exchange.records import Context, Item
+from store.text.sentences import sentences
 
 _HEADER_BREAKER = re.compile("[\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -71,7 +71,7 @@ def body_has_token(body: str, start: int, end: int) -> bool:
 
 
 def bio(item: Item) -> Iterator[list[tuple[int, int, str]]]:
-    """Sentences (store.sentences, as the reader splits them) of (start, end, tag); a sentence break that
+    """Sentences (store.text.sentences, as the reader splits them) of (start, end, tag); a sentence break that
     would fall inside an entity is dropped. Overlapping entities: the first one (in text order) wins."""
     body = item.article.body
     ents = item.entities

@@ -14,10 +14,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from ..importer import Skip
-from .incoming import CLAIM, RecordIn, SpanIn, article_fields, is_offset, text_of
-from .offsets import UNITS, UTF16, Notice, Utf16
-from .records import Context, Item, json_safe_encoder
+from store.corpus.importer import Skip
+from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, is_offset, text_of
+from store.exchange.offsets import UNITS, UTF16, Notice, Utf16
+from store.exchange.records import Context, Item, json_safe_encoder
 
 _dumps = json_safe_encoder(json.JSONEncoder(ensure_ascii=False).encode)
 

@@ -48,7 +48,7 @@ def article_fields(record: dict[str, Any], names=("title", "source", "date", "ur
 
 def text_of(record: dict[str, Any], where: str):
     """The record's `text`, or a Skip naming the field."""
-    from ..importer import Skip
+    from store.corpus.importer import Skip
 
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():

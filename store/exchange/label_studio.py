@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import quoteattr
 
-from ..direction import FIRST_STRONG
-from ..importer import Skip
-from .incoming import CLAIM, RecordIn, SpanIn, is_offset
-from .offsets import CODEPOINT, Notice, Utf16, direction
-from .records import FORMAT_TAG, Context, Item, json_safe_encoder
+from store.corpus.importer import Skip
+from store.exchange.incoming import CLAIM, RecordIn, SpanIn, is_offset
+from store.exchange.offsets import CODEPOINT, Notice, Utf16, direction
+from store.exchange.records import FORMAT_TAG, Context, Item, json_safe_encoder
+from store.text.direction import FIRST_STRONG
 
 LABELS, TEXT, CREDIBILITY, INDICATORS, CRED_NOTE = "label", "text", "credibility", "indicators", "credibility_note"
 CLAIM_PREFIX = "claim_"

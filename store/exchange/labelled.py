@@ -12,15 +12,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from ..annotations import STATES
-from ..article import Article, content_id
-from ..errors import ValidationError
-from ..importer import SUPPORTED, Skip, _from_record, jsonl_records
-from ..storage import loads
-from ..workspace import Workspace
-from . import doccano, label_studio, ours_reader, spacy_fmt
-from .incoming import CLAIM, RecordIn, is_offset, text_of
-from .offsets import UNITS, Notice
+from store.annotation.annotation_set import STATES
+from store.corpus.article import Article, content_id
+from store.corpus.importer import SUPPORTED, Skip, _from_record, jsonl_records
+from store.db.storage import loads
+from store.errors import ValidationError
+from store.exchange import doccano, label_studio, ours_reader, spacy_fmt
+from store.exchange.incoming import CLAIM, RecordIn, is_offset, text_of
+from store.exchange.offsets import UNITS, Notice
+from store.workspace import Workspace
 
 LABELLED_SUFFIXES = (".json", ".jsonl", ".ndjson")
 """Suffixes always read for labels. A file with any other suffix, or none, is read for them too when it
@@ -103,7 +103,7 @@ def _first_records(path: Path) -> list[tuple[str, Any]]:
     return [item for item in islice(jsonl_records(path), _SNIFF_LINES) if not isinstance(item, Skip)]
 
 
-def _without_text(path: Path) -> Skip | None:
+def labels_without_text(path: Path) -> Skip | None:
     """The article importer's error for the first record, when the records that tell a file's format are all
     labelled records without a text (nothing to tell the format by, nor to put the labels on)."""
     records = _first_records(path)
@@ -119,7 +119,7 @@ def looks_labelled(path: str | Path) -> bool:
     labels without a text (reported here)."""
     p = Path(path)
     return p.is_file() and (p.suffix.lower() == ".json" or detect(p) is not None
-                            or (p.suffix.lower() not in SUPPORTED and _without_text(p) is not None))
+                            or (p.suffix.lower() not in SUPPORTED and labels_without_text(p) is not None))
 
 
 def read(path: Path, kind: str | None, offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
@@ -173,7 +173,7 @@ def import_labelled(workspace: Workspace, path: str | Path, annotator: str,
     path = Path(path)
     report = LabelReport(str(path), detect(path))
     notes = workspace.annotations(annotator)  # checks the name before anything is written
-    textless = _without_text(path) if report.format is None else None
+    textless = labels_without_text(path) if report.format is None else None
     if textless is not None:
         report.skipped.append(textless)
         return report

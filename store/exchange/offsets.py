@@ -8,7 +8,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from ..direction import FIRST_STRONG, paragraph_direction
+from store.text.direction import FIRST_STRONG, paragraph_direction
 
 CODEPOINT = "codepoint"
 UTF16 = "utf-16-code-unit"
@@ -17,7 +17,7 @@ _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 def direction(text: str, rule: str = FIRST_STRONG) -> str:
-    """'rtl' or 'ltr' for an exported text under a paragraph direction rule (see store.direction): by
+    """'rtl' or 'ltr' for an exported text under a paragraph direction rule (see store.text.direction): by
     default from the first strong character (Unicode bidi rules P2-P3; isolates skipped)."""
     return paragraph_direction(text, rule)
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import Any, TextIO
 
-from ..storage import dumps
-from .records import Context, Item, json_safe, to_record
+from store.db.storage import dumps
+from store.exchange.records import Context, Item, json_safe, to_record
 
 
 def _dumps(record: dict[str, Any]) -> str:

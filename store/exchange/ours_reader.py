@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..importer import Skip
-from .incoming import CLAIM, RecordIn, SpanIn, article_fields, text_of
+from store.corpus.importer import Skip
+from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, text_of
 
 
 def is_ours(record: Any) -> bool:

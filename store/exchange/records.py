@@ -12,12 +12,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..annotations import STATES
-from ..article import Article
-from ..direction import DEFAULT_PARAGRAPH_DIRECTION
-from ..errors import StoreError
-from ..workspace import Workspace
-from .offsets import CODEPOINT, direction
+from store.annotation.annotation_set import STATES
+from store.corpus.article import Article
+from store.errors import StoreError
+from store.exchange.offsets import CODEPOINT, direction
+from store.text.direction import DEFAULT_PARAGRAPH_DIRECTION
+from store.workspace import Workspace
 
 FORMAT_TAG = "tahqiq/1"
 FILTER_HELP = ("comma-separated article ids, @FILE (ids one per line), state=done|in-progress|not-started, "
@@ -49,7 +49,7 @@ class Item:
     state: str
     annotations: list[dict[str, Any]]
     paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION
-    """The workspace's direction rule (labels.toml `paragraph_direction`; see store.direction)."""
+    """The workspace's direction rule (labels.toml `paragraph_direction`; see store.text.direction)."""
 
     @cached_property
     def direction(self) -> str:

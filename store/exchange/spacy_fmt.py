@@ -9,10 +9,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..importer import Skip
-from .incoming import RecordIn, SpanIn, article_fields, text_of
-from .offsets import CODEPOINT
-from .records import Context, Item, json_safe_encoder
+from store.corpus.importer import Skip
+from store.exchange.incoming import RecordIn, SpanIn, article_fields, text_of
+from store.exchange.offsets import CODEPOINT
+from store.exchange.records import Context, Item, json_safe_encoder
 
 _dumps = json_safe_encoder(json.JSONEncoder(ensure_ascii=False).encode)
 SPANS_KEY = "sc"

@@ -5,11 +5,11 @@
 - "ltr" / "rtl": every paragraph that direction;
 - "auto": Unicode bidi rules P2-P3, the paragraph's first strong character outside isolates;
 - a rule: a callable `rule(paragraph) -> "rtl" | "ltr" | None` that imposes a direction, or returns None to
-  leave it to P2-P3. The app passes the workspace's rule, `store.direction.paragraph_rule(name)`: the
+  leave it to P2-P3. The app passes the workspace's rule, `store.text.direction.paragraph_rule(name)`: the
   engine knows no rule by name and imports neither `store` nor textual.
 
 P2-P3 are python-bidi's (the Rust crate unicode-bidi): `get_base_level` here, the same code as the levels
-`resolve` gets from it, and as `store.direction.first_strong` uses for the exports.
+`resolve` gets from it, and as `store.text.direction.first_strong` uses for the exports.
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def check_direction(direction: Direction) -> Direction:
     """`direction` unchanged if the engine can use it; ValueError otherwise."""
     if callable(direction) or direction in DIRECTIONS:
         return direction
-    hint = " (pass store.direction.paragraph_rule(name) for a workspace rule)" if isinstance(direction, str) else ""
+    hint = " (pass store.text.direction.paragraph_rule(name) for a workspace rule)" \
+        if isinstance(direction, str) else ""
     raise ValueError(f"direction must be one of {', '.join(map(repr, DIRECTIONS))} or a rule, "
                      f"not {direction!r}{hint}")
 

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 
-from .direction import Direction
-from .layout import Layout, layout, visual_line, visual_snippet
+from tui.bidi.direction import Direction
+from tui.bidi.layout import Layout, layout, visual_line, visual_snippet
 
 
 @dataclass(frozen=True)
 class DisplayOptions:
     """`reorder`: we put each line in visual order (`--bidi app`), else logical order for terminals that do
     bidi themselves; `shape`: join Arabic letters; `direction`: "ltr", "rtl", "auto" or the paragraph direction
-    rule as a callable (see `tui.bidi.direction`; the app passes `store.direction.paragraph_rule(name)`)."""
+    rule as a callable (see `tui.bidi.direction`; the app passes `store.text.direction.paragraph_rule(name)`)."""
 
     reorder: bool = True
     shape: bool = True

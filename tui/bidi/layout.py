@@ -1,18 +1,18 @@
 """Lazy layout of a whole text: paragraphs split on "\\n", laid out only as rows are asked for.
 
 `direction` is "ltr", "rtl", "auto" (UAX #9 P2-P3) or a rule callable (see tui.bidi.direction), e.g. the
-workspace's `store.direction.paragraph_rule("arabic")`: a paragraph holding any character of class AL or R is
+workspace's `store.text.direction.paragraph_rule("arabic")`: a paragraph holding any character of class AL or R is
 right to left, else P2-P3 decide.
 """
 from __future__ import annotations
 
 from bisect import bisect_right
 
-from .direction import DIRECTIONS as DIRECTIONS  # re-exported: the directions known by name
-from .direction import Direction, base_direction, check_direction
-from .lines import VisualLine
-from .paragraph import layout_paragraph
-from .sanitize import BIDI_CONTROLS, sanitize
+from tui.bidi.direction import DIRECTIONS as DIRECTIONS  # re-exported: the directions known by name
+from tui.bidi.direction import Direction, base_direction, check_direction
+from tui.bidi.lines import VisualLine
+from tui.bidi.paragraph import layout_paragraph
+from tui.bidi.sanitize import BIDI_CONTROLS, sanitize
 
 
 class Layout:

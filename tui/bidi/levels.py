@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bidi import get_display
 
-from .direction import Direction, imposed_direction
+from tui.bidi.direction import Direction, imposed_direction
 
 # Classes whose characters rule X9 removes (they get no level of their own).
 REMOVED_CLASSES = frozenset({"BN", "LRE", "RLE", "LRO", "RLO", "PDF"})

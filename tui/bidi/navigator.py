@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from .layout import Layout
+from tui.bidi.layout import Layout
 
 MOVES = ("left", "right", "up", "down")
 

@@ -27,12 +27,12 @@ import regex
 from bidi.mirror import MIRRORED
 from rich.cells import cell_len
 
-from .direction import Direction
-from .levels import REMOVED_CLASSES, resolve
-from .lines import Cell, VisualLine
-from .reorder import line_levels, reorder
-from .sanitize import BIDI_CONTROLS, REVEAL_SYMBOLS
-from .shaping import lam_alef, shape
+from tui.bidi.direction import Direction
+from tui.bidi.levels import REMOVED_CLASSES, resolve
+from tui.bidi.lines import Cell, VisualLine
+from tui.bidi.reorder import line_levels, reorder
+from tui.bidi.sanitize import BIDI_CONTROLS, REVEAL_SYMBOLS
+from tui.bidi.shaping import lam_alef, shape
 
 TAB_WIDTH = 4
 BREAK_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000")

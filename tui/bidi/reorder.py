@@ -4,8 +4,8 @@ python-bidi gives levels before L1; the rest of reordering is done here, per lin
 """
 from __future__ import annotations
 
-from .direction import Direction
-from .levels import REMOVED_CLASSES, resolve
+from tui.bidi.direction import Direction
+from tui.bidi.levels import REMOVED_CLASSES, resolve
 
 # Classes reset to the paragraph level by L1 when they trail a line or precede S/B.
 _TRAILING = frozenset({"WS", "FSI", "LRI", "RLI", "PDI"}) | REMOVED_CLASSES

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
-from ..bidi import DEFAULT_DISPLAY
-from ..widgets.bidi_input import BidiInput
-from .form import FormDialog
+from tui.bidi import DEFAULT_DISPLAY
+from tui.dialogs.form import FormDialog
+from tui.widgets.bidi_input import BidiInput
 
 
 class ClaimForm(FormDialog[dict[str, Any]]):

@@ -9,9 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, SelectionList
 
-from ..bidi import DEFAULT_DISPLAY
-from ..widgets.bidi_input import BidiInput
-from .form import FormDialog
+from tui.bidi import DEFAULT_DISPLAY
+from tui.dialogs.form import FormDialog
+from tui.widgets.bidi_input import BidiInput
 
 UNSET = "unset"
 

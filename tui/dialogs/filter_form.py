@@ -10,11 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from store.importer import normalise_date
-from store.stats import Filters
-
-from ..bidi import DEFAULT_DISPLAY
-from ..widgets.bidi_input import BidiInput
+from store.corpus.importer import normalise_date
+from store.team.stats import Filters
+from tui.bidi import DEFAULT_DISPLAY
+from tui.widgets.bidi_input import BidiInput
 
 
 class FilterForm(ModalScreen[Filters | None]):

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label
 
-from store.agreement import (
+from store.team.agreement import (
     CLAIM_HEADER,
     CREDIBILITY_HEADER,
     ENTITY_HEADER,
@@ -21,14 +21,12 @@ from store.agreement import (
     entity_rows,
     report,
 )
-
-from .base import AppScreen
+from tui.screens.base import AppScreen
 
 
 def compute(workspace_path: Path, annotators: list[str] | None) -> dict[str, Any]:
     """The report on its own Workspace, so it can run in a worker thread without sharing the app's handles."""
     from store import Workspace
-
     workspace = Workspace.open(workspace_path)
     try:
         return report(workspace, annotators)
@@ -84,7 +82,6 @@ class AgreementScreen(AppScreen):
 
         def run() -> None:
             from store import StoreError
-
             try:
                 result = compute(path, annotators)
             except (StoreError, OSError) as exc:
@@ -101,7 +98,7 @@ class AgreementScreen(AppScreen):
         self.notify(f"Agreement failed: {message}", severity="error")
 
     def show(self, result: dict[str, Any]) -> None:
-        """Fill the tables from a report (store.agreement.report)."""
+        """Fill the tables from a report (store.team.agreement.report)."""
         if not self.is_attached:
             return
         self.report = result

@@ -54,7 +54,7 @@ def export_jsonl(screen: Screen, save_directory: str | Path | None = None) -> No
 
     def run() -> None:
         from store import StoreError
-        from store.atomic import write_atomic
+        from store.db.atomic import write_atomic
 
         try:
             text, count = export_text(path)

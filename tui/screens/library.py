@@ -12,9 +12,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
 
 from store import StoreError
-from store.search import context, corpus_counts, first_hit
-from store.search_index import SearchIndex
-from store.stats import (
+from store.search.index import SearchIndex
+from store.search.query import context, corpus_counts, first_hit
+from store.team.stats import (
     SORT_KEYS,
     ArticleRow,
     Filters,
@@ -23,10 +23,9 @@ from store.stats import (
     workspace_stamp,
 )
 from store.wording import counted
-
-from ..widgets.bidi_input import BidiInput
-from ..widgets.bidi_label import BidiLabel
-from .base import AppScreen
+from tui.screens.base import AppScreen
+from tui.widgets.bidi_input import BidiInput
+from tui.widgets.bidi_label import BidiLabel
 
 POLL_SECONDS = 2.0
 TABLE_LIMIT = 500
@@ -298,7 +297,7 @@ class LibraryScreen(AppScreen):
         self.refresh_table()
 
     def action_filters(self) -> None:
-        from ..dialogs.filter_form import FilterForm
+        from tui.dialogs.filter_form import FilterForm
 
         def apply(filters: Filters | None) -> None:
             if filters is not None:
@@ -320,13 +319,13 @@ class LibraryScreen(AppScreen):
 
     def action_agreement(self) -> None:
         """Inter-annotator agreement on the articles more than one annotator did."""
-        from .agreement import AgreementScreen
+        from tui.screens.agreement import AgreementScreen
 
         self.app.push_screen(AgreementScreen())
 
     def action_review(self) -> None:
         """Compare every annotator's work on the highlighted article and build the gold version."""
-        from .review import ReviewScreen
+        from tui.screens.review import ReviewScreen
 
         article_id = self.current_id()
         if article_id is not None:
@@ -334,13 +333,13 @@ class LibraryScreen(AppScreen):
 
     def action_export(self) -> None:
         """Export everyone's annotations as tahqiq JSONL: a download in a browser, ~/Downloads in a terminal."""
-        from .deliver import export_jsonl
+        from tui.screens.deliver import export_jsonl
 
         export_jsonl(self)
 
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""
-        from ..triage import Triage
+        from tui.triage import Triage
 
         rows = [r for r in self.visible_rows() if r.state != "done"]
         if any(r.assigned for r in self.rows):
@@ -355,7 +354,7 @@ class LibraryScreen(AppScreen):
     def _open_reader(self, article_id: str, **kwargs: Any) -> bool:
         """Open the reader on an article; if its text cannot be read (a damaged corpus.json or bodies.bin),
         say why in one line instead."""
-        from .reader import ReaderScreen
+        from tui.screens.reader import ReaderScreen
 
         try:
             reader = ReaderScreen(article_id, **kwargs)

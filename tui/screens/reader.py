@@ -13,24 +13,23 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Label, OptionList
 
 from store import Annotation, StoreError
-from store.annotations import moved_edge
-from store.claim_rules import candidates
-from store.history import History
-from store.normalize import find_all
-from store.search import find
-from store.sentences import sentence_at
-from store.suggest import Suggestion
+from store.annotation.annotation_set import moved_edge
+from store.annotation.history import History
+from store.assist.claim_rules import candidates
+from store.assist.suggest import Suggestion
+from store.search.query import find
+from store.text.normalize import find_all
+from store.text.sentences import sentence_at
 from store.wording import counted
-
-from ..bidi import BIDI_CONTROLS, inert
-from ..dialogs.claim_form import ClaimForm
-from ..dialogs.confirm import Confirm
-from ..dialogs.credibility_form import CredibilityForm
-from ..triage import Triage
-from ..widgets.annotation_panel import AnnotationPanel
-from ..widgets.article_view import ArticleView, Highlight
-from ..widgets.bidi_label import BidiLabel
-from .base import AppScreen
+from tui.bidi import BIDI_CONTROLS, inert
+from tui.dialogs.claim_form import ClaimForm
+from tui.dialogs.confirm import Confirm
+from tui.dialogs.credibility_form import CredibilityForm
+from tui.screens.base import AppScreen
+from tui.triage import Triage
+from tui.widgets.annotation_panel import AnnotationPanel
+from tui.widgets.article_view import ArticleView, Highlight
+from tui.widgets.bidi_label import BidiLabel
 
 PANEL_MIN_WIDTH = 100
 """Below this many columns the side panel starts hidden (the panel key shows it)."""
@@ -421,7 +420,7 @@ class ReaderScreen(AppScreen):
     def action_open_url(self) -> None:
         """Open the article's URL: a new tab in a browser session; in a terminal, copy it (and open it where
         a desktop browser can be)."""
-        from .deliver import open_article_url
+        from tui.screens.deliver import open_article_url
 
         open_article_url(self, self.article.url)
 

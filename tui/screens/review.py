@@ -9,11 +9,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from store import StoreError
-from store.review import GOLD, majority, reviewers_view, set_gold, take_version
+from store.team.review import GOLD, majority, reviewers_view, set_gold, take_version
 from store.wording import counted
-
-from ..widgets.bidi_label import BidiLabel
-from .base import AppScreen
+from tui.screens.base import AppScreen
+from tui.widgets.bidi_label import BidiLabel
 
 
 class ReviewScreen(AppScreen):

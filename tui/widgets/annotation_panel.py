@@ -7,10 +7,9 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from store import Annotation, Schema
-from store.suggest import Suggestion
+from store.assist.suggest import Suggestion
 from store.wording import counted
-
-from ..bidi import DEFAULT_DISPLAY
+from tui.bidi import DEFAULT_DISPLAY
 
 SNIPPET = 26
 

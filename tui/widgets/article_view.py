@@ -18,10 +18,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from store.normalize import WORD
-
-from ..bidi import DEFAULT_DISPLAY, DisplayOptions, Layout, VisualLine
-from ..bidi.navigator import Navigator, word_at
+from store.text.normalize import WORD
+from tui.bidi import DEFAULT_DISPLAY, DisplayOptions, Layout, VisualLine
+from tui.bidi.navigator import Navigator, word_at
 
 
 @dataclass(frozen=True)

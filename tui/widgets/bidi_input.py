@@ -14,8 +14,8 @@ from textual.strip import Strip
 from textual.widgets import Input
 from textual.widgets._input import Selection
 
-from ..bidi.display import DEFAULT_DISPLAY, DisplayOptions
-from ..bidi.lines import Cell, VisualLine
+from tui.bidi.display import DEFAULT_DISPLAY, DisplayOptions
+from tui.bidi.lines import Cell, VisualLine
 
 
 class _Row(NamedTuple):

@@ -6,7 +6,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ..bidi import DEFAULT_DISPLAY, DisplayOptions
+from tui.bidi import DEFAULT_DISPLAY, DisplayOptions
 
 
 class BidiLabel(Widget):

@@ -1,6 +1,6 @@
 """Entity suggestions: strings the team has tagged, match patterns, and imported predictions.
 
-Matching is on folded words (store.normalize: harakat, tatweel and letter variants ignored), and a
+Matching is on folded words (store.text.normalize: harakat, tatweel and letter variants ignored), and a
 clitic prefix (و ف ب ك ل ال) may precede the first word; the suggested span leaves the clitic out.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 import regex as _regex
 
-from .atomic import write_atomic
-from .errors import StoreError
-from .normalize import CLITIC_PREFIX, WORD, quick_fold
-from .storage import loads
+from store.db.atomic import write_atomic
+from store.db.storage import loads
+from store.errors import StoreError
+from store.text.normalize import CLITIC_PREFIX, WORD, quick_fold
 
 PATTERNS_FILE = "patterns.jsonl"
 PREDICTIONS_PREFIX = "predictions."
@@ -28,7 +28,7 @@ PREDICTIONS_PREFIX = "predictions."
 MAX_WORDS = 8
 _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
 REGEX_SECONDS = 0.2
-"""How long one token pattern's REGEX may run over one article (see store.claim_rules.REGEX_SECONDS): a
+"""How long one token pattern's REGEX may run over one article (see store.assist.claim_rules.REGEX_SECONDS): a
 pattern that runs out is reported once and skipped from then on."""
 
 
@@ -301,7 +301,7 @@ class Suggester:
         return out
 
     def follow(self, changes: list[Any]) -> None:
-        """Follow this annotator's saved changes (store.history.Change: the record before and after) as they
+        """Follow this annotator's saved changes (store.annotation.history.Change: the record before and after) as they
         happen, so a tag, an adjustment, a removal, an undo or a redo changes the suggestions at once.
         Kept by annotation id, so a change the index already counted when it was built is not counted twice."""
         for change in changes:

@@ -1,5 +1,5 @@
 """`tahqiq agreement`: inter-annotator agreement on the articles more than one annotator did.
-Argument parsing and printing only; the work is in store.agreement."""
+Argument parsing and printing only; the work is in store.team.agreement."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import sys
 
 from store import StoreError, Workspace
-from store.agreement import format_report, report
 from store.exchange.records import json_safe
-from tui.cli import human
+from store.team.agreement import format_report, report
+from tui.cli.common import add_workspace_option, human, may_create, warn_damaged
 
 EPILOG = """\
 credibility: Krippendorff's alpha (ordinal, interval) over the articles scored by two or more annotators;
@@ -31,8 +31,7 @@ def add_agreement_parser(subparsers: argparse._SubParsersAction) -> argparse.Arg
                    help="compare this annotator (repeatable, at least two; default: everyone but "
                         "predictions.* and gold)")
     p.add_argument("--json", action="store_true", help="the whole report as one JSON object, for scripts")
-    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
-                   help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
+    add_workspace_option(p)
     return p
 
 
@@ -40,8 +39,6 @@ def run_agreement(args: argparse.Namespace) -> int:
     """Print the report (text or JSON). A user error (unknown annotator, fewer than two) prints one line
     and returns 1."""
     try:
-        from tui.cli import may_create
-
         workspace = Workspace.open(getattr(args, "workspace", None), create=may_create(args))
         try:
             result = report(workspace, args.annotators)
@@ -50,11 +47,16 @@ def run_agreement(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
         return 1
-    for name, damage in sorted(workspace.damaged.items()):  # read as far as whole: said, one line each
-        print(f"tahqiq: warning: {name}'s annotations are counted as far as they are intact: {human(damage[0])}",
-              file=sys.stderr)
+    warn_damaged(workspace)  # read as far as whole: said, one line each
     if args.json:
         print(json_safe(json.dumps(result, ensure_ascii=False, indent=1)))  # no raw DEL, C1 or bidi control
     else:
         print(human(format_report(result)))  # labels come from annotation files
     return 0
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    add_agreement_parser(subparsers)  # a repeatable --annotator of its own
+
+
+COMMANDS = {"agreement": run_agreement}

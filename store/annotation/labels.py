@@ -7,9 +7,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .direction import DEFAULT_PARAGRAPH_DIRECTION, PARAGRAPH_DIRECTIONS
-from .errors import StoreError
-from .storage import TOO_DEEP
+from store.db.storage import TOO_DEEP
+from store.errors import StoreError
+from store.text.direction import DEFAULT_PARAGRAPH_DIRECTION, PARAGRAPH_DIRECTIONS
 
 DEFAULT_LABELS_TOML = """\
 # tahqiq label schema. Edit to add labels or change colours and keys; tahqiq checks it on start.
@@ -73,7 +73,7 @@ class Schema:
     indicators: list[str] = field(default_factory=list)
     nested_entities: bool = False
     paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION
-    """How a paragraph's direction is decided: one of store.direction.PARAGRAPH_DIRECTIONS."""
+    """How a paragraph's direction is decided: one of store.text.direction.PARAGRAPH_DIRECTIONS."""
 
     def entity_for_key(self, key: str) -> EntityLabel | None:
         return next((e for e in self.entities.values() if e.key == key), None)

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .article import Article, content_id, derive_title, parse_page
-from .storage import loads
+from store.corpus.article import Article, content_id, derive_title, parse_page
+from store.db.storage import loads
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 """A .txt page larger than this is not a news article (and would freeze the reader)."""

@@ -16,8 +16,8 @@ from typing import Any
 
 from tinydb.storages import Storage
 
-from .atomic import write_atomic
-from .errors import CorruptFileError, StoreError
+from store.db.atomic import write_atomic
+from store.errors import CorruptFileError, StoreError
 
 try:  # optional: pip install orjson
     import orjson as _orjson

@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .annotations import now
-from .suggest import PREDICTIONS_PREFIX
-from .workspace import Workspace
+from store.annotation.annotation_set import now
+from store.assist.suggest import PREDICTIONS_PREFIX
+from store.workspace import Workspace
 
 GOLD = "gold"
 

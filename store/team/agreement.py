@@ -29,9 +29,9 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
-from .errors import StoreError
-from .review import GOLD
-from .suggest import PREDICTIONS_PREFIX
+from store.assist.suggest import PREDICTIONS_PREFIX
+from store.errors import StoreError
+from store.team.review import GOLD
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 CREDIBILITY_SCALE = (1, 2, 3, 4, 5)

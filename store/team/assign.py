@@ -6,10 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from .atomic import write_atomic
-from .errors import StoreError
-from .storage import loads
-from .workspace import _ANNOTATOR as ANNOTATOR_NAME
+from store.db.atomic import write_atomic
+from store.db.storage import loads
+from store.errors import StoreError
+from store.workspace import _ANNOTATOR as ANNOTATOR_NAME
 
 ASSIGNMENTS_FILE = "assignments.json"
 

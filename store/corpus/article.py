@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import chrome
+from store.corpus import chrome
 
 TITLE_MAX_CHARS = 200
 """A first line longer than this is body text, not a title (titles are headlines)."""

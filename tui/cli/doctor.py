@@ -7,6 +7,7 @@ import sys
 
 from store.doctor import check, problems
 from store.workspace import default_path
+from tui.cli.common import add_workspace_option
 
 
 def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
@@ -15,8 +16,7 @@ def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
         description="Check the corpus, article texts, labels.toml, every annotator's database and journal, "
                     "and annotations that no longer match their text. Repairs what is safe (keeping a copy "
                     "of anything it changes), prints one line per finding, exits 1 if problems remain.")
-    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
-                   help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
+    add_workspace_option(p)
     p.add_argument("--dry-run", action="store_true", help="only report; change nothing")
     p.add_argument("--quiet", action="store_true", help="print only repairs and problems")
     return p
@@ -38,3 +38,10 @@ def run_doctor(args: argparse.Namespace) -> int:
 def _safe(line: str) -> str:
     """One line, with nothing a terminal would interpret (file names and stored text can hold anything)."""
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in line)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    add_doctor_parser(subparsers)
+
+
+COMMANDS = {"doctor": run_doctor}

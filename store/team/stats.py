@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass, field
 from statistics import mean
 
-from . import assign
-from .errors import StoreError
-from .review import GOLD
-from .suggest import PREDICTIONS_PREFIX
-from .workspace import Workspace
+from store.assist.suggest import PREDICTIONS_PREFIX
+from store.errors import StoreError
+from store.team import assign
+from store.team.review import GOLD
+from store.workspace import Workspace
 
 
 @dataclass

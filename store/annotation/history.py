@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .annotations import Annotation, AnnotationSet
+from store.annotation.annotation_set import Annotation, AnnotationSet
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class History:
 
     def add_entities(self, article_id: str, spans: list[tuple[int, int]], label: str) -> list[Annotation]:
         """Tag several spans as one undo step; spans refused by the store are left out."""
-        from .errors import ValidationError
+        from store.errors import ValidationError
 
         added = []
         for start, end in spans:

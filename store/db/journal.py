@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .atomic import (
+from store.db.atomic import (
     create_exclusive,
     fsync_dir,
     keep_version,
@@ -54,8 +54,8 @@ from .atomic import (
     write_atomic,
     write_atomic_chunks,
 )
-from .errors import CorruptFileError, LockedError, StoreError, UnsavedError
-from .storage import cannot_save, dumps, loads, quiet_gc, read_tables
+from store.db.storage import cannot_save, dumps, loads, quiet_gc, read_tables
+from store.errors import CorruptFileError, LockedError, StoreError, UnsavedError
 
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"
@@ -168,7 +168,8 @@ class JournalStore:
     def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
                  read_only: bool = False, check: Check | None = None) -> None:
         self.check = check
-        """`check(table, record)`: what makes a record read from the files unusable, or None (see store.annotations)."""
+        """`check(table, record)`: what makes a record read from the files unusable, or None (see
+        store.annotation.annotation_set)."""
         self.db_path = Path(db_path)
         self.journal_path = self.db_path.with_suffix(JOURNAL_SUFFIX)
         self.lock_path = self.db_path.with_suffix(LOCK_SUFFIX)

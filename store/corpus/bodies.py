@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .article import Article
-from .errors import CorruptFileError
-from .storage import dumps, loads
+from store.corpus.article import Article
+from store.db.storage import dumps, loads
+from store.errors import CorruptFileError
 
 BODIES_FILE = "bodies.bin"
 TEXT_AT = "text_at"

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from store import StoreError, Workspace
+from store.corpus.importer import SUPPORTED, Skip, files_in
 from store.exchange import FILTER_HELP, FORMATS, export, import_labelled, looks_labelled
 from store.exchange.offsets import UNITS
-from store.importer import SUPPORTED, Skip, files_in
-from tui.cli import human
+from tui.cli.common import add_workspace_option, human, labels_warning
 
 EPILOG = """\
 offsets: code points into the article text (as Python and Label Studio 1.4+ count), except doccano:
@@ -46,8 +46,7 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.add_argument("--skip-damaged", action="store_true",
                    help="an annotator's damaged file: export what is intact and name on stderr what is left out "
                         "(default: refuse, naming the file and line)")
-    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
-                   help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
+    add_workspace_option(p)
     return p
 
 
@@ -56,7 +55,7 @@ def run_export(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     annotators = args.annotators or ([args.annotator] if getattr(args, "annotator", None) else None)
-    from tui.cli import may_create
+    from tui.cli.common import may_create
 
     workspace = Workspace.open(getattr(args, "workspace", None), create=may_create(args))
     err = Console(stderr=True)
@@ -126,3 +125,17 @@ def run_import_labelled(workspace: Workspace, paths: list[Path], annotator: str 
         print(human(report.summary()))
         status |= 1 if report.skipped else 0
     return status
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from store.workspace import default_labels_if_broken
+
+    with default_labels_if_broken(labels_warning):  # what is stored is exported, whatever labels.toml says
+        return run_export(args)
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    add_export_parser(subparsers)  # a repeatable --annotator of its own
+
+
+COMMANDS = {"export": cmd_export}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .normalize import FOLD_TABLE, fold, quick_fold
-from .search_index import SearchIndex
-from .workspace import Workspace
+from store.search.index import SearchIndex
+from store.text.normalize import FOLD_TABLE, fold, quick_fold
+from store.workspace import Workspace
 
 
 @dataclass(frozen=True)

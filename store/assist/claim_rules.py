@@ -10,12 +10,12 @@ from pathlib import Path
 
 import regex as _regex
 
-from .atomic import write_atomic
-from .errors import StoreError
-from .labels import _line_of
-from .normalize import quick_fold
-from .sentences import sentences
-from .storage import TOO_DEEP
+from store.annotation.labels import _line_of
+from store.db.atomic import write_atomic
+from store.db.storage import TOO_DEEP
+from store.errors import StoreError
+from store.text.normalize import quick_fold
+from store.text.sentences import sentences
 
 RULES_FILE = "claim_rules.toml"
 DEFAULT_RULES_TOML = """\

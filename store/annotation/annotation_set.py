@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .article import Article
-from .errors import ValidationError
-from .journal import open_store, release_store
-from .labels import Schema
+from store.annotation.labels import Schema
+from store.corpus.article import Article
+from store.db.journal import open_store, release_store
+from store.errors import ValidationError
 
 Annotation = dict[str, Any]
 """A stored annotation: id, article_id, kind ("entity", "claim", "credibility"), start, end, text,
@@ -114,7 +114,7 @@ def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[i
 class AnnotationSet:
     """The annotations of one annotator, saved on every change to `annotations/<name>.json`.
 
-    A save appends one fsynced line to `<name>.journal` (see store.journal), folded into the TinyDB file in
+    A save appends one fsynced line to `<name>.journal` (see store.db.journal), folded into the TinyDB file in
     the background and on close. Only one process may write an annotator (the first save, or `acquire()`,
     takes the lock); any number may read, and see the writer's saves on their next call.
     """

@@ -15,8 +15,8 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .atomic import write_atomic
-from .normalize import quick_fold
+from store.db.atomic import write_atomic
+from store.text.normalize import quick_fold
 
 INDEX_DIR = "search"
 

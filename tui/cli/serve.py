@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.cli.common import add_annotator_option, add_workspace_option, open_workspace
+
 NO_BROWSER_BIDI = """<style>
   /* tahqiq sends each row already in visual order with joined (presentation-form) letters. xterm.js's
      canvas and WebGL renderers draw cell by cell, so the browser never reorders; should xterm.js fall back
@@ -79,10 +81,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                         "send the annotator header)")
     p.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
                    help=f"at most N browser sessions (app processes) at once (default {DEFAULT_MAX_SESSIONS})")
-    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
-                   help="workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share/tahqiq)")
-    p.add_argument("--annotator", metavar="NAME", default=argparse.SUPPRESS,
-                   help="annotator for sessions whose URL names none (default: ask on the page)")
+    add_workspace_option(p)
+    add_annotator_option(p, help="annotator for sessions whose URL names none (default: ask on the page)")
     p.add_argument("--bidi", choices=["app", "terminal"], default=argparse.SUPPRESS,
                    help="app: tahqiq reorders and joins Arabic (default; the one that suits xterm.js, "
                         "which does no bidi)")
@@ -92,7 +92,7 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 def valid_annotator(name: str | None) -> bool:
     """Whether `name` is an annotator name the workspace accepts (the same rule as Workspace.annotations)."""
-    from store.suggest import PREDICTIONS_PREFIX
+    from store.assist.suggest import PREDICTIONS_PREFIX
     from store.workspace import _ANNOTATOR
 
     return bool(name) and bool(_ANNOTATOR.match(name)) and not name.startswith(PREDICTIONS_PREFIX)
@@ -175,7 +175,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _server_class():
-    """Built on first use, so `import tui.serve` (and `tahqiq --help`) works without textual-serve."""
+    """Built on first use, so `import tui.cli.serve` (and `tahqiq --help`) works without textual-serve."""
     import asyncio
     import signal
 
@@ -481,7 +481,6 @@ button {{ font-size: 1.1em; padding: .4em 1.2em; background: #5e0ba7; color: #ff
 def run_serve(args: argparse.Namespace) -> int:
     """Open (and seed) the workspace once, then serve until Ctrl+C."""
     from store import StoreError
-    from tui.cli import open_workspace
 
     try:
         import textual_serve  # noqa: F401
@@ -529,7 +528,6 @@ def read_proxy_secret(path: str | None) -> str | None:
     """The proxy secret in `path` (its first line, stripped), or None without a path; a one-line StoreError
     if it cannot be read or is too short to be a secret."""
     from store import StoreError
-
     if path is None:
         return None
     try:
@@ -551,3 +549,10 @@ def read_proxy_secret(path: str | None) -> str | None:
 
 __all__ = ["add_serve_parser", "die_with_server", "parse_host", "run_serve", "session_argv", "session_command",
            "valid_annotator"]
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    add_serve_parser(subparsers)
+
+
+COMMANDS = {"serve": run_serve}

@@ -1,0 +1,1 @@
+"""One annotator's annotations: the record, the set, undo history, the label schema."""

@@ -1,0 +1,1 @@
+"""Help while annotating: entity suggestions and claim-worthy sentences."""

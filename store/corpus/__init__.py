@@ -1,0 +1,1 @@
+"""The corpus: articles, their bodies on disk, reading files to import."""

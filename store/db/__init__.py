@@ -1,0 +1,1 @@
+"""Storage engine: crash-safe files, JSON codec, the journal of saves."""

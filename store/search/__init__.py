@@ -1,0 +1,1 @@
+"""Corpus search: the query and the folded index it runs on."""

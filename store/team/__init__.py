@@ -1,0 +1,1 @@
+"""Team work: assignment, review against gold, agreement, per-article figures."""

@@ -1,0 +1,1 @@
+"""Arabic text rules: normalisation and words, sentences, paragraph direction."""

@@ -34,7 +34,6 @@ if str(ROOT) not in sys.path:
 from bench import synth  # noqa: E402
 from bench.bench_agreement import LABELS, STAMP  # noqa: E402
 from bench.tasks import EMPTY_APP, pty_launch  # noqa: E402
-from store.db.storage import JSON_CODEC  # noqa: E402
 from store.session import SessionState  # noqa: E402
 
 ANNOTATORS = 5
@@ -353,7 +352,7 @@ def bench_existing(run: Children) -> dict:
 def machine() -> dict:
     """Where the figures were measured."""
     return {"python": platform.python_version(), "implementation": platform.python_implementation(),
-            "platform": platform.platform(), "cpu_count": os.cpu_count(), "json_codec": JSON_CODEC,
+            "platform": platform.platform(), "cpu_count": os.cpu_count(), "json_codec": "orjson",
             "textual": version("textual"), "tinydb": version("tinydb"), "orjson": version("orjson")}
 
 

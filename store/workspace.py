@@ -144,7 +144,7 @@ class Workspace:
 
     @property
     def schema(self) -> Schema:
-        """The label schema, read from labels.toml (re-read when the file changes)."""
+        """The label schema, read from labels.toml on first use (`reload_schema` reads it again)."""
         if self._schema is None:
             warn = _LABELS_FALLBACK.get()
             if warn is not None and self._fallback_schema is not None:

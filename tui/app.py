@@ -1,4 +1,4 @@
-"""The tahqiq Textual app; `make_app` is the one factory the CLI, the tests and the web server use."""
+"""The tahqiq Textual app; `make_app` builds it for `tahqiq` (each `tahqiq serve` session runs `tahqiq`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """TinyDB storage that writes atomically, refuses to touch corrupt files, and caches reads.
 
-Also the JSON codec the data layer uses: orjson when it is installed (3-5x faster on big files), else the
-standard library. Both read and write the same bytes format (UTF-8, no ASCII escaping).
+Also the JSON codec the data layer uses: orjson (a dependency; 3-5x faster than the standard library on big
+files), with the standard library's parser for the exact message when a file is not valid JSON.
 """
 
 from __future__ import annotations
@@ -14,41 +14,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb.storages import Storage
 
 from store.db.atomic import write_atomic
 from store.errors import CorruptFileError, StoreError
 
-try:  # optional: pip install orjson
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
-
-JSON_CODEC = "orjson" if _orjson is not None else "json"
-"""Which codec is in use ("orjson" or "json"), for benchmarks and `tahqiq doctor`."""
-
 
 def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON. Raises ValueError for what JSON cannot hold (e.g. an unpaired surrogate)."""
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(data)
-        except TypeError as exc:  # orjson: surrogates, non-str keys
-            raise ValueError(str(exc)) from exc
     try:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"text cannot be stored as UTF-8 ({exc.reason} at character {exc.start})") from exc
+        return orjson.dumps(data)
+    except TypeError as exc:  # surrogates, non-str keys
+        raise ValueError(str(exc)) from exc
 
 
 def loads(raw: bytes | str) -> Any:
     """Parse JSON; ValueError (json.JSONDecodeError or orjson's) when it is not valid, or nested so deeply
     that the parser would run out of stack (a RecursionError is never let out)."""
-    if _orjson is not None:
-        try:
-            return _orjson.loads(raw)
-        except _orjson.JSONDecodeError:
-            pass  # fall back, for the exact message (and what orjson refuses, e.g. lone surrogates)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the standard library's parser, for its exact message (and what orjson refuses: lone surrogates)
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
     try:

@@ -175,7 +175,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _server_class():
-    """Built on first use, so `import tui.cli.serve` (and `tahqiq --help`) works without textual-serve."""
+    """Built on first use: textual-serve and aiohttp load only when serving, not for every other command."""
     import asyncio
     import signal
 
@@ -482,10 +482,6 @@ def run_serve(args: argparse.Namespace) -> int:
     """Open (and seed) the workspace once, then serve until Ctrl+C."""
     from store import StoreError
 
-    try:
-        import textual_serve  # noqa: F401
-    except ImportError:
-        raise StoreError("tahqiq serve needs textual-serve: pip install textual-serve") from None
     annotator = getattr(args, "annotator", None)
     if annotator is not None and not valid_annotator(annotator):
         raise StoreError(f"--annotator {annotator!r}: use {ANNOTATOR_HELP}")

@@ -146,10 +146,10 @@ def test_up_and_down_keep_the_goal_column() -> None:
     assert (name(target), goal) == ("Inc", 13)  # a goal passed in wins over the word's middle
 
 
-@pytest.mark.xfail(strict=True, reason="known: a word wider than the row is drawn on two rows, and right/left "
-                                       "from it enters the row holding its own second piece (the widget's rule "
-                                       "before it moved here; not changed by the move)")
 def test_a_word_wrapped_over_two_rows_can_be_left() -> None:
     nav = navigator(width=7)  # "ministe" / "r said"
     assert [row_names(nav, r) for r in (11, 12)] == [["minister"], ["minister", "said"]]
     assert press(nav, "minister", "right") == ["said"]
+    assert press(nav, "said", "left") == ["minister"]
+    down = press(nav, "minister", "down")
+    assert down and down != ["minister"]  # its own second piece is not a row below it

@@ -5,7 +5,8 @@ Left/right move on screen: to the next word drawn left/right of the cursor's wor
 next row in text order (an RTL row continues on the row below when going left, an LTR row when going right),
 entering it from the side the move goes in. Up/down move to the nearest row that shows a word, onto the word
 whose middle is nearest the goal column (the cursor word's middle when the vertical moves began, kept over
-short rows). No move past the first or last word.
+short rows). A word drawn over several rows (wider than the row) is left, never re-entered by its next
+piece. No move past the first or last word.
 """
 from __future__ import annotations
 
@@ -86,10 +87,10 @@ class Navigator:
         row, first, last = self.place(word)
         if move in ("up", "down"):
             goal = goal_column if goal_column is not None else (first + last) // 2
-            other = self.next_row(row, -1 if move == "up" else 1)
-            if other is None:
+            others = self._other_words(row, -1 if move == "up" else 1, word)
+            if not others:
                 return None, goal
-            return min(self.words_on_row(other), key=lambda w: abs((w[0] + w[1]) / 2 - goal))[2], goal
+            return min(others, key=lambda w: abs((w[0] + w[1]) / 2 - goal))[2], goal
         words = self.words_on_row(row)
         if move == "right":
             target = next((i for a, _, i in words if a > last), None)
@@ -97,8 +98,18 @@ class Navigator:
             target = next((i for _, b, i in reversed(words) if b < first), None)
         if target is None:
             forward_in_text = (move == "right") != self.layout.line(row).rtl
-            other = self.next_row(row, 1 if forward_in_text else -1)
-            if other is not None:
-                row_words = self.words_on_row(other)
-                target = row_words[0][2] if move == "right" else row_words[-1][2]
+            others = self._other_words(row, 1 if forward_in_text else -1, word)
+            if others:
+                target = others[0][2] if move == "right" else others[-1][2]
         return target, None
+
+    def _other_words(self, row: int, step: int, word: int) -> RowWords:
+        """The words of the nearest row past `row` that shows a word other than `word` (a word wider than
+        the row goes on over several rows: the cursor leaves it, never lands on its own next piece)."""
+        other = self.next_row(row, step)
+        while other is not None:
+            words = [w for w in self.words_on_row(other) if w[2] != word]
+            if words:
+                return words
+            other = self.next_row(other, step)
+        return []

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from store import Workspace  # noqa: E402
-from store.team.agreement import krippendorff_alpha, report, span_f1  # noqa: E402
+from store.team.agreement import report  # noqa: E402
+from store.team.coefficients import krippendorff_alpha, span_f1  # noqa: E402
 
 LABELS = ["PER", "ORG", "LOC", "MISC"]
 STAMP = "2025-01-01T00:00:00+00:00"

@@ -1,38 +1,32 @@
-"""A workspace folder: the corpus, one annotation database per annotator, and the label schema."""
+"""A workspace folder: the corpus, one annotation database per annotator, and the label schema.
+
+Adding articles (imports) is store.corpus.intake's: the workspace takes the corpus lock and hands it the files."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from tinydb import TinyDB
 
 from store.annotation.annotation_set import AnnotationSet
 from store.annotation.labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
+from store.annotation.record import Kind
+from store.annotators import HELP as ANNOTATOR_HELP
+from store.annotators import valid_name
 from store.corpus.article import Article
-from store.corpus.bodies import (
-    BODIES_FILE,
-    RAW_BODY,
-    TEXT_AT,
-    BodyStore,
-    examine,
-    make_article,
-    metadata_record,
-    record_problem,
-    set_aside,
-    stored_raw,
-)
-from store.corpus.importer import Skip, expand, read_file
+from store.corpus.bodies import BODIES_FILE, BodyStore, examine, make_article, record_problem
+from store.corpus.importer import Skip, expand
+from store.corpus.intake import Batch, ImportReport, encoded, import_files, storable, write_batch
 from store.db.atomic import remove_stale_temp_files, write_atomic
 from store.db.journal import database_names
-from store.db.storage import AtomicJSONStorage, cannot_save, dumps
+from store.db.lock import hold, open_lock
+from store.db.storage import AtomicJSONStorage, cannot_save
 from store.errors import CorruptFileError, StoreError
 
 CORPUS_FILE = "corpus.json"
@@ -40,10 +34,6 @@ LABELS_FILE = "labels.toml"
 ANNOTATIONS_DIR = "annotations"
 CORPUS_LOCK = "corpus.lock"
 LABELS_CHECKED = ".labels-checked"
-_ANNOTATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-IMPORT_BATCH = 20000
-"""Articles written per corpus save during an import (each save rewrites the corpus metadata file; the
-texts go to bodies.bin, appended)."""
 
 
 _LABELS_FALLBACK: ContextVar[Callable[[str], None] | None] = ContextVar("labels_fallback", default=None)
@@ -76,21 +66,6 @@ def seeds_path() -> Path:
     here = Path(__file__).resolve().parent
     packaged = here / "seeds"
     return packaged if packaged.is_dir() else here.parent / "seeds"
-
-
-@dataclass
-class ImportReport:
-    """What an import did: ids imported, ids already present with the same text, ids present with another
-    text (conflicts: nothing is changed), and inputs skipped with reasons."""
-
-    imported: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
-    conflicts: list[Skip] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (f"imported {len(self.imported)}, duplicates {len(self.duplicates)}, "
-                f"conflicts {len(self.conflicts)}, skipped {len(self.skipped)}")
 
 
 class Workspace:
@@ -168,7 +143,7 @@ class Workspace:
         for name in self.annotators():
             for row in self.annotations(name, check=False).records():
                 label = row["label"]
-                if row["kind"] == "entity" and label not in schema.entities and label not in extra:
+                if row["kind"] == Kind.ENTITY and label not in schema.entities and label not in extra:
                     extra[label] = EntityLabel(label, label, "#abb2bf", "")
         return replace(schema, entities={**schema.entities, **extra}) if extra else schema
 
@@ -195,7 +170,7 @@ class Workspace:
         missing: dict[str, int] = {}
         for name in self.annotators():
             for row in self.annotations(name, check=False).records():
-                if row["kind"] == "entity" and row["label"] not in schema.entities:
+                if row["kind"] == Kind.ENTITY and row["label"] not in schema.entities:
                     missing[row["label"]] = missing.get(row["label"], 0) + 1
         if missing:
             label, count = max(missing.items(), key=lambda kv: kv[1])
@@ -254,15 +229,12 @@ class Workspace:
     def _corpus_locked(self) -> Iterator[None]:
         """Serialise corpus writers across processes (imports); released when the process dies."""
         try:
-            fd = os.open(self.path / CORPUS_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fd = open_lock(self.path / CORPUS_LOCK)
         except OSError as exc:
             raise cannot_save(self.corpus_path, exc) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with hold(fd):
             remove_stale_temp_files(self.corpus_path)  # a killed import's: only corpus writers make them
             yield
-        finally:
-            os.close(fd)
 
     def add_articles(self, articles: Iterable[Article]) -> list[str]:
         """Add articles (ids not in the corpus yet) in one save; returns the ids added."""
@@ -273,75 +245,29 @@ class Workspace:
                 if article.id not in known:
                     known.add(article.id)
                     fresh.append(article)
-            problem = next((p for p in map(_storable, fresh) if p is not None), None)
+            problem = next((p for p in map(storable, fresh) if p is not None), None)
             if problem is not None:
                 raise StoreError(problem)
-            self._write_batch([_encoded(a) for a in fresh])
+            self._write_batch([encoded(a) for a in fresh])
             return [a.id for a in fresh]
 
-    def _write_batch(self, batch: list[tuple[dict, bytes, bytes]]) -> None:
-        """Texts to bodies.bin (fsynced), then the metadata to corpus.json (atomic), then a mark in bodies.bin
-        saying the batch is listed. Caller holds the lock. Refused, changing nothing, if corpus.json lists
-        fewer articles than bodies.bin holds; what an interrupted import left is set aside, never cut off."""
-        if not batch:
-            return
-        rows = (self._corpus.storage.read() or {}).get("articles", {})
-        problem, keep = examine(self.bodies_path, self.corpus_path, rows.values())
-        if problem is not None:
-            raise CorruptFileError(problem)
-        try:
-            set_aside(self.bodies_path, keep)
-            refs = self._bodies.append(batch, keep)
-        except OSError as exc:
-            raise cannot_save(self.bodies_path, exc) from exc
-        count = len(rows) + len(batch)  # (before the insert: TinyDB may update `rows` in place)
-        for (meta, _, _), ref in zip(batch, refs):
-            meta[TEXT_AT] = ref
-        self._articles_table.insert_multiple([meta for meta, _, _ in batch])
-        try:
-            self._bodies.mark(count)
-        except OSError:
-            pass  # the batch is saved; only the check for a damaged index is weaker until the next import
+    def _write_batch(self, batch: Batch) -> None:
+        """Write a batch of articles to bodies.bin and corpus.json (store.corpus.intake.write_batch); caller
+        holds the lock."""
+        write_batch(self._articles_table, self._bodies, batch)
 
     def import_paths(
         self, paths: Iterable[str | os.PathLike[str]], progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
-        """Import pages, JSONL and CSV; re-importing an id is a no-op. Bad inputs are reported, not raised."""
+        """Import pages, JSONL and CSV; re-importing an id is a no-op. Bad inputs are reported, not raised
+        (store.corpus.intake.import_files, under the corpus lock)."""
         report = ImportReport()
         files: list[Path] = []
         for item in expand(paths):
             (report.skipped.append(item) if isinstance(item, Skip) else files.append(item))
         with self._corpus_locked():
-            known = set(self._load())
-            new_bodies: dict[str, str] = {}  # ids first seen in this import -> their text
-            pending: list[tuple[dict, bytes, bytes]] = []
-            for done, path in enumerate(files, 1):
-                for item in read_file(path):
-                    if isinstance(item, Skip):
-                        report.skipped.append(item)
-                        continue
-                    problem = _storable(item)
-                    if problem is not None:
-                        report.skipped.append(Skip(item.origin or str(path), problem))
-                    elif item.id in known:
-                        stored = new_bodies[item.id] if item.id in new_bodies else self.article(item.id).body
-                        if stored == item.body:
-                            report.duplicates.append(item.id)
-                        else:
-                            report.conflicts.append(Skip(item.origin or str(path), (
-                                f"id {item.id!r} is already in the workspace with a different text "
-                                f"({len(stored)} characters stored, {len(item.body)} here): nothing changed")))
-                    else:
-                        known.add(item.id)
-                        new_bodies[item.id] = item.body
-                        pending.append(_encoded(item))
-                        report.imported.append(item.id)
-                    if len(pending) >= IMPORT_BATCH:
-                        self._write_batch(pending)
-                        pending = []
-                if progress:
-                    progress(done, len(files))
-            self._write_batch(pending)
+            import_files(report, files, set(self._load()), lambda article_id: self.article(article_id).body,
+                         self._write_batch, progress)
         return report
 
     def import_seeds(self) -> ImportReport:
@@ -350,12 +276,12 @@ class Workspace:
 
     def annotators(self) -> list[str]:
         """Names of everyone with an annotation database in this workspace."""
-        return sorted(n for n in database_names(self.path / ANNOTATIONS_DIR) if _ANNOTATOR.match(n))
+        return sorted(n for n in database_names(self.path / ANNOTATIONS_DIR) if valid_name(n))
 
     def annotations(self, annotator: str, check: bool = True) -> AnnotationSet:
         """The annotation set of `annotator` (created on first use)."""
-        if not _ANNOTATOR.match(annotator):
-            raise StoreError(f"annotator name {annotator!r}: use letters, digits, '.', '_' or '-'")
+        if not valid_name(annotator):
+            raise StoreError(f"annotator name {annotator!r}: use {ANNOTATOR_HELP}")
         notes = self._sets.get(annotator)
         if notes is not None and check and notes.read_only and not self.read_only:
             notes.close()  # seen damaged while only looking; to edit, it must open whole (maybe repaired now)
@@ -414,34 +340,3 @@ class Workspace:
         self._sets.clear()
         self._bodies.close()
         self._corpus.close()
-
-
-def _storable(article: Article) -> str | None:
-    """Why an article cannot be stored (text that is not valid Unicode), or None."""
-    for name in ("id", "title", "body", "raw", "source", "byline", "url", "date", "origin"):
-        value = getattr(article, name)
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                return (f"article {_printable(article.id)!r}: field {name!r}: "
-                        f"not valid Unicode (unpaired surrogate U+{ord(value[exc.start]):04X} at character "
-                        f"{exc.start}); fix the file")
-    try:
-        dumps(metadata_record(article))
-    except ValueError as exc:
-        return f"article {_printable(article.id)!r}: cannot be stored ({_printable(str(exc))})"
-    return None
-
-
-def _printable(text: str) -> str:
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _encoded(article: Article) -> tuple[dict, bytes, bytes]:
-    """(metadata, body, raw) as bodies.bin stores them: the body once (see corpus.stored_raw)."""
-    meta = metadata_record(article)
-    field, raw = stored_raw(article.body, article.raw)
-    if field is not None:
-        meta[RAW_BODY] = field
-    return meta, article.body.encode("utf-8"), raw.encode("utf-8")

@@ -28,16 +28,8 @@ from pathlib import Path
 import pytest
 
 from store import StoreError, Workspace
-from store.team.agreement import (
-    cohen_kappa,
-    fleiss_kappa,
-    format_report,
-    krippendorff_alpha,
-    match_count,
-    pairable,
-    report,
-    span_f1,
-)
+from store.team.agreement import format_report, report
+from store.team.coefficients import cohen_kappa, fleiss_kappa, krippendorff_alpha, match_count, pairable, span_f1
 
 N = None
 

@@ -13,6 +13,8 @@ from tui.app import make_app
 from tui.screens.agreement import AgreementScreen
 from tui.screens.library import LibraryScreen
 
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
+
 
 def cells(table: DataTable) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]

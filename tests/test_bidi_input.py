@@ -2,6 +2,7 @@
 selection and clicks on screen cells; Input's messages unchanged."""
 from __future__ import annotations
 
+import pytest
 from rich.cells import cell_len
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -9,6 +10,8 @@ from textual.widgets import Input
 
 from tui.bidi.display import DisplayOptions
 from tui.widgets.bidi_input import BidiInput
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 SOURCES = "مصادر مجهولة"
 SOURCES_DRAWN = "ﺔﻟﻮﻬﺠﻣ ﺭﺩﺎﺼﻣ"  # presentation forms, visual order

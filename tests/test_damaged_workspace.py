@@ -27,10 +27,12 @@ from store import StoreError, Workspace
 from store.annotation.labels import DEFAULT_LABELS_TOML
 from store.assist.claim_rules import DEFAULT_RULES_TOML
 from store.db import journal
-from store.db.journal import encode_line
+from store.db.journal_format import encode_line
 from tui.app import make_app
 from tui.cli import main
 from tui.screens.reader import ReaderScreen
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = "f6acadc5c55dd27f"

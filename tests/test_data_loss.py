@@ -244,7 +244,7 @@ def test_read_only_and_doctor_keep_every_intact_record_of_a_damaged_database(wor
 
 
 def test_salvage_parses_a_damaged_tinydb_file_record_by_record() -> None:
-    from store.db.journal import salvage_tables
+    from store.db.journal_format import salvage_tables
 
     good = {"annotations": {str(i): {"id": f"r{i}", "n": i, "t": "نص"} for i in range(1, 11)},
             "progress": {"1": {"article_id": "x", "state": "done"}}}

@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from spans import word_span
 
 from store import CorruptFileError, StoreError, Workspace
 from tui.app import make_app
 from tui.screens.reader import ReaderScreen
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 ARTICLE = "52f015e52f40b84e"
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +115,13 @@ async def test_the_app_keeps_tagging_on_a_full_disk_and_saves_when_it_can(worksp
     again.close()
 
 
+def _doctor(*args: str) -> subprocess.CompletedProcess:
+    """`tahqiq doctor ARGS` in this process."""
+    return run_cli(["doctor", *args], cwd=ROOT)
+
+
 def _tahqiq(*args: str, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
+    """`tahqiq ARGS` as a new process: the app's start, which must not be run in this one."""
     return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           stdin=stdin, timeout=60)
 
@@ -127,16 +136,16 @@ def test_the_app_names_the_damaged_file_and_doctor_repairs_it(workspace_path: Pa
     assert "--read-only" in hint and "tahqiq doctor" in hint
     assert journal.read_bytes() == damaged
 
-    check = _tahqiq("doctor", "--workspace", str(workspace_path), "--dry-run")
+    check = _doctor("--workspace", str(workspace_path), "--dry-run")
     assert check.returncode == 1 and "line(s) 2" in check.stdout and journal.read_bytes() == damaged
-    fix = _tahqiq("doctor", "--workspace", str(workspace_path))
+    fix = _doctor("--workspace", str(workspace_path))
     assert fix.returncode == 0, fix.stdout + fix.stderr
     backups = list(journal.parent.glob("alice.journal.bak-*"))
     assert len(backups) == 1 and backups[0].read_bytes() == damaged  # the damaged file is kept
     ws = Workspace.open(workspace_path)
     assert len(ws.annotations("alice").all()) == 2
     ws.close()
-    assert _tahqiq("doctor", "--workspace", str(workspace_path)).returncode == 0
+    assert _doctor("--workspace", str(workspace_path)).returncode == 0
 
 
 def test_doctor_lists_annotations_whose_text_no_longer_matches(workspace_path: Path) -> None:
@@ -145,7 +154,7 @@ def test_doctor_lists_annotations_whose_text_no_longer_matches(workspace_path: P
     row = notes.add_entity(ARTICLE, 0, 3, "ORG")
     notes.replace({**row, "text": "غير"})  # as if the stored text and the body had drifted apart
     ws.close()
-    run = _tahqiq("doctor", "--workspace", str(workspace_path))
+    run = _doctor("--workspace", str(workspace_path))
     assert run.returncode == 1
     assert "1 annotation(s) no longer match" in run.stdout and f"article {ARTICLE}, 0-3" in run.stdout
     again = Workspace.open(workspace_path)

@@ -126,8 +126,9 @@ def test_kill_9_during_saves_and_folds_never_loses_a_returned_save(workspace_pat
 IMPORTER = """
 import sys
 from pathlib import Path
-from store import Workspace, workspace
-workspace.IMPORT_BATCH = 40
+from store import Workspace
+from store.corpus import intake
+intake.IMPORT_BATCH = 40
 ws = Workspace.open(sys.argv[1])
 for path in sorted(Path(sys.argv[2]).glob("*.jsonl")):
     report = ws.import_paths([path])

@@ -21,6 +21,8 @@ from tui.dialogs.credibility_form import CredibilityForm
 from tui.screens.reader import ReaderScreen
 from tui.widgets.annotation_panel import AnnotationPanel
 
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
+
 ARTICLE = "52f015e52f40b84e"
 MOROCCO = "d1451bac8b1dfa5c"  # holds "بالمغرب وكيفية"
 

@@ -154,3 +154,22 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
         assert any({"tui.bidi.layout", "tui.widgets.article_view"} <= c for c in cycles())
     finally:
         EDGES["tui.bidi.layout"].pop()
+
+
+MAX_LINES = 400
+"""A module longer than this does more than one job, unless its docstring says why it is one file."""
+ONE_FILE = "one file because"
+"""The words (any case, a line break counting as a space) with which a longer module's docstring says why it is one
+file."""
+
+
+def test_long_modules_say_why_they_are_one_file() -> None:
+    """One house, one job per room: a module over MAX_LINES lines is split, or its docstring says why not."""
+    unexplained = []
+    for path in MODULES.values():
+        text = path.read_text(encoding="utf-8")
+        lines = len(text.splitlines())
+        words = " ".join((ast.get_docstring(ast.parse(text)) or "").split()).lower()  # (wrapped lines too)
+        if lines > MAX_LINES and ONE_FILE not in words:
+            unexplained.append(f"{path.relative_to(ROOT).as_posix()}: {lines} lines")
+    assert unexplained == [], f"over {MAX_LINES} lines: split them, or say in the docstring {ONE_FILE!r} ..."

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from store import Workspace
@@ -18,6 +19,8 @@ from store.session import SessionState
 from tui.app import make_app
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 IDS = ["f6acadc5c55dd27f", "d9577bfa1a0662c0", "d1451bac8b1dfa5c", "52f015e52f40b84e", "73d8cda007db96f7"]
 
@@ -231,15 +234,16 @@ async def test_state_survives_restart(workspace_path: Path) -> None:
 
 
 def test_list_search_on_the_command_line(workspace_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "list", "--json",
-                          "--search", "الامن الوطنى"], capture_output=True, text=True, check=True).stdout
-    rows = json.loads(out)
+    result = run_cli(["--workspace", str(workspace_path), "list", "--json", "--search", "الامن الوطنى"])
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
     assert [r["id"] for r in rows] == ["73d8cda007db96f7"]
     assert rows[0]["hits"] >= 1 and "الأمن الوطني" in rows[0]["context"]
 
 
 def test_assign_splits_with_overlap(workspace_path: Path) -> None:
     from store.team import assign
+    # A new process, the real entry point (`assign`'s one); the refusal below runs in this process.
     result = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "assign",
                              "--annotators", "amina,omar", "--overlap", "0.4"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -248,8 +252,7 @@ def test_assign_splits_with_overlap(workspace_path: Path) -> None:
     assert sum(len(v) == 2 for v in saved.values()) == 2  # 40 % of 5
     assert all(len(set(v)) == len(v) for v in saved.values())
     assert assign.split(IDS, ["amina", "omar"], 0.4) == saved  # deterministic
-    bad = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "assign",
-                          "--annotators", "amina", "--overlap", "0.5"], capture_output=True, text=True)
+    bad = run_cli(["--workspace", str(workspace_path), "assign", "--annotators", "amina", "--overlap", "0.5"])
     assert bad.returncode == 1 and "needs at least two annotators" in bad.stderr
 
 

@@ -16,13 +16,15 @@ from store.annotation.labels import load_schema
 from store.assist.claim_rules import candidates, parse_rules
 from store.assist.suggest import load_patterns
 from store.corpus.importer import MAX_TEXT_CHARS
-from store.db.journal import encode_line
+from store.db.journal_format import encode_line
 from store.doctor import check
 from store.session import SessionState
 from store.team.stats import article_rows
 from tui.app import make_app
 from tui.cli import main
 from tui.screens.reader import ReaderScreen
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = "f6acadc5c55dd27f"

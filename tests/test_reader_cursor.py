@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 
 from tui.widgets.article_view import ArticleView
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 RTL = "قال الوزير إن عام 2009 كان صعبا"
 LTR = "The minister said 2009 was hard"

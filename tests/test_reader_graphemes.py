@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import regex
 from textual.app import App, ComposeResult
 
@@ -9,6 +10,8 @@ from store.text.direction import paragraph_rule
 from store.text.normalize import WORD
 from tui.bidi import DisplayOptions
 from tui.widgets.article_view import ArticleView
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 FAMILY = "👨\u200d👩\u200d👧"
 SCOTLAND = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"

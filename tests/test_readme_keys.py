@@ -23,6 +23,8 @@ from tui.app import make_app
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
 
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 ARTICLE = "52f015e52f40b84e"
 

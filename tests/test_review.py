@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+from conftest import run_cli
 from textual.widgets import DataTable
 
 from store import Workspace
 from store.team.review import GOLD, reviewers_view
 from tui.app import make_app
 from tui.screens.review import ReviewScreen
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 ARTICLE = "52f015e52f40b84e"
 
@@ -78,8 +80,8 @@ def test_export_gold_and_merge_with_ties(workspace_path: Path) -> None:
     ws.annotations("sara").set_credibility(ARTICLE, 1)
     ws.annotations("zaid").set_credibility(ARTICLE, 2)  # 4, 4, 1, 2 -> 4; but add a label tie:
     ws.annotations("zaid").add_entity(ARTICLE, body.index("بوبكر سبيك"), body.index("بوبكر سبيك") + 10, "ORG")
-    run = [sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "export", "--format", "jsonl"]
-    merged = subprocess.run(run + ["--merge"], capture_output=True, text=True)
+    run = ["--workspace", str(workspace_path), "export", "--format", "jsonl"]
+    merged = run_cli(run + ["--merge"])
     assert merged.returncode == 0, merged.stderr
     [record] = [json.loads(line) for line in merged.stdout.splitlines()]
     assert record["annotator"] == "merge" and record["credibility"]["score"] == 4
@@ -90,6 +92,6 @@ def test_export_gold_and_merge_with_ties(workspace_path: Path) -> None:
     from store.team.review import take_version
 
     take_version(ws, ARTICLE, "amina", "lead")
-    gold = subprocess.run(run + ["--annotator", GOLD], capture_output=True, text=True)
+    gold = run_cli(run + ["--annotator", GOLD])
     [record] = [json.loads(line) for line in gold.stdout.splitlines()]
     assert record["annotator"] == GOLD and len(record["entities"]) == 2

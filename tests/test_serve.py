@@ -13,6 +13,8 @@ import pytest
 
 from tui.cli.serve import add_serve_parser, is_loopback, session_command, valid_annotator
 
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
+
 
 def test_serve_is_a_tahqiq_command_bound_to_loopback_by_default() -> None:
     from tui.cli.entry import COMMANDS, build_parser

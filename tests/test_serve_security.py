@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from store import StoreError, Workspace
 from tui.cli.serve import parse_host, read_proxy_secret, run_serve
@@ -145,9 +146,8 @@ def test_serve_refuses_annotator_header_without_a_secret(tmp_path: Path) -> None
     assert read_proxy_secret(str(good)) == SECRET
     with pytest.raises(StoreError, match="--max-sessions"):
         run_serve(argparse.Namespace(**{**base, "max_sessions": 0}, annotator_header=None, proxy_secret_file=None))
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(tmp_path / "ws"), "serve",
-                          "--annotator-header", "X-Remote-User"], capture_output=True, text=True, cwd=ROOT,
-                         timeout=30)
+    out = run_cli(["--workspace", str(tmp_path / "ws"), "serve", "--annotator-header", "X-Remote-User"], cwd=ROOT,
+                  timeout=30)
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "--proxy-secret-file" in out.stderr
 
 

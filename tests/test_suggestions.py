@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from store import StoreError, Workspace
 from store.assist.claim_rules import candidates, load_rules
@@ -17,6 +16,8 @@ from store.assist.suggest import Suggester
 from store.db import journal
 from tui.app import make_app
 from tui.screens.reader import ReaderScreen
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 SPEAKER = "52f015e52f40b84e"   # tags are made here
 OTHER = "73d8cda007db96f7"     # and suggested here
@@ -85,8 +86,7 @@ def test_imported_predictions_are_suggestions_not_annotations(workspace_path: Pa
     record = {"id": OTHER, "text": body, "label": [[start, start + len("عبد اللطيف الحموشي"), "PER"]]}
     path = tmp_path / "model.jsonl"
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path), "import",
-                             "--predictions", "camelbert", str(path)], capture_output=True, text=True)
+    result = run_cli(["--workspace", str(workspace_path), "import", "--predictions", "camelbert", str(path)])
     assert result.returncode == 0, result.stderr
     ws = Workspace.open(workspace_path)
     suggestions = Suggester(ws, "alice").for_article(OTHER)

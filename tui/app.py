@@ -162,10 +162,10 @@ class TahqiqApp(App[None]):
         self.call_from_thread(self._suggestions_ready)
 
     def _suggestions_ready(self) -> None:
-        """A reader opened while the index was being built shows none; show them now."""
-        refresh = getattr(self.screen, "refresh_annotations", None)
-        if refresh is not None:
-            refresh()
+        """A reader opened while the index was being built shows none; it shows them now."""
+        ready = getattr(self.screen, "suggestions_ready", None)
+        if ready is not None:
+            ready()
 
     def suggester_or_none(self, wait: float = 0.25) -> Suggester | None:
         """The suggester, built here if nobody is building it; None if the background build takes longer

@@ -10,69 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from store.annotation.labels import Schema
+from store.annotation.record import STATES, Annotation, Kind, progress_problem, sort_key, state_of
+from store.annotation.record import record_problem as annotation_problem
 from store.corpus.article import Article
 from store.db.journal import open_store, release_store
 from store.errors import ValidationError
 
-Annotation = dict[str, Any]
-"""A stored annotation: id, article_id, kind ("entity", "claim", "credibility"), start, end, text,
-label, attributes, created, updated."""
-KINDS = ("entity", "claim", "credibility")
-STATES = ("not started", "in progress", "done")
-
 
 def record_problem(table: str, record: dict[str, Any]) -> str | None:
-    """What makes a stored record unusable (a field missing or of the wrong type), or None: checked as an
-    annotation database and its journal are read, so that a record such as `{}` is a one-line error naming
-    the file (or is skipped when only looking), never a KeyError later on."""
+    """What makes a stored row of an annotation database unusable, or None: an annotation record as
+    store.annotation.record.record_problem says, a progress row as its progress_problem says (other tables are
+    not checked). Checked as the database and its journal are read."""
+    if table == AnnotationSet.TABLE:
+        return annotation_problem(record)
     if table == AnnotationSet.PROGRESS:
-        if type(record.get("article_id")) is not str:
-            return "field 'article_id': missing or not text"
-        if record.get("state") not in STATES:
-            return f"field 'state': {_short(record.get('state'))} is not one of {', '.join(STATES)}"
-        return None
-    if table != AnnotationSet.TABLE:
-        return None
-    g = record.get
-    kind, start, end, attributes = g("kind"), g("start"), g("end"), g("attributes")
-    if (type(start) is int and type(end) is int and 0 <= start <= end and (kind == "entity" or kind == "claim")
-            and type(g("text")) is str and type(g("id")) is str and type(g("article_id")) is str
-            and type(g("label")) is str and type(attributes) is dict and type(g("created")) is str
-            and type(g("updated")) is str):
-        return None  # the usual record, checked quickly (a million are checked as a database is read)
-    if (type(g("id")) is str and type(g("article_id")) is str and type(g("label")) is str
-            and type(attributes) is dict and type(g("created")) is str and type(g("updated")) is str):
-        if kind == "credibility":
-            score = attributes.get("score", _MISSING)
-            if (start is None and end is None and (score is None or (type(score) is int and 1 <= score <= 5))
-                    and isinstance(attributes.get("indicators", []), list)
-                    and isinstance(attributes.get("note") or "", str)):
-                return None
-    for name, ok in (("id", str), ("article_id", str), ("kind", KINDS), ("label", str), ("attributes", dict),
-                     ("created", str), ("updated", str)):
-        value = record.get(name, _MISSING)
-        if value is _MISSING:
-            return f"field {name!r} is missing"
-        if (value not in ok) if isinstance(ok, tuple) else (type(value) is not ok):
-            return f"field {name!r}: {_short(value)} is not " + (f"one of {', '.join(ok)}" if isinstance(ok, tuple)
-                                                                 else "text" if ok is str else "a table")
-    if kind == "credibility":
-        if start is not None or end is not None:
-            return "fields 'start'/'end': a credibility record has none (null)"
-        return "field 'attributes': score (1-5 or null), indicators (a list) and note (text or null) expected"
-    if not (type(start) is int and type(end) is int and 0 <= start <= end):
-        return f"fields 'start'/'end': {_short(start)}, {_short(end)} are not offsets (whole numbers, start <= end)"
-    return f"field 'text': {_short(record.get('text', _MISSING))} is not text"
-
-
-_MISSING = object()
-
-
-def _short(value: Any) -> str:
-    if value is _MISSING:
-        return "missing"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+        return progress_problem(record)
+    return None
 
 
 def now() -> str:
@@ -217,7 +170,7 @@ class AnnotationSet:
             raise ValidationError(f"unknown entity label {label!r} (labels.toml has {known})")
         nested = self._schema().nested_entities
         for other in self.for_article(article_id):
-            if other["kind"] != "entity" or other["id"] == ignore:
+            if other["kind"] != Kind.ENTITY or other["id"] == ignore:
                 continue
             a, b = other["start"], other["end"]
             if (a, b) == (start, end):
@@ -232,7 +185,7 @@ class AnnotationSet:
         """Tag body[start:end] with an entity label; crossing (and, unless allowed, nested) entities are refused."""
         text = self._span(article_id, start, end)
         self._check_entity(article_id, start, end, label)
-        return self._insert({"article_id": article_id, "kind": "entity", "start": start, "end": end,
+        return self._insert({"article_id": article_id, "kind": Kind.ENTITY, "start": start, "end": end,
                              "text": text, "label": label, "attributes": {}})
 
     def add_claim(self, article_id: str, start: int, end: int, **attributes: Any) -> Annotation:
@@ -242,7 +195,7 @@ class AnnotationSet:
             if name in allowed and value is not None and value not in allowed[name]:
                 raise ValidationError(f"claim attribute {name}: {value!r} is not one of {allowed[name]}")
         text = self._span(article_id, start, end)
-        return self._insert({"article_id": article_id, "kind": "claim", "start": start, "end": end,
+        return self._insert({"article_id": article_id, "kind": Kind.CLAIM, "start": start, "end": end,
                              "text": text, "label": "CLAIM", "attributes": dict(attributes)})
 
     def set_credibility(
@@ -264,10 +217,10 @@ class AnnotationSet:
             rows = self._rows()
             for key in self._store.keys(self.TABLE, "article_id", article_id):
                 existing = rows[key]
-                if existing.get("kind") == "credibility":
+                if existing.get("kind") == Kind.CREDIBILITY:
                     self._put(key, {**existing, "attributes": attributes, "updated": now()})
                     return {**existing, "attributes": attributes}
-        return self._insert({"article_id": article_id, "kind": "credibility", "start": None, "end": None,
+        return self._insert({"article_id": article_id, "kind": Kind.CREDIBILITY, "start": None, "end": None,
                              "text": None, "label": "CREDIBILITY", "attributes": attributes})
 
     def get(self, annotation_id: str) -> Annotation:
@@ -291,7 +244,7 @@ class AnnotationSet:
             new["label"] = label
         if attributes is not None:
             new["attributes"] = attributes
-        if new["kind"] == "entity":
+        if new["kind"] == Kind.ENTITY:
             self._check_entity(new["article_id"], new["start"], new["end"], new["label"], ignore=annotation_id)
         new["updated"] = now()
         with self._store.lock:
@@ -334,7 +287,7 @@ class AnnotationSet:
         with self._store.lock:
             table = self._rows()
             rows = [dict(table[k]) for k in self._store.keys(self.TABLE, "article_id", article_id)]
-        return sorted(rows, key=lambda r: (r["start"] if r["start"] is not None else -1, r["end"] or 0))
+        return sorted(rows, key=sort_key)
 
     def set_state(self, article_id: str, state: str) -> None:
         """Record this annotator's progress on an article: not started, in progress or done."""
@@ -351,13 +304,13 @@ class AnnotationSet:
                 self._put(self._new_key(self.PROGRESS), row, self.PROGRESS)
 
     def state(self, article_id: str) -> str:
-        """Progress on an article: as recorded, else "in progress" once anything is annotated."""
+        """Progress on an article (store.annotation.record.state_of): as recorded, else "in progress" once
+        anything is annotated."""
         with self._store.lock:
             table = self._rows(self.PROGRESS)
             keys = self._store.keys(self.PROGRESS, "article_id", article_id)
-            if keys:
-                return str(table[keys[0]]["state"])
-            return "in progress" if self._store.keys(self.TABLE, "article_id", article_id) else "not started"
+            return state_of(str(table[keys[0]]["state"]) if keys else None,
+                            bool(self._store.keys(self.TABLE, "article_id", article_id)))
 
     def states(self) -> dict[str, str]:
         """Recorded progress of every article this annotator marked (article id -> state)."""

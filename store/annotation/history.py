@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from store.annotation.annotation_set import Annotation, AnnotationSet
+from store.annotation.annotation_set import AnnotationSet
+from store.annotation.record import Annotation, Kind
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ class History:
         return record
 
     def set_credibility(self, article_id: str, score: int, **kwargs: Any) -> Annotation:
-        before = next((r for r in self.notes.for_article(article_id) if r["kind"] == "credibility"), None)
+        before = next((r for r in self.notes.for_article(article_id) if r["kind"] == Kind.CREDIBILITY), None)
         if before is not None:
             kwargs.setdefault("note", before["attributes"].get("note"))
             kwargs.setdefault("indicators", before["attributes"].get("indicators", []))
         self.notes.set_credibility(article_id, score, **kwargs)
-        after = next(r for r in self.notes.for_article(article_id) if r["kind"] == "credibility")
+        after = next(r for r in self.notes.for_article(article_id) if r["kind"] == Kind.CREDIBILITY)
         self._push([Change(before, after)])
         return after
 

@@ -17,14 +17,14 @@ from typing import Any
 
 import regex as _regex
 
+from store.annotation.record import Kind
+from store.annotators import PREDICTIONS_PREFIX, is_predictions
 from store.db.atomic import write_atomic
 from store.db.storage import loads
 from store.errors import StoreError
 from store.text.normalize import CLITIC_PREFIX, WORD, quick_fold
 
 PATTERNS_FILE = "patterns.jsonl"
-PREDICTIONS_PREFIX = "predictions."
-"""Annotation sets named predictions.<model> hold imported predictions: shown as suggestions only."""
 MAX_WORDS = 8
 _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
 REGEX_SECONDS = 0.2
@@ -279,11 +279,12 @@ class Suggester:
         self.predictions: list[str] = []
         self._mine: dict[str, tuple[str, str]] = {}
         """This annotator's entities as counted (id -> text, label): `follow` keeps them exact by id."""
+        entity = Kind.ENTITY  # (looked up once: every record is read)
         for name in workspace.annotators():
-            if name.startswith(PREDICTIONS_PREFIX):
+            if is_predictions(name):
                 self.predictions.append(name)
                 continue
-            rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == "entity"]
+            rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == entity]
             if name == annotator:
                 self._mine = {row["id"]: (row["text"], row["label"]) for row in rows}
             pairs = Counter((row["text"], row["label"]) for row in rows)
@@ -305,11 +306,11 @@ class Suggester:
         happen, so a tag, an adjustment, a removal, an undo or a redo changes the suggestions at once.
         Kept by annotation id, so a change the index already counted when it was built is not counted twice."""
         for change in changes:
-            if change.before is not None and change.before["kind"] == "entity":
+            if change.before is not None and change.before["kind"] == Kind.ENTITY:
                 old = self._mine.pop(change.before["id"], None)
                 if old is not None:
                     self.tagged.add(*old, -1)
-            if change.after is not None and change.after["kind"] == "entity":
+            if change.after is not None and change.after["kind"] == Kind.ENTITY:
                 new = (change.after["text"], change.after["label"])
                 old = self._mine.get(change.after["id"])
                 if old != new:
@@ -335,8 +336,9 @@ class Suggester:
             candidates += [Suggestion(s, e, label, "pattern") for s, e, label in found]
         for name in self.predictions:
             for row in self.workspace.annotations(name, check=False).for_article(article_id):
-                if row["kind"] == "entity":
-                    candidates.append(Suggestion(row["start"], row["end"], row["label"], f"prediction:{name[12:]}"))
+                if row["kind"] == Kind.ENTITY:
+                    candidates.append(Suggestion(row["start"], row["end"], row["label"],
+                                                 f"prediction:{name[len(PREDICTIONS_PREFIX):]}"))
         candidates += [Suggestion(s, e, label, "tagged") for s, e, label in self.tagged.find(body)]
         occupied = sorted(taken)
         chosen: list[Suggestion] = []

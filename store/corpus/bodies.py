@@ -19,6 +19,10 @@ records with `body` and `raw` inline in corpus.json are still read as they are.
 The body is stored once: when the raw text is a JSON record whose `"text"` is the body (JSONL and CSV
 imports), it is stored with that field set to null and the metadata record says so (`"raw_body": "text"`);
 reading the raw text puts the body back. Raw records stored whole (older versions) are read as they are.
+
+One file because the frames carry the corpus records (`metadata_record`) that `tahqiq doctor` rebuilds corpus.json
+from, and the records point back into the frames (`text_at`): the layout of bodies.bin and of the records change
+together. Adding articles is store.corpus.intake's.
 """
 
 from __future__ import annotations

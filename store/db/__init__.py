@@ -1,1 +1,1 @@
-"""Storage engine: crash-safe files, JSON codec, the journal of saves."""
+"""Storage engine: crash-safe files, lock files, JSON codec, the journal of saves (its format and its live store)."""

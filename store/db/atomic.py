@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -56,12 +58,25 @@ def stale_temp_files(path: Path, suffix: str = ".tmp", min_age: float = STALE_SE
     writing any more: their pid is gone, or (a name without a pid, from an older version) they were not
     touched for `min_age` seconds. A temp file of a live process is never listed."""
     path = Path(path)
-    pattern = _temp_re(path.name, suffix)
     legacy = f".{path.name}{suffix}"  # the fixed name older versions used for export's partial file
+    return _stale(path.parent, _temp_re(path.name, suffix), legacy, min_age)
+
+
+def stale_temp_files_in(folder: Path, suffix: str) -> list[Path]:
+    """The temp files of every file in `folder` (`.NAME.PID-XXXXXXXX` + `suffix`, a pid in the name) whose
+    writer is gone, in one scan: for a folder of many files, where `stale_temp_files` per file would scan it
+    once per file."""
+    pattern = re.compile(rf"^\..+\.(\d+)-[A-Za-z0-9_]{{8}}{re.escape(suffix)}$")
+    return _stale(Path(folder), pattern, None, STALE_SECONDS)
+
+
+def _stale(folder: Path, pattern: re.Pattern[str], legacy: str | None, min_age: float) -> list[Path]:
+    """The entries of `folder` that `pattern` (group 1: the writer's pid, if any) or the name `legacy` matches
+    and whose writer is gone: its pid is not alive, or, without a pid, untouched for `min_age` seconds."""
     now = time.time()
     found = []
     try:
-        entries = list(os.scandir(path.parent))
+        entries = list(os.scandir(folder))
     except OSError:
         return []
     for entry in entries:
@@ -84,8 +99,17 @@ def stale_temp_files(path: Path, suffix: str = ".tmp", min_age: float = STALE_SE
 
 def remove_stale_temp_files(path: Path, suffix: str = ".tmp") -> list[Path]:
     """Remove what `stale_temp_files` lists (a symlink is removed, never followed); the paths removed."""
+    return _remove(stale_temp_files(path, suffix))
+
+
+def remove_stale_temp_files_in(folder: Path, suffix: str) -> list[Path]:
+    """Remove what `stale_temp_files_in` lists (a symlink is removed, never followed); the paths removed."""
+    return _remove(stale_temp_files_in(folder, suffix))
+
+
+def _remove(paths: list[Path]) -> list[Path]:
     removed = []
-    for tmp in stale_temp_files(path, suffix):
+    for tmp in paths:
         try:
             os.unlink(tmp)
             removed.append(tmp)
@@ -95,15 +119,24 @@ def remove_stale_temp_files(path: Path, suffix: str = ".tmp") -> list[Path]:
 
 
 def _write_temp(path: Path, chunks: Iterable[bytes], pause: Callable[[], None] | None = None) -> str:
-    """A fsynced temp file beside `path` holding `chunks`, with the permissions the umask allows (mkstemp
-    makes 0600); removed again if anything fails."""
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)  # O_EXCL|O_NOFOLLOW
+    """A fsynced temp file beside `path` holding `chunks` (see `_fill_temp`)."""
+    def fill(handle: BinaryIO) -> None:
+        for chunk in chunks:
+            handle.write(chunk)
+            if pause is not None:
+                pause()
+
+    return _fill_temp(path, fill)
+
+
+def _fill_temp(path: Path, fill: Callable[[BinaryIO], object], suffix: str = ".tmp", buffering: int = -1) -> str:
+    """A fsynced temp file `.NAME.PID-XXXXXXXX` + `suffix` beside `path`, created exclusively and never through
+    a symlink (mkstemp: O_EXCL, O_NOFOLLOW), holding what `fill` writes to its binary handle, with the
+    permissions the umask allows (mkstemp makes 0600); removed again if anything fails."""
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=path.parent)  # O_EXCL|O_NOFOLLOW
     try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-                if pause is not None:
-                    pause()
+        with os.fdopen(fd, "wb", buffering=buffering) as handle:
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -138,6 +171,40 @@ def write_atomic_chunks(path: Path, chunks: Iterable[bytes], pause: Callable[[],
         _unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def write_atomic_with(path: Path, fill: Callable[[BinaryIO], object], suffix: str = ".tmp",
+                      clean: bool = True) -> None:
+    """Replace `path` with what `fill` writes to the binary handle it is given, as `write_atomic` does (temp
+    file `.NAME.PID-XXXXXXXX` + `suffix` in the same folder, created exclusively, never through a symlink;
+    flush, fsync, rename, fsync folder): `path` holds the old content or the new, never part of it, and the
+    temp file is removed if `fill` or the write fails. For data written as it is made (an export).
+
+    `clean`: first remove the temp files with `suffix` that earlier writers of `path` left behind and whose
+    process is gone (`remove_stale_temp_files`). A writer of many files in one folder passes False and calls
+    `remove_stale_temp_files_in` once instead."""
+    path = Path(path)
+    if clean:
+        remove_stale_temp_files(path, suffix)
+    tmp = _fill_temp(path, fill, suffix, io.DEFAULT_BUFFER_SIZE * 16)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_atomic_text(path: Path, fill: Callable[[TextIO], object], suffix: str = ".tmp",
+                      clean: bool = True) -> None:
+    """As `write_atomic_with`, `fill` writing text: UTF-8, line ends as written (no newline translation)."""
+    def fill_bytes(handle: BinaryIO) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        fill(text)
+        text.flush()
+        text.detach()  # the binary handle stays open for _fill_temp's fsync
+
+    write_atomic_with(path, fill_bytes, suffix, clean)
 
 
 def keep_version(path: Path, keep: Path) -> bool:

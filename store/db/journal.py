@@ -1,48 +1,37 @@
 """A TinyDB database plus an append-only journal of changes: saves cost one small fsynced append.
 
-Files, for a database `annotations/alice.json`:
+The files and the line format are store.db.journal_format's; this module keeps them live. A JournalStore holds
+the tables of one database (the database file, then every complete journal line replayed over it) with field
+indexes. A save appends one line with one `os.write` and `fdatasync`s it before returning, so a line holds one
+save whole. Replaying a put or delete twice gives the same state, so replaying a journal over a database that
+already contains some of its lines is harmless: that is what makes folding crash-safe.
 
-* `alice.json` - a plain TinyDB JSON file (`{"annotations": {"1": {...}}, "progress": {...}}`): the state
-  as of the last *fold*. Replaced atomically (temp file, fsync, rename, fsync folder), never edited.
-* `alice.journal` - the changes since, one line each: `CRC32HEX JSON\\n`, where JSON is a list of
-  operations `["p", table, doc_id, record]` (put: the whole record) or `["d", table, doc_id]` (delete).
-  A save appends one line with one `os.write` and `fdatasync`s it before returning, so a line holds one
-  save whole. Replaying a put or delete twice gives the same state, so replaying a journal over a
-  database that already contains some of its lines is harmless: that is what makes folding crash-safe.
-* `alice.lock` - `flock`ed by the one process that writes alice (the lock dies with the process, so a
-  killed process never leaves a stale lock); holds "PID HOST" for the refusal message.
-
-Reading: the database, then every complete journal line. A last line without its newline (or failing its
-checksum) is a save that was torn by a crash before it returned; it is ignored (and, by the next writer,
-cut off after a copy is kept in `alice.journal.torn`). Any other bad line is corruption: CorruptFileError
-naming the file and line, files left untouched. Readers in other processes notice changes by stat (journal
-inode/size, database inode/mtime/size) and read only the new journal lines.
+Writing: one process per database, the one holding the flock of `alice.lock` (store.db.lock; the lock dies
+with the process, so a killed process never leaves a stale lock); another is refused with LockedError naming
+it. A torn last line (a save cut short by a crash before it returned) is ignored by readers and cut off by the
+next writer after a copy is kept in `alice.journal.torn`. A damaged line is a CorruptFileError naming the file
+and line, files left untouched; a read-only opening shows what is whole instead (a damaged database: what
+`recover_tables` gets back). Readers in other processes notice changes by stat (journal inode/size, database
+inode/mtime/size) and read only the new journal lines.
 
 Folding (writer only): when the journal passes FOLD_BYTES (in a background thread) and on close. A
 snapshot of the tables is written to a new database file; then the journal lines appended meanwhile are
 copied to a fresh journal that atomically replaces the old one. A kill between the two steps leaves the
-new database with the old journal, which replays to the same state.
+new database with the old journal, which replays to the same state. Before the database and the journal are
+replaced, each is kept as its `.prev` version (hard links, no copy), from which `recover_tables` rebuilds.
 
-The previous version is kept: before the database is replaced it becomes `alice.json.prev`, and before
-the journal is replaced it becomes `alice.journal.prev` (hard links, no copy). Replaying
-`alice.journal.prev` and then `alice.journal` over `alice.json.prev` gives the current state at any instant
-(replaying lines a database already holds is harmless), so a damaged `alice.json` can be rebuilt
-(`recover_tables`, used by read-only opening and `tahqiq doctor`), together with every intact record of the
-damaged file itself (`salvage_tables`, a per-record parser of the TinyDB layout).
+One store per file and mode in a process: `open_store` hands out the shared instance (every Workspace of the
+process uses it) and `release_store` closes it with its last user; `database_names` lists a folder's databases.
+
+One file because JournalStore is one object whose reading, writing and folding share its lock, its journal offset
+and its file stamps; what can be said without them (the format, recovery) is in store.db.journal_format.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
 import os
-import re
-import socket
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,97 +43,25 @@ from store.db.atomic import (
     write_atomic,
     write_atomic_chunks,
 )
-from store.db.storage import cannot_save, dumps, loads, quiet_gc, read_tables
+from store.db.journal_format import (
+    JOURNAL_SUFFIX,
+    LOCK_SUFFIX,
+    TORN_SUFFIX,
+    Check,
+    Op,
+    check_record,
+    encode_line,
+    encode_tables,
+    parse_journal,
+    prev_path,
+    recover_tables,
+)
+from store.db.lock import open_lock, read_holder, try_lock, write_holder
+from store.db.storage import cannot_save, quiet_gc, read_tables
 from store.errors import CorruptFileError, LockedError, StoreError, UnsavedError
 
-JOURNAL_SUFFIX = ".journal"
-LOCK_SUFFIX = ".lock"
-TORN_SUFFIX = ".journal.torn"
-PREV_SUFFIX = ".prev"
-"""`alice.json.prev`, `alice.journal.prev`: the versions the last fold replaced (see the module doc)."""
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
-FOLD_CHUNK = 2000
-"""Records encoded per chunk when folding, between which other threads get to run."""
-
-Op = list  # ["p", table, key, record] | ["d", table, key]
-Check = Callable[[str, dict[str, Any]], "str | None"]
-"""`check(table, record)`: what makes a record unusable, or None."""
-
-
-def _record_problem(check: Check | None, table: str, record: Any) -> str | None:
-    if type(record) is not dict:
-        return "not a record"
-    return check(table, record) if check is not None else None
-
-
-def encode_line(ops: list[Op]) -> bytes:
-    body = dumps(ops)
-    return b"%08x " % zlib.crc32(body) + body + b"\n"
-
-
-def parse_journal(data: bytes, path: Path, first_line: int = 1,
-                  damage: list[str] | None = None, check: Check | None = None) -> tuple[list[Op], int, bytes]:
-    """(operations, bytes consumed, torn tail) of journal bytes; CorruptFileError on a damaged line, or,
-    given a `damage` list (read-only opening), the line is skipped and its description appended there.
-
-    Only whole lines are consumed: the segment after the last newline is the torn tail (a save cut short
-    by a crash, or one being appended right now)."""
-    ops: list[Op] = []
-    pos = 0
-    number = first_line
-    end = data.rfind(b"\n") + 1
-    while pos < end:
-        nl = data.index(b"\n", pos)
-        line = data[pos:nl]
-        problem, batch = read_line(line, check)
-        if problem is not None:
-            message = f"{path}: line {number}: {problem} (run `tahqiq doctor`)"
-            if damage is None:
-                raise CorruptFileError(message)
-            damage.append(message)
-        else:
-            ops.extend(batch)
-        pos = nl + 1
-        number += 1
-    return ops, pos, data[pos:]
-
-
-def read_line(line: bytes, check: Check | None = None) -> tuple[str | None, list[Op]]:
-    """(what is wrong with one journal line or None, its operations): the one check that reading the
-    journal and `tahqiq doctor` share. `check(table, record)` says what is wrong with a record put, if anything."""
-    problem = _check_line(line)
-    if problem is not None:
-        return problem, []
-    try:
-        batch = loads(line[9:])
-    except ValueError:
-        batch = None
-    if not isinstance(batch, list) or not all(_valid_op(op) for op in batch):
-        return "not a journal entry", []
-    for op in batch if check is not None else ():
-        why = check(op[1], op[3]) if op[0] == "p" else None
-        if why is not None:
-            return f"record {op[2]} of table {op[1]!r}: {why}", []
-    return None, batch
-
-
-def _check_line(line: bytes) -> str | None:
-    if len(line) < 10 or line[8:9] != b" ":
-        return "damaged entry (no checksum)"
-    try:
-        crc = int(line[:8], 16)
-    except ValueError:
-        return "damaged entry (bad checksum field)"
-    if zlib.crc32(line[9:]) != crc:
-        return "damaged entry (checksum mismatch)"
-    return None
-
-
-def _valid_op(op: Any) -> bool:
-    if not isinstance(op, list) or len(op) < 3 or not isinstance(op[1], str) or not isinstance(op[2], str):
-        return False
-    return (op[0] == "p" and len(op) == 4 and isinstance(op[3], dict)) or (op[0] == "d" and len(op) == 3)
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:
@@ -243,7 +160,7 @@ class JournalStore:
             self.tables = {name: dict(rows) for name, rows in tables.items()}
             for name, rows in self.tables.items():
                 check = self.check
-                wrong = {k: why for k, r in rows.items() if (why := _record_problem(check, name, r)) is not None}
+                wrong = {k: why for k, r in rows.items() if (why := check_record(check, name, r)) is not None}
                 if wrong:
                     key, why = next(iter(wrong.items()))
                     more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
@@ -369,23 +286,19 @@ class JournalStore:
                 raise StoreError(f"{self.db_path}: opened read-only; nothing can be saved "
                                  f"(run `tahqiq doctor`, then open it again)")
             try:
-                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+                fd = open_lock(self.lock_path)
             except OSError as exc:
                 raise cannot_save(self.db_path, exc) from exc
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                taken = try_lock(fd)
             except OSError as exc:
-                holder = os.pread(fd, 256, 0).decode("utf-8", "replace").split()
                 os.close(fd)
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise cannot_save(self.lock_path, exc) from exc
-                pid, host = (holder + ["?", "?"])[:2]
-                raise LockedError(f"annotator {self.owner} is already open in process {pid} on {host}") from None
-            try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
-            except OSError:
-                pass  # only for the message another process shows
+                raise cannot_save(self.lock_path, exc) from exc
+            if not taken:
+                pid, host = (read_holder(self.lock_path) + ["?", "?"])[:2]
+                os.close(fd)
+                raise LockedError(f"annotator {self.owner} is already open in process {pid} on {host}")
+            write_holder(fd)  # only for the message another process shows
             self._lock_fd = fd
             for path in (self.db_path, self.journal_path, self.db_path.with_suffix(TORN_SUFFIX),
                          prev_path(self.db_path), prev_path(self.journal_path)):
@@ -582,127 +495,11 @@ class JournalStore:
                 self._release_lock()
 
 
-def prev_path(path: Path) -> Path:
-    """Where the version of `path` (a database or journal) that the last fold replaced is kept."""
-    return path.with_name(path.name + PREV_SUFFIX)
-
-
-_PAIR = re.compile(r'\s*"((?:[^"\\]|\\.)*)"\s*:\s*')
-_RESYNC = re.compile(r'"(\d+)"\s*:\s*\{|"((?:[^"\\]|\\.)*)"\s*:\s*\{\s*(?="\d+"\s*:\s*\{|\})')
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
-
-
-def salvage_tables(raw: bytes) -> tuple[dict[str, dict[str, dict[str, Any]]], int]:
-    """Every intact record of a (damaged) TinyDB JSON file, `{"table": {"1": {...}, ...}, ...}`, read record
-    by record, and how many damaged stretches were skipped. A record is intact when it parses whole and holds
-    only valid UTF-8; after a damaged stretch, reading resumes at the next `"N": {` record or table."""
-    text = raw.decode("utf-8", "surrogateescape")
-    decoder = json.JSONDecoder()
-    tables: dict[str, dict[str, dict[str, Any]]] = {}
-    table: str | None = None
-    skipped = 0
-    n = len(text)
-    pos = len(text) - len(text.lstrip())
-    if text.startswith("{", pos):
-        pos += 1
-    while pos < n:
-        while pos < n and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= n:
-            break
-        if text[pos] == "}":
-            table = None
-            pos += 1
-            continue
-        pair = _PAIR.match(text, pos)
-        if pair is not None and text.startswith("{", pair.end()):
-            try:
-                key = json.loads(f'"{pair.group(1)}"')
-            except ValueError:
-                key = None
-            if key is not None and table is None and not key.isdigit():
-                table = key
-                tables.setdefault(table, {})
-                pos = pair.end() + 1
-                continue
-            if key is not None and table is not None:
-                try:
-                    value, end = decoder.raw_decode(text, pair.end())
-                except (ValueError, RecursionError):  # (a record nested thousands deep is damage too)
-                    value, end = None, pos
-                if isinstance(value, dict) and not _UNDECODABLE.search(text, pair.end(), end):
-                    tables[table][key] = value
-                    pos = end
-                    continue
-        skipped += 1
-        found = _RESYNC.search(text, pos + 1)
-        if found is None:
-            break
-        if found.group(1) is None:
-            table = None  # a table starts here
-        pos = found.start()
-    return tables, skipped
-
-
-def recover_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], str]:
-    """The tables of a damaged database as far as they can be had, before its journal is replayed: every intact
-    record of the damaged file, and where the fold kept it, the previous version replayed with the journal it
-    was folded with (which wins where both hold a record: the journal replayed afterwards covers both).
-    Never raises; also says what it used, in a few words."""
-    db_path = Path(db_path)
-    try:
-        raw = db_path.read_bytes()
-    except OSError:
-        raw = b""
-    salvaged, skipped = salvage_tables(raw)
-    intact = sum(len(rows) for rows in salvaged.values())
-    how = f"{intact} intact record(s) of the damaged file"
-    if skipped:
-        how += f", {skipped} damaged stretch(es) skipped"
-    base: dict[str, dict[str, dict[str, Any]]] = {}
-    prev = prev_path(db_path)
-    if prev.exists():
-        try:
-            base = {name: dict(rows) for name, rows in read_tables(prev)[0].items()}
-        except CorruptFileError:
-            base = salvage_tables(prev.read_bytes())[0]
-        try:
-            data = prev_path(db_path.with_suffix(JOURNAL_SUFFIX)).read_bytes()
-        except OSError:
-            data = b""
-        ops, _, _ = parse_journal(data, prev, damage=[])
-        for op in ops:
-            rows = base.setdefault(op[1], {})
-            if op[0] == "p":
-                rows[op[2]] = op[3]
-            else:
-                rows.pop(op[2], None)
-        how += f" and the previous version ({prev.name} with its journal)"
-    for name, rows in salvaged.items():
-        into = base.setdefault(name, {})
-        for key, record in rows.items():
-            into.setdefault(key, record)
-    return {name: {k: r for k, r in rows.items() if isinstance(r, dict)} for name, rows in base.items()}, how
-
-
 def _int(key: str) -> int:
     try:
         return int(key)
     except ValueError:
         return 0
-
-
-def encode_tables(tables: dict[str, dict[str, dict[str, Any]]]) -> Iterator[bytes]:
-    """A TinyDB JSON file, in chunks of FOLD_CHUNK records (the same bytes as one dumps of the whole)."""
-    yield b"{"
-    for t, (name, rows) in enumerate(tables.items()):
-        yield (b"," if t else b"") + dumps(name) + b":{"
-        items = list(rows.items())
-        for i in range(0, len(items), FOLD_CHUNK):
-            chunk = dumps(dict(items[i:i + FOLD_CHUNK]))[1:-1]
-            yield (b"," if i else b"") + chunk
-        yield b"}"
-    yield b"}"
 
 
 _OPEN: dict[str, JournalStore] = {}

@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from store.annotation.record import Kind
+from store.db.atomic import remove_stale_temp_files_in, write_atomic_text
 from store.exchange.conll import CONTROL, control_pictures
+from store.exchange.format import PARTIAL, Format
 from store.exchange.incoming import CLAIM
 from store.exchange.offsets import CODEPOINT
 from store.exchange.records import Context, Item, json_safe
@@ -86,7 +89,7 @@ def ann_lines(item: Item, schema: Any, notes: list[str] | None = None) -> list[s
             notes.append(f"{item.article.id!r} ({item.annotator}): {r['label']} span {r['start']}-{r['end']} holds "
                          "control characters; its .ann text shows them as symbols (the .txt is exact)")
         lines.append(f"T{t}\t{_shown(r['label'])} {where}\t{_shown(text)}")
-        for name, value in (r["attributes"].items() if r["kind"] == "claim" else ()):
+        for name, value in (r["attributes"].items() if r["kind"] == Kind.CLAIM else ()):
             if value in (None, ""):
                 continue
             if name in schema.claim_attributes:
@@ -105,27 +108,41 @@ def conf(schema: Any) -> str:
                       "Arg2:<ENTITY>, <OVL-TYPE>:<ANY>", "[events]", "[attributes]", *attrs, ""])
 
 
+def _write(path: Path, text: str) -> None:
+    """One file of the folder, whole or not at all (temp file, fsync, rename): an export that fails midway
+    leaves no half-written file under a final name. The folder's stale temp files are swept by write_dir."""
+    write_atomic_text(path, lambda handle: handle.write(text), PARTIAL, clean=False)
+
+
 def write_dir(items: Iterable[Item], folder: Path, ctx: Context) -> None:
+    """The brat folder: each file written whole (`_write`), after removing the temp files that exports killed
+    midway left in it (one scan per folder)."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files_in(folder, PARTIAL)
     manifest: list[dict[str, Any]] = []
     used: dict[Path, set[str]] = {}
     for item in items:
         sub = folder / file_stem(item.annotator)
-        sub.mkdir(exist_ok=True)
+        if sub not in used:
+            sub.mkdir(exist_ok=True)
+            remove_stale_temp_files_in(sub, PARTIAL)
         stem = _unique_stem(item.article.id, used.setdefault(sub, set()))
         txt, ann = sub / f"{stem}.txt", sub / f"{stem}.ann"
-        txt.write_text(item.article.body, encoding="utf-8", newline="")
+        _write(txt, item.article.body)
         lines = ann_lines(item, ctx.schema, ctx.notes)
-        ann.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="")
+        _write(ann, "".join(line + "\n" for line in lines))
         c = item.credibility
         manifest.append({"id": item.article.id, "annotator": item.annotator, "state": item.state,
                          "txt": str(txt.relative_to(folder)), "ann": str(ann.relative_to(folder)),
                          "direction": ctx.saw(item), "paragraph_direction": item.paragraph_direction,
                          "credibility": None if c is None else {k: c["attributes"].get(k)
                                                                 for k in ("score", "indicators", "note")}})
-    (folder / "annotation.conf").write_text(conf(ctx.schema), encoding="utf-8")
-    (folder / MANIFEST).write_text(json_safe(json.dumps({"format": "brat", "offset_unit": CODEPOINT,
-                                               "paragraph_direction": ctx.paragraph_direction,
-                                               "documents": manifest},
-                                              ensure_ascii=False, indent=1)) + "\n", encoding="utf-8")
+    _write(folder / "annotation.conf", conf(ctx.schema))
+    _write(folder / MANIFEST, json_safe(json.dumps({"format": "brat", "offset_unit": CODEPOINT,
+                                                    "paragraph_direction": ctx.paragraph_direction,
+                                                    "documents": manifest}, ensure_ascii=False, indent=1)) + "\n")
     ctx.written.append(folder)
+
+
+FORMAT = Format("brat", write_dir, CODEPOINT, to_dir=True, help="brat .txt/.ann pairs in -o DIR",
+                epilog="needs -o DIR (DIR/<annotator>/<article>.txt/.ann, annotation.conf, tahqiq-export.json).")

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from store.errors import StoreError
+from store.exchange.format import Format
 from store.exchange.offsets import CODEPOINT
 from store.exchange.records import Context, Item
 from store.text.sentences import sentences
@@ -136,3 +137,6 @@ def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
         if controls:
             ctx.notes.append(f"{a.id!r} ({item.annotator}): the text holds control characters; CoNLL tokens "
                              "show them as symbols (ESC as \u241b, C1 as U+FFFD); start/end are exact")
+
+
+FORMAT = Format("conll", write, CODEPOINT, help="token-per-line BIO entities, one file")

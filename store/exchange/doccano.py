@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from store.corpus.importer import Skip
+from store.exchange.format import Format
 from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, is_offset, text_of
-from store.exchange.offsets import UNITS, UTF16, Notice, Utf16
+from store.exchange.offsets import CODEPOINT, UNITS, UTF16, Notice, Utf16
 from store.exchange.records import Context, Item, json_safe_encoder
 
 _dumps = json_safe_encoder(json.JSONEncoder(ensure_ascii=False).encode)
@@ -53,10 +54,13 @@ def is_doccano(record: Any) -> bool:
     return isinstance(ents, list) and bool(ents) and isinstance(ents[0], dict) and "start_offset" in ents[0]
 
 
-def parse(where: str, record: dict[str, Any],
-          offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
-    """One line. Its offsets are in the line's own `offset_unit`, else `offset_unit`, else UTF-16 code units
-    (doccano's editor); a Notice says when UTF-16 was assumed for a text where the two units differ."""
+def parse(where: str, record: Any, offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
+    """One line (or element of a JSON array). Its offsets are in the line's own `offset_unit`, else `offset_unit`,
+    else UTF-16 code units (doccano's editor); a Notice says when UTF-16 was assumed for a text where the two
+    units differ."""
+    if not isinstance(record, dict):
+        yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
+        return
     text = text_of(record, where)
     if isinstance(text, Skip):
         yield text
@@ -103,4 +107,10 @@ def parse(where: str, record: dict[str, Any],
     yield rec
 
 
-__all__ = ["CLAIM", "is_doccano", "parse", "write"]
+FORMAT = Format("doccano", write, UTF16, units=(CODEPOINT,),
+                help="doccano sequence-labelling JSONL (UTF-16 offsets, as doccano's editor counts)",
+                read=parse, sniff=is_doccano, import_help="doccano JSONL",
+                epilog="UTF-16 code units (JavaScript string positions, as doccano's span editor counts; "
+                       "--offset-unit codepoint for code points).")
+
+__all__ = ["CLAIM", "FORMAT", "is_doccano", "parse", "write"]

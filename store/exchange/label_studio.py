@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import quoteattr
 
+from store.annotation.record import Kind
 from store.corpus.importer import Skip
+from store.db.atomic import write_atomic_text
+from store.exchange.format import PARTIAL, Format
 from store.exchange.incoming import CLAIM, RecordIn, SpanIn, is_offset
 from store.exchange.offsets import CODEPOINT, Notice, Utf16, direction
 from store.exchange.records import FORMAT_TAG, Context, Item, json_safe_encoder
@@ -43,7 +46,7 @@ def _result(item: Item, schema: Any) -> list[dict[str, Any]]:
                     "origin": "manual"})
 
     for r in item.annotations:
-        if r["kind"] == "credibility":
+        if r["kind"] == Kind.CREDIBILITY:
             att = r["attributes"]
             if att.get("score") is not None:  # indicators or a note can be saved without a score
                 add(r["id"], CREDIBILITY, "choices", {"choices": [str(att["score"])]})
@@ -54,7 +57,7 @@ def _result(item: Item, schema: Any) -> list[dict[str, Any]]:
             continue
         region = _region(r)
         add(r["id"], LABELS, "labels", {**region, "labels": [r["label"]]})
-        if r["kind"] == "claim":
+        if r["kind"] == Kind.CLAIM:
             for name, value in r["attributes"].items():
                 if value in (None, ""):
                     continue
@@ -167,13 +170,13 @@ def is_task(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("data"), dict)
 
 
-def parse(path: Path, tasks: list[Any]) -> Iterator[RecordIn | Skip | Notice]:
-    for i, task in enumerate(tasks):
-        where = f"{path}:task[{i}]"
-        if not is_task(task):
-            yield Skip(where, "expected a Label Studio task (an object with 'data')")
-            continue
-        yield from _task(where, task)
+def parse(where: str, task: Any, offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
+    """One task (an element of a JSON array, one task object, or a line of a JSONL file); see `_task` for the
+    offsets (`offset_unit` is not asked: code points, UTF-16 units only where `value.text` proves them)."""
+    if not is_task(task):
+        yield Skip(where, "expected a Label Studio task (an object with 'data')")
+        return
+    yield from _task(where, task)
 
 
 def _task(where: str, task: dict[str, Any]) -> Iterator[RecordIn | Skip | Notice]:
@@ -279,3 +282,24 @@ def _codepoints(text: str, conv: Utf16, value: dict[str, Any]) -> tuple[int, int
     if s is not None and text[s:e] == said:
         return s, e, f"{start}-{end} (UTF-16 units)"
     return start, end, f"{start}-{end} (code points; read as UTF-16 units it does not match either)"
+
+
+def write_config(ctx: Context) -> None:
+    """After the tasks: the labelling config matching them beside -o FILE (config_path), or, when the tasks
+    went to a stream, a note that it was not written."""
+    xml = config(ctx.schema)  # direction per task and paragraph: see TEXT_STYLE
+    if ctx.path is None:
+        ctx.notes.append("Label Studio labelling config not written (output is stdout); use -o FILE to get "
+                         "FILE.label_config.xml beside the tasks")
+        return
+    write_atomic_text(config_path(ctx.path), lambda handle: handle.write(xml), PARTIAL)
+    ctx.written.append(config_path(ctx.path))
+
+
+FORMAT = Format("label-studio", write, CODEPOINT,
+                help="Label Studio tasks; config written beside -o FILE as FILE.label_config.xml",
+                read=parse, sniff=is_task, import_help="Label Studio JSON", element="task",
+                after=write_config, noun="task",
+                epilog="with -o FILE the labelling config goes to FILE.label_config.xml (each paragraph shown in "
+                       "the direction of its first strong letter; a note names articles the workspace's rule "
+                       "reads otherwise); on stdout it is not written.")

@@ -1,23 +1,24 @@
-"""Import pre-annotated files (our json/jsonl, doccano, spaCy/Prodigy JSONL, Label Studio JSON) for one
-annotator: the format is found from the content, missing articles are added, every span is checked
-against the text and bad ones are reported with file:line (or file:task[i]) and skipped."""
+"""Import pre-annotated files for one annotator, in the formats of store.exchange.formats that have a reader
+(our json/jsonl, Label Studio JSON, spaCy/Prodigy JSONL, doccano JSONL): the format is found from the content
+(each format's `sniff`), its `read` turns the records into RecordIn, missing articles are added, every span
+is checked against the text and bad ones are reported with file:line (or file:task[i]) and skipped."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from store.annotation.annotation_set import STATES
+from store.annotation.record import STATES, Kind
 from store.corpus.article import Article, content_id
 from store.corpus.importer import SUPPORTED, Skip, _from_record, jsonl_records
 from store.db.storage import loads
 from store.errors import ValidationError
-from store.exchange import doccano, label_studio, ours_reader, spacy_fmt
+from store.exchange.format import PARTIAL, Format
+from store.exchange.formats import import_help, importable
 from store.exchange.incoming import CLAIM, RecordIn, is_offset, text_of
 from store.exchange.offsets import UNITS, Notice
 from store.workspace import Workspace
@@ -26,7 +27,7 @@ LABELLED_SUFFIXES = (".json", ".jsonl", ".ndjson")
 """Suffixes always read for labels. A file with any other suffix, or none, is read for them too when it
 starts with `[` or `{` (an export written to `-o out.doccano` imports back), except the article importer's
 pages and tables and the temp file of a write in progress (NOT_LABELLED)."""
-NOT_LABELLED = (".txt", ".csv", ".partial", ".tmp")
+NOT_LABELLED = (".txt", ".csv", PARTIAL, ".tmp")
 _LABEL_KEYS = ("entities", "claims", "label", "labels", "spans", "annotations", "predictions")
 _SNIFF_LINES = 20
 
@@ -52,15 +53,8 @@ class LabelReport:
 
 
 def _kind_of_record(record: Any) -> str | None:
-    if ours_reader.is_ours(record):
-        return "tahqiq"
-    if label_studio.is_task(record):
-        return "label-studio"
-    if spacy_fmt.is_spacy(record):
-        return "spacy"
-    if doccano.is_doccano(record):
-        return "doccano"
-    return None
+    """The name (formats.importable) of the first format whose `sniff` takes this record, else None."""
+    return next((kind for kind, f in importable().items() if f.sniff is not None and f.sniff(record)), None)
 
 
 def _textless(record: Any) -> bool:
@@ -70,8 +64,9 @@ def _textless(record: Any) -> bool:
 
 
 def detect(path: str | Path) -> str | None:
-    """The labelled format of a file from its content: tahqiq, label-studio, doccano, spacy; else None.
-    The first record that has a text (or is a Label Studio task) tells; records without one are passed over."""
+    """The labelled format of a file from its content (a name of formats.importable: tahqiq, label-studio,
+    spacy, doccano), else None. The first record that has a text (or is a Label Studio task) tells; records
+    without one are passed over."""
     for _, record in _first_records(Path(path)):
         kind = _kind_of_record(record)
         if kind is not None or not _textless(record):
@@ -124,7 +119,11 @@ def looks_labelled(path: str | Path) -> bool:
 
 def read(path: Path, kind: str | None, offset_unit: str | None = None) -> Iterator[RecordIn | Skip | Notice]:
     """RecordIn for each article of a labelled file, Skip for what cannot be read, Notice for what the user
-    should know. `offset_unit` is for doccano lines that do not state theirs (default: UTF-16 code units)."""
+    should know: each record of the JSON document or JSONL file as the reader of format `kind` (a name of
+    formats.importable) reads it. `offset_unit` is for records that do not state theirs (doccano's; default:
+    the format's own unit)."""
+    spec: Format | None = importable().get(kind) if kind is not None else None
+    unknown = Skip(str(path), f"not a labelled file tahqiq knows ({import_help()})")
     raw = path.read_bytes()
     if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[" or path.suffix.lower() == ".json":
         try:
@@ -140,34 +139,26 @@ def read(path: Path, kind: str | None, offset_unit: str | None = None) -> Iterat
             return
         if isinstance(data, dict):
             data = [data]
-        if not isinstance(data, list) or kind is None:
-            yield Skip(str(path), "not a labelled file tahqiq knows (tahqiq json, Label Studio JSON tasks)")
-            return
-        if kind == "label-studio":
-            yield from label_studio.parse(path, data)
+        if not isinstance(data, list) or spec is None:
+            yield unknown
             return
         for i, record in enumerate(data):
-            where = f"{path}:[{i}]"
-            if not isinstance(record, dict):
-                yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
-            else:
-                yield from ours_reader.parse(where, record)
+            yield from spec.read(f"{path}:{spec.element}[{i}]", record, offset_unit)
         return
-    parser = {"tahqiq": ours_reader.parse, "doccano": partial(doccano.parse, offset_unit=offset_unit),
-              "spacy": spacy_fmt.parse}.get(kind)
+    if spec is None:
+        yield unknown
+        return
     for item in jsonl_records(path):
         if isinstance(item, Skip):
             yield item
-        elif kind == "label-studio":
-            yield from label_studio._task(f"{item[0]}", item[1])  # noqa: SLF001 - one task a line
         else:
-            yield from parser(*item)
+            yield from spec.read(*item, offset_unit)
 
 
 def import_labelled(workspace: Workspace, path: str | Path, annotator: str,
                     offset_unit: str | None = None) -> LabelReport:
     """Import one labelled file for `annotator`; never raises for bad content (it is in the report).
-    `offset_unit`: the unit of doccano lines that do not state theirs (default: UTF-16 code units)."""
+    `offset_unit`: the unit of records that do not state theirs (doccano's; default: UTF-16 code units)."""
     if offset_unit not in (None, *UNITS):
         raise ValueError(f"offset_unit must be one of {', '.join(UNITS)}, not {offset_unit!r}")
     path = Path(path)
@@ -181,8 +172,7 @@ def import_labelled(workspace: Workspace, path: str | Path, annotator: str,
         report.skipped += [s for s in read(path, None) if isinstance(s, Skip)][:1]
         return report
     if report.format is None:
-        report.skipped.append(Skip(str(path), "not a labelled file tahqiq knows (tahqiq json/jsonl, "
-                                              "Label Studio JSON, doccano or spaCy/Prodigy JSONL)"))
+        report.skipped.append(Skip(str(path), f"not a labelled file tahqiq knows ({import_help()})"))
         return report
     records: list[RecordIn] = []
     for item in read(path, report.format, offset_unit):
@@ -247,13 +237,13 @@ def _spans(notes: Any, rec: RecordIn, article: Article, existing: set, report: L
             report.skipped.append(Skip(span.where, f"span {shown}: text {span.text!r} does not match the "
                                                    f"article text there ({body[s:e]!r})"))
             continue
-        kind = "claim" if span.label == CLAIM else "entity"
+        kind = Kind.CLAIM if span.label == CLAIM else Kind.ENTITY
         key = (article.id, kind, s, e, span.label)
         if key in existing:
             report.spans_present += 1
             continue
         try:
-            if kind == "claim":
+            if kind == Kind.CLAIM:
                 notes.add_claim(article.id, s, e, **{k: v for k, v in span.attributes.items() if v is not None})
             else:
                 notes.add_entity(article.id, s, e, span.label)

@@ -1,4 +1,4 @@
-"""Our own format: `jsonl` (one record a line) and `json` (an array of the same records).
+"""Our own format, written and read back: `jsonl` (one record a line) and `json` (an array of the same records).
 
 Each record is validated by tahqiq.schema.json; offsets count code points into `text`.
 """
@@ -6,11 +6,15 @@ Each record is validated by tahqiq.schema.json; offsets count code points into `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from typing import Any, TextIO
 
+from store.corpus.importer import Skip
 from store.db.storage import dumps
+from store.exchange.format import Format
+from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, text_of
+from store.exchange.offsets import CODEPOINT
 from store.exchange.records import Context, Item, json_safe, to_record
 
 
@@ -41,3 +45,52 @@ def write_json(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
         write(_dumps(to_record(item)))
         sep = ",\n"
     write("[]\n" if sep == "[\n" else "\n]\n")
+
+
+# --- reading records back (tahqiq import) ------------------------------------------------------------
+
+def is_ours(record: Any) -> bool:
+    return isinstance(record, dict) and (str(record.get("format", "")).startswith("tahqiq/")
+                                         or ("entities" in record and "claims" in record
+                                             and "annotator" in record))
+
+
+def parse(where: str, record: Any, offset_unit: str | None = None) -> Iterator[RecordIn | Skip]:
+    """One record (a JSONL line or an element of a JSON array): its article, entities, claims with their
+    attributes, credibility and state. Offsets are code points (`offset_unit` is not asked)."""
+    if not isinstance(record, dict):
+        yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
+        return
+    text = text_of(record, where)
+    if isinstance(text, Skip):
+        yield text
+        return
+    out = RecordIn(where, text, str(record["id"]) if record.get("id") not in (None, "") else None,
+                   article_fields(record), state=record.get("state"))
+    for key in ("entities", "claims"):
+        spans = record.get(key) or []
+        if not isinstance(spans, list):
+            yield Skip(where, f"field {key!r}: expected a list")
+            continue
+        for k, span in enumerate(spans):
+            if not isinstance(span, dict):
+                yield Skip(where, f"{key}[{k}]: expected an object with start, end and text")
+                continue
+            at = f"{where}: {key}[{k}]"
+            if key == "entities":
+                out.spans.append(SpanIn(at, span.get("start"), span.get("end"), str(span.get("label")),
+                                        span.get("text")))
+            else:
+                attrs = span.get("attributes") or {}
+                out.spans.append(SpanIn(at, span.get("start"), span.get("end"), CLAIM, span.get("text"),
+                                        attrs if isinstance(attrs, dict) else {}))
+    cred = record.get("credibility")
+    if isinstance(cred, dict):
+        out.credibility = {"where": f"{where}: credibility", "score": cred.get("score"),
+                           "indicators": cred.get("indicators") or [], "note": cred.get("note")}
+    yield out
+
+
+_READS = {"read": parse, "sniff": is_ours, "imported_as": "tahqiq", "import_help": "tahqiq json/jsonl"}
+JSONL = Format("jsonl", write_jsonl, CODEPOINT, help="tahqiq records, one a line (tahqiq.schema.json)", **_READS)
+JSON = Format("json", write_json, CODEPOINT, help="tahqiq records as one JSON array", **_READS)

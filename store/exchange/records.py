@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from store.annotation.annotation_set import STATES
+from store.annotation.record import STATES, Kind, sort_key, state_of
 from store.corpus.article import Article
 from store.errors import StoreError
 from store.exchange.offsets import CODEPOINT, direction
@@ -58,15 +58,15 @@ class Item:
 
     @property
     def spans(self) -> list[dict[str, Any]]:
-        return [a for a in self.annotations if a["kind"] != "credibility"]
+        return [a for a in self.annotations if a["kind"] != Kind.CREDIBILITY]
 
     @property
     def entities(self) -> list[dict[str, Any]]:
-        return [a for a in self.annotations if a["kind"] == "entity"]
+        return [a for a in self.annotations if a["kind"] == Kind.ENTITY]
 
     @property
     def credibility(self) -> dict[str, Any] | None:
-        return next((a for a in self.annotations if a["kind"] == "credibility"), None)
+        return next((a for a in self.annotations if a["kind"] == Kind.CREDIBILITY), None)
 
 
 @dataclass
@@ -159,16 +159,13 @@ def select(workspace: Workspace, annotators: Iterable[str] | None = None,
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in notes.records():
             grouped.setdefault(row["article_id"], []).append(row)
-        # As AnnotationSet.state(): the recorded state, else "in progress" once anything is annotated.
-        states = {**{a: "in progress" for a in grouped}, **notes.states()}
-        per_annotator.append((name, grouped, states))
+        per_annotator.append((name, grouped, notes.states()))
     out = []
     for article in corpus:
-        for name, grouped, states in per_annotator:
-            state = states.get(article.id, "not started")
+        for name, grouped, recorded in per_annotator:
+            state = state_of(recorded.get(article.id), article.id in grouped)
             if f.keeps_state(state):
-                rows = sorted(grouped.get(article.id, ()),
-                              key=lambda r: (r["start"] if r["start"] is not None else -1, r["end"] or 0))
+                rows = sorted(grouped.get(article.id, ()), key=sort_key)
                 out.append((article, name, state, rows))
     return out
 
@@ -191,10 +188,10 @@ def to_record(item: Item) -> dict[str, Any]:
     entities, claims = [], []
     credibility = None
     for r in item.annotations:
-        if r["kind"] == "entity":
+        if r["kind"] == Kind.ENTITY:
             entities.append({"id": r["id"], "start": r["start"], "end": r["end"], "text": r["text"],
                              "label": r["label"], "created": r["created"], "updated": r["updated"]})
-        elif r["kind"] == "claim":
+        elif r["kind"] == Kind.CLAIM:
             claims.append({"id": r["id"], "start": r["start"], "end": r["end"], "text": r["text"],
                            "attributes": r["attributes"], "created": r["created"], "updated": r["updated"]})
         else:

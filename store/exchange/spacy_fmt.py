@@ -9,7 +9,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from store.annotation.record import Kind
 from store.corpus.importer import Skip
+from store.db.atomic import write_atomic_with
+from store.errors import StoreError
+from store.exchange.format import PARTIAL, Format
 from store.exchange.incoming import RecordIn, SpanIn, article_fields, text_of
 from store.exchange.offsets import CODEPOINT
 from store.exchange.records import Context, Item, json_safe_encoder
@@ -84,7 +88,7 @@ class _DocBinWriter:
                     f"{r['text']!r} does not align to spaCy tokens; left out of the .spacy file (kept in the JSONL)")
                 continue
             spans.append(span)
-            if r["kind"] == "entity":
+            if r["kind"] == Kind.ENTITY:
                 ents.append(span)
         kept = filter_spans(ents)
         for dropped in (s for s in ents if s not in kept):
@@ -96,7 +100,9 @@ class _DocBinWriter:
         self.bin.add(doc)
 
     def save(self, path: Path) -> None:
-        self.bin.to_disk(path)
+        """The DocBin to `path`, whole or not at all (temp file, fsync, rename; as DocBin.to_disk writes it)."""
+        data = self.bin.to_bytes()
+        write_atomic_with(path, lambda handle: handle.write(data), PARTIAL)
         self.ctx.written.append(path)
 
 
@@ -104,7 +110,12 @@ def is_spacy(record: Any) -> bool:
     return isinstance(record, dict) and isinstance(record.get("text"), str) and isinstance(record.get("spans"), list)
 
 
-def parse(where: str, record: dict[str, Any]) -> Iterator[RecordIn | Skip]:
+def parse(where: str, record: Any, offset_unit: str | None = None) -> Iterator[RecordIn | Skip]:
+    """One line (or element of a JSON array): text, spans and `meta`. Offsets are code points (`offset_unit`
+    is not asked)."""
+    if not isinstance(record, dict):
+        yield Skip(where, f"expected a JSON object, got {type(record).__name__}")
+        return
     text = text_of(record, where)
     if isinstance(text, Skip):
         yield text
@@ -112,7 +123,11 @@ def parse(where: str, record: dict[str, Any]) -> Iterator[RecordIn | Skip]:
     meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
     ident = meta.get("article_id") or record.get("article_id")
     rec = RecordIn(where, text, str(ident) if ident else None, article_fields(meta), state=meta.get("state"))
-    for k, span in enumerate(record["spans"]):
+    spans = record.get("spans") or []  # (a line after the first that has none: its article, without spans)
+    if not isinstance(spans, list):
+        yield Skip(where, "field 'spans': expected a list")
+        spans = []
+    for k, span in enumerate(spans):
         at = f"{where}: spans[{k}]"
         if not isinstance(span, dict):
             yield Skip(at, "expected an object with start, end and label")
@@ -122,3 +137,16 @@ def parse(where: str, record: dict[str, Any]) -> Iterator[RecordIn | Skip]:
     if isinstance(cred, dict):
         rec.credibility = {"where": f"{where}: meta.credibility", **cred}
     yield rec
+
+
+def check_target(path: Path) -> None:
+    """-o must name the JSONL: the .spacy DocBin goes beside it (docbin_path), and would be the file itself."""
+    if path.suffix == ".spacy":
+        raise StoreError(f"-o {path}: give the JSONL path (e.g. {path.with_suffix('.jsonl')}); "
+                         "the .spacy DocBin is written beside it")
+
+
+FORMAT = Format("spacy", write, CODEPOINT,
+                help="spaCy/Prodigy JSONL (+ FILE.spacy DocBin beside -o FILE when spaCy is installed)",
+                read=parse, sniff=is_spacy, import_help="spaCy/Prodigy JSONL", check_target=check_target,
+                epilog="with -o FILE.jsonl and spaCy installed, FILE.spacy (DocBin) is written too.")

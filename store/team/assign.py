@@ -6,10 +6,11 @@ import hashlib
 import json
 from pathlib import Path
 
+from store.annotators import HELP as ANNOTATOR_HELP
+from store.annotators import valid_name
 from store.db.atomic import write_atomic
 from store.db.storage import loads
 from store.errors import StoreError
-from store.workspace import _ANNOTATOR as ANNOTATOR_NAME
 
 ASSIGNMENTS_FILE = "assignments.json"
 
@@ -23,9 +24,9 @@ def split(article_ids: list[str], annotators: list[str], overlap: float, seed: s
     names = list(dict.fromkeys(a.strip() for a in annotators if a.strip()))
     if not names:
         raise StoreError("--annotators: give at least one name, e.g. --annotators amina,omar")
-    bad = [n for n in names if not ANNOTATOR_NAME.match(n)]
+    bad = [n for n in names if not valid_name(n)]
     if bad:
-        raise StoreError(f"--annotators: {bad[0]!r} is not a valid name (letters, digits, '.', '_' or '-')")
+        raise StoreError(f"--annotators: {bad[0]!r} is not a valid name ({ANNOTATOR_HELP})")
     if not 0 <= overlap <= 1:
         raise StoreError(f"--overlap must be between 0 and 1, got {overlap}")
     if overlap > 0 and len(names) < 2:

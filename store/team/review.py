@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.annotation.annotation_set import now
-from store.assist.suggest import PREDICTIONS_PREFIX
+from store.annotation.record import Kind, sort_key
+from store.annotators import GOLD, is_human
 from store.workspace import Workspace
-
-GOLD = "gold"
 
 
 @dataclass
@@ -42,13 +41,12 @@ def reviewers_view(workspace: Workspace, article_id: str, annotators: list[str] 
     """Compare the annotators who worked on an article (not predictions, not gold) span by span."""
     if annotators is None:
         annotators = [n for n in workspace.annotators()
-                      if n != GOLD and not n.startswith(PREDICTIONS_PREFIX)
-                      and workspace.annotations(n, check=False).state(article_id) != "not started"]
+                      if is_human(n) and workspace.annotations(n, check=False).state(article_id) != "not started"]
     credibility: dict[str, int] = {}
     items: dict[tuple[str, int, int], Item] = {}
     for name in annotators:
         for row in workspace.annotations(name, check=False).for_article(article_id):
-            if row["kind"] == "credibility":
+            if row["kind"] == Kind.CREDIBILITY:
                 if row["attributes"].get("score") is not None:
                     credibility[name] = row["attributes"]["score"]
                 continue
@@ -93,7 +91,7 @@ def set_gold(workspace: Workspace, article_id: str, reviewer: str, score: int | 
     for row in gold.for_article(article_id):
         gold.remove(row["id"])
     for kind, start, end, label in items:
-        if kind == "entity":
+        if kind == Kind.ENTITY:
             record = gold.add_entity(article_id, start, end, label)
             gold.update(record["id"], attributes={"decided_by": reviewer})
         else:
@@ -109,9 +107,9 @@ def set_gold(workspace: Workspace, article_id: str, reviewer: str, score: int | 
 def take_version(workspace: Workspace, article_id: str, source: str, reviewer: str) -> None:
     """Make one annotator's version of an article the gold one."""
     rows = workspace.annotations(source, check=False).for_article(article_id)
-    score = next((r["attributes"].get("score") for r in rows if r["kind"] == "credibility"), None)
-    items = [(r["kind"], r["start"], r["end"], r["label"]) for r in rows if r["kind"] != "credibility"]
-    attributes = {(r["start"], r["end"]): r["attributes"] for r in rows if r["kind"] == "claim"}
+    score = next((r["attributes"].get("score") for r in rows if r["kind"] == Kind.CREDIBILITY), None)
+    items = [(r["kind"], r["start"], r["end"], r["label"]) for r in rows if r["kind"] != Kind.CREDIBILITY]
+    attributes = {(r["start"], r["end"]): r["attributes"] for r in rows if r["kind"] == Kind.CLAIM}
     set_gold(workspace, article_id, reviewer, score, items, attributes)
 
 
@@ -125,15 +123,15 @@ def merged_rows(workspace: Workspace, article_id: str) -> tuple[list[dict[str, A
     rows: list[dict[str, Any]] = []
     base = {"annotator": "merge", "article_id": article_id, "created": stamp, "updated": stamp}
     if score is not None:
-        rows.append({**base, "id": f"merge-{article_id}-cred", "kind": "credibility", "start": None, "end": None,
+        rows.append({**base, "id": f"merge-{article_id}-cred", "kind": Kind.CREDIBILITY, "start": None, "end": None,
                      "text": None, "label": "CREDIBILITY",
                      "attributes": {"score": score, "indicators": [], "note": None,
                                     "from": sorted(comparison.credibility)}})
     for item in items:
         rows.append({**base, "id": f"merge-{article_id}-{item.start}-{item.end}-{item.kind}", "kind": item.kind,
                      "start": item.start, "end": item.end, "text": item.text,
-                     "label": item.labels["majority"] if item.kind == "entity" else "CLAIM",
+                     "label": item.labels["majority"] if item.kind == Kind.ENTITY else "CLAIM",
                      "attributes": {"voters": len(comparison.annotators)}})
-    rows.sort(key=lambda r: (r["start"] if r["start"] is not None else -1, r["end"] or 0))
+    rows.sort(key=sort_key)
     states = {workspace.annotations(n, check=False).state(article_id) for n in comparison.annotators}
     return rows, "done" if states == {"done"} else "in progress", ties

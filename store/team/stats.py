@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass, field
 from statistics import mean
 
-from store.assist.suggest import PREDICTIONS_PREFIX
+from store.annotation.record import STATES, Kind, state_of
+from store.annotators import is_human
 from store.errors import StoreError
 from store.team import assign
-from store.team.review import GOLD
 from store.workspace import Workspace
 
 
@@ -69,7 +69,7 @@ class Filters:
 
 
 SORT_KEYS = {
-    "state": lambda r: ("not started", "in progress", "done").index(r.state),
+    "state": lambda r: STATES.index(r.state),
     "title": lambda r: r.title,
     "source": lambda r: r.source or "",
     "date": lambda r: r.date or "",
@@ -98,8 +98,9 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
             for a in workspace.articles()}
     scores: dict[str, list[int]] = {}
     names = workspace.annotators() if team else [n for n in workspace.annotators() if n == annotator]
+    entity, claim, credibility = Kind.ENTITY, Kind.CLAIM, Kind.CREDIBILITY  # (looked up once: every record is read)
     for name in names:
-        if name.startswith(PREDICTIONS_PREFIX) or name == GOLD:
+        if not is_human(name):
             continue  # imported predictions are suggestions, and gold is the reviewer's result
         notes = workspace.annotations(name, check=False)
         for record in notes.records():
@@ -107,14 +108,14 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
             if row is None:
                 continue
             row.annotators.add(name)
-            if record["kind"] == "credibility" and record["attributes"].get("score") is not None:
+            if record["kind"] == credibility and record["attributes"].get("score") is not None:
                 scores.setdefault(row.id, []).append(record["attributes"]["score"])
             if name != annotator:
                 continue
-            if record["kind"] == "entity":
+            if record["kind"] == entity:
                 row.entities += 1
                 row.labels.add(record["label"])
-            elif record["kind"] == "claim":
+            elif record["kind"] == claim:
                 row.claims += 1
                 row.labels.add("CLAIM")
             else:
@@ -126,7 +127,7 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
                     rows[article_id].done_by.add(name)
     recorded = workspace.annotations(annotator, check=False).states()
     for row in rows.values():
-        row.state = recorded.get(row.id) or ("in progress" if annotator in row.annotators else "not started")
+        row.state = state_of(recorded.get(row.id), annotator in row.annotators)
         if row.id in scores:
             row.credibility_mean = round(mean(scores[row.id]), 2)
     return list(rows.values())

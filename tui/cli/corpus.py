@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 
 from store import StoreError, Workspace
-from store.assist.suggest import PREDICTIONS_PREFIX
+from store.annotation.record import Kind
+from store.annotators import HELP as ANNOTATOR_HELP
+from store.annotators import predictions, valid_name
+from store.exchange.formats import import_help
+from store.exchange.offsets import UNITS
 from store.wording import counted
 from tui.cli.common import (
     add_annotator_option,
@@ -21,20 +25,17 @@ from tui.cli.common import (
     stderr_console,
     warn_damaged,
 )
+from tui.cli.exchange import offset_unit_help
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("import", help="import .txt pages, JSONL or CSV files or folders",
                        description="Import articles. Re-importing an article is a no-op. Files that carry "
-                                   "labels (our JSONL, doccano, spaCy/Prodigy JSONL, Label Studio JSON) also "
-                                   "import their spans for --annotator.")
+                                   f"labels ({import_help()}) also import their spans for --annotator.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--predictions", metavar="MODEL",
                    help="import the labels as MODEL's predictions: shown to annotators as suggestions")
-    p.add_argument("--offset-unit", choices=["utf-16-code-unit", "codepoint"], metavar="UNIT",
-                   help="offsets of doccano lines that do not state their offset_unit: utf-16-code-unit "
-                        "(default, as doccano's editor counts) or codepoint. Label Studio files are read as "
-                        "code points (UTF-16 only where value.text proves it, with a note)")
+    p.add_argument("--offset-unit", choices=list(UNITS), metavar="UNIT", help=offset_unit_help(reading=True))
     add_workspace_option(p)
     add_annotator_option(p)
 
@@ -90,17 +91,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     for skip in not_followed:
         print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)
     if args.predictions and plain:  # never imported as articles: the flag would be ignored
+        from store.exchange.formats import import_help
         from store.exchange.labelled import labels_without_text
 
         textless = {p: labels_without_text(Path(p)) for p in plain}
         articles = [p for p, skip in textless.items() if skip is None]
         if articles:  # refused before anything is imported
             raise StoreError(f"{articles[0]}: holds articles, not labels; --predictions imports labelled files "
-                             "(tahqiq json/jsonl, Label Studio, doccano, spaCy); import articles without it")
+                             f"({import_help()}); import articles without it")
         for skip in textless.values():  # labels without a text: the article importer's words for it
             print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)
         plain, not_followed = [], [*not_followed, *textless.values()]
-    annotator = f"{PREDICTIONS_PREFIX}{args.predictions}" if args.predictions else args.annotator
+    annotator = predictions(args.predictions) if args.predictions else args.annotator
     status = run_import_labelled(workspace, labelled, annotator, args.offset_unit) if labelled else 0
     status = status or (1 if not_followed else 0)
     if not plain:
@@ -125,7 +127,7 @@ def _counts(workspace: Workspace, annotator: str | None) -> dict[str, dict[str, 
         if annotator is not None and name != annotator:
             continue
         for row in notes.all():  # a damaged file: counted as far as whole
-            per = counts.setdefault(row["article_id"], {"entity": 0, "claim": 0, "credibility": 0})
+            per = counts.setdefault(row["article_id"], dict.fromkeys(Kind, 0))
             per[row["kind"]] = per.get(row["kind"], 0) + 1
     warn_damaged(workspace)
     return counts
@@ -136,11 +138,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     from store.exchange.records import json_safe
     from store.search.index import SearchIndex
     from store.search.query import context, corpus_counts, first_hit
-    from store.workspace import _ANNOTATOR
     from tui.bidi import inert
 
-    if args.annotator is not None and not _ANNOTATOR.match(args.annotator):  # (the app refuses it the same way)
-        raise StoreError(f"annotator name {args.annotator!r}: use letters, digits, '.', '_' or '-'")
+    if args.annotator is not None and not valid_name(args.annotator):  # (the app refuses it the same way)
+        raise StoreError(f"annotator name {args.annotator!r}: use {ANNOTATOR_HELP}")
     workspace = open_workspace(args)
     try:
         load_schema(workspace.labels_path)  # (list uses no label: only told, so that it is fixed)
@@ -153,8 +154,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         if hits is not None and a.id not in hits:
             continue
         row = {"id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source,
-               "date": a.date, "entities": counts.get(a.id, {}).get("entity", 0),
-               "claims": counts.get(a.id, {}).get("claim", 0)}
+               "date": a.date, "entities": counts.get(a.id, {}).get(Kind.ENTITY, 0),
+               "claims": counts.get(a.id, {}).get(Kind.CLAIM, 0)}
         first = first_hit(a.title, a.body, args.search) if hits is not None else None
         if hits is not None:
             row["hits"] = hits[a.id]

@@ -5,31 +5,46 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from store import StoreError, Workspace
 from store.corpus.importer import SUPPORTED, Skip, files_in
 from store.exchange import FILTER_HELP, FORMATS, export, import_labelled, looks_labelled
-from store.exchange.offsets import UNITS
+from store.exchange.formats import importable
+from store.exchange.offsets import CODEPOINT, UNITS
 from tui.cli.common import add_workspace_option, human, labels_warning
 
-EPILOG = """\
-offsets: code points into the article text (as Python and Label Studio 1.4+ count), except doccano:
-UTF-16 code units (JavaScript string positions, as doccano's span editor counts; --offset-unit codepoint
-for code points). Every format states its offset unit and each article's direction (rtl/ltr).
-label-studio: with -o FILE the labelling config goes to FILE.label_config.xml (each paragraph shown in
-the direction of its first strong letter; a note names articles the workspace's rule reads otherwise);
-on stdout it is not written.
-spacy: with -o FILE.jsonl and spaCy installed, FILE.spacy (DocBin) is written too.
-brat: needs -o DIR (DIR/<annotator>/<article>.txt/.ann, annotation.conf, tahqiq-export.json).
-Articles an annotator has not started are left out unless named by id or with state=not-started.
-"""
+_EPILOG_WIDTH = 104
+
+
+def epilog() -> str:
+    """`tahqiq export --help`'s closing text, from the registry: the offset rule, each format's `epilog`."""
+    others = [f.name for f in FORMATS.values() if f.offset_unit != CODEPOINT]
+    lines = [textwrap.fill("offsets: code points into the article text (as Python and Label Studio 1.4+ count)"
+                           + (f", except {', '.join(others)} (below)" if others else "") + ". Every format states "
+                           "its offset unit and each article's direction (rtl/ltr).", _EPILOG_WIDTH)]
+    lines += [textwrap.fill(f"{f.name}: {f.epilog}", _EPILOG_WIDTH) for f in FORMATS.values() if f.epilog]
+    lines.append("Articles an annotator has not started are left out unless named by id or with state=not-started.")
+    return "\n".join(lines) + "\n"
+
+
+def offset_unit_help(reading: bool) -> str:
+    """--offset-unit help, from the formats with a choice of unit (`units`): for export (`reading` False) the
+    unit written, for `tahqiq import` the unit of the records that state none."""
+    formats = [f for f in (importable() if reading else FORMATS).values() if f.units]
+    if reading:
+        return "; ".join(f"offsets of {f.name} records that do not state their offset_unit: {f.offset_unit} "
+                         f"(default) or {' or '.join(f.units)}" for f in formats) + (
+            ". Label Studio files are read as code points (UTF-16 only where value.text proves it, with a note)")
+    return "; ".join(f"{f.name}: {f.offset_unit} (default) or {' or '.join(f.units)}" for f in formats) + (
+        "; other formats write one unit. Each record states the unit it uses")
 
 
 def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "export", help="export annotations (json, jsonl, label-studio, doccano, spacy, conll, brat)",
-        description="Export annotations, one record per article and annotator.", epilog=EPILOG,
+        "export", help=f"export annotations ({', '.join(FORMATS)})",
+        description="Export annotations, one record per article and annotator.", epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--format", "-f", required=True, choices=list(FORMATS), metavar="FORMAT",
                    help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()))
@@ -39,10 +54,10 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     p.add_argument("--merge", action="store_true",
                    help="one merged record per article: majority vote of the annotators for credibility and "
                         "labels (ties are reported); use --annotator gold for the reviewed gold set")
-    p.add_argument("-o", "--output", metavar="PATH", help="file (folder for brat) to write; default stdout")
-    p.add_argument("--offset-unit", choices=list(UNITS), metavar="UNIT",
-                   help="doccano only: utf-16-code-unit (default, as doccano's editor counts) or codepoint; "
-                        "each line states the unit in offset_unit")
+    folders = ", ".join(f.name for f in FORMATS.values() if f.to_dir)
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help=f"file{f' (folder for {folders})' if folders else ''} to write; default stdout")
+    p.add_argument("--offset-unit", choices=list(UNITS), metavar="UNIT", help=offset_unit_help(reading=False))
     p.add_argument("--skip-damaged", action="store_true",
                    help="an annotator's damaged file: export what is intact and name on stderr what is left out "
                         "(default: refuse, naming the file and line)")
@@ -80,7 +95,7 @@ def run_export(args: argparse.Namespace) -> int:
     if args.output is not None:
         count = sum(ctx.directions.values())
         unit = args.offset_unit or FORMATS[args.format].offset_unit
-        print(human(f"tahqiq: exported {count} {'task' if args.format == 'label-studio' else 'record'}"
+        print(human(f"tahqiq: exported {count} {FORMATS[args.format].noun}"
                     f"{'s' if count != 1 else ''} to {', '.join(map(str, ctx.written))} (offsets: {unit})"),
               file=sys.stderr)
     return 0

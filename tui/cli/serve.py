@@ -19,13 +19,16 @@ behind a reverse proxy that authenticates. On a machine others share, loopback i
 * at most --max-sessions app processes run at once, one per annotator;
 * each app process dies with the server (Linux: PR_SET_PDEATHSIG, asked for by the app itself when
   TAHQIQ_SERVE_PID names its parent), and the server ends them when it stops.
+
+The HTML (the name prompt, refusal pages, the changes to textual-serve's page) is tui.cli.serve_pages'. One file
+because the guarantees above are kept by the options, their checks and the server together: a change to one is
+read against the others.
 """
 
 from __future__ import annotations
 
 import argparse
 import hmac
-import html
 import ipaddress
 import os
 import re
@@ -35,19 +38,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from store.annotators import HELP as ANNOTATOR_HELP
+from store.annotators import is_predictions, valid_name
 from tui.cli.common import add_annotator_option, add_workspace_option, open_workspace
+from tui.cli.serve_pages import app_page, prompt_page, refusal_page
 
-NO_BROWSER_BIDI = """<style>
-  /* tahqiq sends each row already in visual order with joined (presentation-form) letters. xterm.js's
-     canvas and WebGL renderers draw cell by cell, so the browser never reorders; should xterm.js fall back
-     to its DOM renderer, these rules stop the browser from reordering the rows a second time. */
-  .xterm-rows, .xterm-rows * { unicode-bidi: bidi-override !important; direction: ltr !important; }
-</style>
-"""
-GOOGLE_FONTS = re.compile(r'<link[^>]*fonts\.googleapis\.com[^>]*>\s*')
-"""textual-serve's page loads Roboto Mono from Google, which has no Arabic and fails offline; we drop it, so
-every browser uses its local monospace font (DejaVu Sans Mono on Debian, with Arabic presentation forms)."""
-ANNOTATOR_HELP = "letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 PROXY_SECRET_HEADER = "X-Tahqiq-Proxy"
 SERVE_PID_ENV = "TAHQIQ_SERVE_PID"
@@ -91,11 +86,9 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 
 def valid_annotator(name: str | None) -> bool:
-    """Whether `name` is an annotator name the workspace accepts (the same rule as Workspace.annotations)."""
-    from store.assist.suggest import PREDICTIONS_PREFIX
-    from store.workspace import _ANNOTATOR
-
-    return bool(name) and bool(_ANNOTATOR.match(name)) and not name.startswith(PREDICTIONS_PREFIX)
+    """Whether a browser session may annotate as `name`: a name the workspace accepts (store.annotators.valid_name,
+    the rule of Workspace.annotations) and not imported predictions."""
+    return bool(name) and valid_name(name) and not is_predictions(name)
 
 
 def session_argv(workspace: Path, annotator: str, bidi: str = "app", shaping: bool = True) -> list[str]:
@@ -360,7 +353,7 @@ def _server_class():
             name, problem = self._annotator(request)
             if name is None:
                 status = 403 if self.annotator_header else 200
-                return web.Response(text=_prompt_page(problem, request.query.get("annotator", "")),
+                return web.Response(text=prompt_page(problem, request.query.get("annotator", "")),
                                     content_type="text/html", status=status)
             if len(self.sessions) >= self.max_sessions and name not in self.sessions:  # (a reload: its own)
                 return self._full()
@@ -375,8 +368,7 @@ def _server_class():
                 "application": {"name": f"tahqiq · {name}"},
             }
             response = aiohttp_jinja2.render_template("app_index.html", request, context)
-            page = GOOGLE_FONTS.sub("", response.text)  # no third-party request; the system monospace font
-            response.text = page.replace("</head>", f"{NO_BROWSER_BIDI}</head>", 1)
+            response.text = app_page(response.text)
             return response
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -441,41 +433,10 @@ def _server_class():
 
 
 def _refusal(status: int, title: str, message: str):
-    """A small HTML page saying why a request was refused."""
+    """A response with `status` and the page saying why a request was refused (serve_pages.refusal_page)."""
     from aiohttp import web
 
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>tahqiq · {html.escape(title)}</title></head>
-<body style="background: #0c181f; color: #eee; font-family: sans-serif; padding: 3em;">
-<h1>tahqiq · {html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>
-"""
-    return web.Response(text=page, content_type="text/html", status=status)
-
-
-def _prompt_page(problem: str | None, value: str) -> str:
-    """The page asking who is annotating (a GET form back to / with ?annotator=NAME)."""
-    error = f'<p class="error">{html.escape(problem)}</p>' if problem else ""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>tahqiq · تحقيق</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ background: #0c181f; color: #eee; font-family: sans-serif; display: flex; align-items: center;
-       justify-content: center; height: 100vh; margin: 0; }}
-form {{ background: #12232d; padding: 2em 3em; border-radius: 6px; }}
-input {{ font-size: 1.2em; padding: .3em; margin: .5em 0; }}
-button {{ font-size: 1.1em; padding: .4em 1.2em; background: #5e0ba7; color: #fff; border: none; }}
-.error {{ color: #ff8080; }} .hint {{ color: #aaa; font-size: .9em; }}
-</style></head>
-<body><form method="get" action="">
-<h1>tahqiq · تحقيق</h1>
-<label for="annotator">Your annotator name</label><br>
-<input id="annotator" name="annotator" value="{html.escape(value)}" required autofocus
-       pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{{0,63}}" autocomplete="username">
-<button type="submit">Start</button>
-{error}
-<p class="hint">{html.escape(ANNOTATOR_HELP)}.<br>Bookmark the next page: its address carries your name.</p>
-</form></body></html>
-"""
+    return web.Response(text=refusal_page(title, message), content_type="text/html", status=status)
 
 
 def run_serve(args: argparse.Namespace) -> int:

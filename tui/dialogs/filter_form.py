@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
+from store.annotation.record import STATES
 from store.corpus.importer import normalise_date
 from store.team.stats import Filters
 from tui.bidi import DEFAULT_DISPLAY
@@ -39,7 +40,7 @@ class FilterForm(ModalScreen[Filters | None]):
         options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
         with Vertical():
             yield Label("State")
-            yield Select([(s, s) for s in ("not started", "in progress", "done")], value=f.state or Select.NULL,
+            yield Select([(s, s) for s in STATES], value=f.state or Select.NULL,
                          id="state", prompt="any")
             yield Label("Outlet")
             yield Select([(Text(options.snippet(s, 40)), s) for s in self.sources], value=f.source or Select.NULL,

@@ -1,4 +1,8 @@
-"""The reader screen: an article's metadata, the bidi-correct text, and everything to annotate it."""
+"""The reader screen: an article's metadata, the bidi-correct text, and everything to annotate it.
+
+One file because ReaderScreen is one Textual screen: its key actions all work on the same article, cursor and
+annotation display (`_do` applies a change, `refresh_annotations` shows it); the copying itself is tui.clipboard's
+and the pages and forms it opens live in tui.dialogs and tui.screens.deliver."""
 
 from __future__ import annotations
 
@@ -15,12 +19,14 @@ from textual.widgets import Footer, Header, Label, OptionList
 from store import Annotation, StoreError
 from store.annotation.annotation_set import moved_edge
 from store.annotation.history import History
+from store.annotation.record import Kind
 from store.assist.claim_rules import candidates
 from store.assist.suggest import Suggestion
 from store.search.query import find
 from store.text.normalize import find_all
 from store.text.sentences import sentence_at
 from store.wording import counted
+from tui import clipboard
 from tui.bidi import BIDI_CONTROLS, inert
 from tui.dialogs.claim_form import ClaimForm
 from tui.dialogs.confirm import Confirm
@@ -195,9 +201,9 @@ class ReaderScreen(AppScreen):
         rows = self.notes.for_article(self.article.id)
         spans = []
         for row in rows:
-            if row["kind"] == "claim":
+            if row["kind"] == Kind.CLAIM:
                 spans.append(Highlight(row["start"], row["end"], CLAIM_STYLE))
-            elif row["kind"] == "entity":
+            elif row["kind"] == Kind.ENTITY:
                 colour = self.schema.entities[row["label"]].color if row["label"] in self.schema.entities else None
                 spans.append(Highlight(row["start"], row["end"], Style(color=colour, bold=True)))
         # Claims first so an entity inside a claim keeps its colour and gains the underline.
@@ -214,11 +220,15 @@ class ReaderScreen(AppScreen):
         entity = self.schema.entities.get(label)
         return entity.color if entity else None
 
+    _suggestions_waiting = False
+    """The suggestion index was still being built when the annotations were last shown (so none were shown)."""
+
     def _suggestions(self, rows: list[Annotation]) -> list[Suggestion]:
         """Suggestions not overlapping this annotator's entities (a broken patterns file is reported once)."""
         try:
-            taken = [(r["start"], r["end"]) for r in rows if r["kind"] == "entity"]
+            taken = [(r["start"], r["end"]) for r in rows if r["kind"] == Kind.ENTITY]
             suggester = self.app.suggester_or_none()
+            self._suggestions_waiting = suggester is None
             if suggester is None:
                 return []
             found = suggester.for_article(self.article.id, taken)
@@ -231,26 +241,34 @@ class ReaderScreen(AppScreen):
                 self.notify(str(exc), severity="error")
             return []
 
+    def suggestions_ready(self) -> None:
+        """The suggestion index is built (the app calls this once): show the suggestions if this screen showed
+        none for want of it; else what it shows is already what the index gives."""
+        if self._suggestions_waiting:
+            self.refresh_annotations()
+
     def suggestion_under_cursor(self) -> Suggestion | None:
         start, end = self.view.cursor_range()
         return next((s for s in self.suggestions if s.start < end and start < s.end), None)
 
-    def annotation_under_cursor(self, kinds: tuple[str, ...] = ("entity", "claim")) -> Annotation | None:
+    def annotation_under_cursor(self, kinds: tuple[Kind, ...] = (Kind.ENTITY, Kind.CLAIM)) -> Annotation | None:
         """The innermost span annotation covering the cursor word (entities before claims)."""
         start, end = self.view.cursor_range()
         hits = [r for r in self.notes.for_article(self.article.id)
                 if r["kind"] in kinds and r["start"] is not None and r["start"] < end and start < r["end"]]
-        hits.sort(key=lambda r: (r["kind"] != "entity", r["end"] - r["start"]))
+        hits.sort(key=lambda r: (r["kind"] != Kind.ENTITY, r["end"] - r["start"]))
         return hits[0] if hits else None
 
-    def _do(self, change, *args: Any, **kwargs: Any) -> Any:
-        """Apply a change through the history; a refusal becomes a notice, never a crash."""
+    def _do(self, change, *args: Any, refresh: bool = True, **kwargs: Any) -> Any:
+        """Apply a change through the history and show the result (unless not `refresh`: the screen is about to
+        be left); a refusal becomes a notice, never a crash."""
         try:
             result = change(*args, **kwargs)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             return None
-        self.refresh_annotations()
+        if refresh:
+            self.refresh_annotations()
         if self.notes.unsaved:
             self.app.check_saved()
         return result
@@ -292,7 +310,7 @@ class ReaderScreen(AppScreen):
 
     def action_tag_everywhere(self) -> None:
         """Tag every other occurrence of the entity under the cursor with its label."""
-        entity = self.annotation_under_cursor(("entity",))
+        entity = self.annotation_under_cursor((Kind.ENTITY,))
         if entity is None:
             self.notify("Put the cursor on a tagged entity first", severity="warning")
             return
@@ -305,7 +323,7 @@ class ReaderScreen(AppScreen):
 
     def action_adjust(self, edge: str, step: int) -> None:
         """Move one end of the entity under the cursor by one character (for clitics like و ب ال)."""
-        entity = self.annotation_under_cursor(("entity",))
+        entity = self.annotation_under_cursor((Kind.ENTITY,))
         if entity is None:
             self.notify("Put the cursor on a tagged entity first", severity="warning")
             return
@@ -320,7 +338,7 @@ class ReaderScreen(AppScreen):
             return
         start, end = span
         claimants = [(f"{r['label']} {r['text']}", r["id"]) for r in self.notes.for_article(self.article.id)
-                     if r["kind"] == "entity"]
+                     if r["kind"] == Kind.ENTITY]
 
         def save(values: dict[str, Any] | None) -> None:
             if values is not None and self._do(self.history.add_claim, self.article.id, start, end, **values):
@@ -329,14 +347,15 @@ class ReaderScreen(AppScreen):
         self.app.push_screen(ClaimForm(self.body[start:end], self.schema.claim_attributes, claimants), save)
 
     def action_credibility(self, score: int) -> None:
-        if self._do(self.history.set_credibility, self.article.id, score):
+        """Rate the article; in triage, go on to the next one (this screen is only redrawn if it stays)."""
+        if self._do(self.history.set_credibility, self.article.id, score, refresh=self.triage is None):
             self.notify(f"Credibility {score}/5", timeout=2)
-            if self.triage is not None:
-                self._triage_next(decided=True)
+            if self.triage is not None and not self._triage_next(decided=True):
+                self.refresh_annotations()
 
     def action_indicators(self) -> None:
         """Open the credibility form: score (unset until chosen), indicators and a note."""
-        current = next((r for r in self.notes.for_article(self.article.id) if r["kind"] == "credibility"), None)
+        current = next((r for r in self.notes.for_article(self.article.id) if r["kind"] == Kind.CREDIBILITY), None)
         attrs = current["attributes"] if current else {}
 
         def save(values: dict[str, Any] | None) -> None:
@@ -375,10 +394,13 @@ class ReaderScreen(AppScreen):
             self.notify("Nothing to redo", timeout=2)
 
     def action_done(self) -> None:
+        """Mark the article done (or back in progress); in triage, marking it done goes on to the next one (this
+        screen is only redrawn if it stays)."""
         done = self.notes.state(self.article.id) == "done"
-        self._do(self.notes.set_state, self.article.id, "in progress" if done else "done")
-        if self.triage is not None and not done:
-            self._triage_next(decided=True)
+        advance = self.triage is not None and not done
+        self._do(self.notes.set_state, self.article.id, "in progress" if done else "done", refresh=not advance)
+        if advance and not self._triage_next(decided=True):
+            self.refresh_annotations()
 
     # ----- search hits, clipboard, triage -------------------------------------------------------
     def action_next_hit(self, step: int) -> None:
@@ -390,16 +412,9 @@ class ReaderScreen(AppScreen):
         self.view.move_to_offset(target)
 
     def _copy(self, text: str, what: str) -> None:
-        """Copy through OSC 52 (works over SSH) and the local clipboard where there is one; say which."""
-        self.app.copy_to_clipboard(text)
-        local = "no local clipboard"
-        try:
-            import pyperclip
-
-            pyperclip.copy(text)
-            local = "local clipboard"
-        except Exception:  # noqa: BLE001 - pyperclip raises its own error types when no clipboard exists
-            pass
+        """Copy through OSC 52 (works over SSH) and the local clipboard where there is one (tui.clipboard);
+        say which."""
+        local = "local clipboard" if clipboard.copy(self.app, text) else "no local clipboard"
         self.notify(f"Copied {what} ({len(text)} characters) via terminal (OSC 52) · {local}", timeout=3)
 
     def action_copy_citation(self) -> None:
@@ -424,22 +439,26 @@ class ReaderScreen(AppScreen):
 
         open_article_url(self, self.article.url)
 
-    def _triage_next(self, decided: bool) -> None:
+    def _triage_next(self, decided: bool) -> bool:
+        """Go on to the triage's next article; whether this screen was left (see `_triage_show`)."""
         assert self.triage is not None
         following = self.triage.advance(decided)
-        self._triage_show(following)
+        return self._triage_show(following)
 
-    def _triage_show(self, article_id: str | None) -> None:
+    def _triage_show(self, article_id: str | None) -> bool:
+        """Show `article_id` in place of this screen, or end the triage when None; False if this screen stays (the
+        article's text cannot be read)."""
         if article_id is None:
             self.notify(f"Triage finished: {self.triage.decided} decided", timeout=5)  # type: ignore[union-attr]
             self.app.pop_screen()
-            return
+            return True
         try:
             following = ReaderScreen(article_id, triage=self.triage)
         except StoreError as exc:  # a text that cannot be read: say so, stay here
             self.notify(str(exc), severity="error", timeout=15)
-            return
+            return False
         self.app.switch_screen(following)
+        return True
 
     def action_triage_skip(self) -> None:
         self._triage_next(decided=False)

@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from store import StoreError
-from store.team.review import GOLD, majority, reviewers_view, set_gold, take_version
+from store.annotators import GOLD
+from store.team.review import majority, reviewers_view, set_gold, take_version
 from store.wording import counted
 from tui.screens.base import AppScreen
 from tui.widgets.bidi_label import BidiLabel

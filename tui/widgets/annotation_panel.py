@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from store import Annotation, Schema
+from store.annotation.record import Kind
 from store.assist.suggest import Suggestion
 from store.wording import counted
 from tui.bidi import DEFAULT_DISPLAY
@@ -29,7 +30,7 @@ class AnnotationPanel(OptionList):
         keep = self.highlighted_option.id if self.highlighted_option is not None else None
         options = []
         for row in rows:
-            if row["kind"] == "credibility":
+            if row["kind"] == Kind.CREDIBILITY:
                 a = row["attributes"]
                 score = f"{a['score']}/5" if a.get("score") is not None else "no score"
                 label = Text.assemble(("★ ", "bold yellow"), f"credibility {score}",
@@ -37,9 +38,9 @@ class AnnotationPanel(OptionList):
                                       "  · note" if a.get("note") else "")
             else:
                 colour = schema.entities[row["label"]].color if row["label"] in schema.entities else "default"
-                tag = row["label"] if row["kind"] == "entity" else (row["attributes"].get("verdict") or "claim")
+                tag = row["label"] if row["kind"] == Kind.ENTITY else (row["attributes"].get("verdict") or "claim")
                 snippet = options_.snippet(row["text"], SNIPPET)
-                style = f"bold {colour}" if row["kind"] == "entity" else "underline"
+                style = f"bold {colour}" if row["kind"] == Kind.ENTITY else "underline"
                 # a verdict from labels.toml
                 label = Text.assemble((f"{options_.snippet(tag, 12):<12} ", style), snippet)
             options.append(Option(label, id=row["id"]))

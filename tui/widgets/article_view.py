@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from store.text.normalize import WORD
+from tui import clipboard
 from tui.bidi import DEFAULT_DISPLAY, DisplayOptions, Layout, VisualLine
 from tui.bidi.navigator import Navigator, word_at
 
@@ -276,13 +277,7 @@ class ArticleView(ScrollView, can_focus=True):
         """Copy the selection (or the word under the cursor) in logical order."""
         start, end = self.cursor_range()
         text = self.text[start:end]
-        self.app.copy_to_clipboard(text)
-        try:
-            import pyperclip
-
-            pyperclip.copy(text)
-        except Exception:  # noqa: BLE001 - no local clipboard over SSH; OSC 52 already sent
-            pass
+        clipboard.copy(self.app, text)
         self.notify(f"Copied {len(text)} characters")
 
     # ----- mouse --------------------------------------------------------------------------------

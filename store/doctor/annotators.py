@@ -1,0 +1,119 @@
+"""`tahqiq doctor` on each annotator's files: the database (records well formed; rebuilt from its intact records
+and the previous version the last fold kept when damaged) and the journal (damaged lines dropped after a copy of
+the whole journal is kept, a torn last line cut off and kept). Nothing is repaired while the annotator is open
+for writing in another process, nor in `dry_run`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from store.annotation.annotation_set import record_problem as annotation_problem
+from store.db.atomic import keep_version, write_atomic, write_atomic_chunks
+from store.db.journal import database_names
+from store.db.journal_format import (
+    JOURNAL_SUFFIX,
+    LOCK_SUFFIX,
+    TORN_SUFFIX,
+    check_record,
+    encode_tables,
+    read_line,
+    recover_tables,
+)
+from store.db.lock import read_holder, try_locked
+from store.db.storage import read_tables
+from store.doctor.findings import Finding, after_path
+from store.errors import CorruptFileError
+
+MAX_LINES_PER_CHECK = 10
+
+
+def annotator_names(folder: Path) -> list[str]:
+    """Everyone with a database or a journal in the workspace's annotations folder."""
+    return sorted(database_names(folder / "annotations"))
+
+
+def check_annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]:
+    """The findings on the database and journal of annotator `name` (repairs done unless `dry_run`)."""
+    db = folder / "annotations" / f"{name}.json"
+    journal = db.with_suffix(JOURNAL_SUFFIX)
+    if db.exists():
+        try:
+            tables, _ = read_tables(db)
+            count = len(tables.get("annotations", {}))
+            wrong = [(t, k, why) for t, rows in tables.items() for k, r in rows.items()
+                     if (why := check_record(annotation_problem, t, r)) is not None]
+            if wrong:
+                table, key, why = wrong[0]
+                more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+                yield Finding("problem", str(db), f"table {table!r}, record {key}: {why}{more}; the file was left "
+                                                  "untouched (`tahqiq --read-only` shows the other records)")
+            else:
+                yield Finding("ok", str(db), f"{count} annotation(s) as of the last fold")
+        except CorruptFileError as exc:
+            yield _rebuild_database(db, after_path(exc, db), dry_run)
+    if not journal.exists():
+        return
+    data = journal.read_bytes()
+    end = data.rfind(b"\n") + 1
+    good: list[bytes] = []
+    bad: list[int] = []
+    for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
+        if read_line(line, annotation_problem)[0] is None:
+            good.append(line + b"\n")
+        else:
+            bad.append(number)
+    torn = data[end:]
+    if not bad and not torn:
+        yield Finding("ok", str(journal), f"{len(good)} save(s) since the last fold")
+        return
+    what = []
+    if bad:
+        what.append(f"damaged line(s) {', '.join(map(str, bad[:MAX_LINES_PER_CHECK]))}"
+                    + (" ..." if len(bad) > MAX_LINES_PER_CHECK else ""))
+    if torn:
+        what.append(f"a torn last line ({len(torn)} bytes of a save cut short by a crash)")
+    described = " and ".join(what)
+    with try_locked(db.with_suffix(LOCK_SUFFIX)) as free:
+        if not free:
+            level = "problem" if bad else "note"
+            yield Finding(level, str(journal), f"{described}; open for writing in process {_holder(db)}, "
+                                               "not repaired (close it and run doctor again)")
+            return
+        if dry_run:
+            yield Finding("problem", str(journal), f"{described} (would be repaired)")
+            return
+        if bad:
+            backup = journal.with_name(f"{journal.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+            write_atomic(backup, data)
+        if torn:
+            write_atomic(db.with_suffix(TORN_SUFFIX), torn)
+        write_atomic(journal, b"".join(good))
+        kept = f"kept {len(good)} good save(s)"
+        where = f"original kept in {backup.name}" if bad else f"torn bytes kept in {db.with_suffix(TORN_SUFFIX).name}"
+        yield Finding("repaired", str(journal), f"{described}: removed; {kept}; {where}")
+
+
+def _rebuild_database(db: Path, problem: str, dry_run: bool) -> Finding:
+    """A damaged annotator database rebuilt from its intact records and the previous version; the damaged
+    file is kept beside it. The journal is left as it is: it replays over the rebuilt file."""
+    tables, how = recover_tables(db)
+    count = len(tables.get("annotations", {}))
+    with try_locked(db.with_suffix(LOCK_SUFFIX)) as free:
+        if not free:
+            return Finding("problem", str(db), f"{problem}; open for writing in process {_holder(db)}, "
+                                               "not repaired (close it and run doctor again)")
+        if dry_run:
+            return Finding("problem", str(db), f"{problem} (would be rebuilt from {how}: {count} annotation(s))")
+        backup = db.with_name(f"{db.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        keep_version(db, backup)
+        write_atomic_chunks(db, encode_tables(tables))
+    return Finding("repaired", str(db), f"{problem}: rebuilt from {how}: {count} annotation(s) as of the last "
+                                        f"fold; the damaged file is kept in {backup.name}")
+
+
+def _holder(db: Path) -> str:
+    """"PID on HOST" of the process that writes annotator database `db`, or "?"."""
+    words = read_holder(db.with_suffix(LOCK_SUFFIX))
+    return " on ".join(words[:2]) if words else "?"

@@ -150,16 +150,27 @@ def task_tinydb(p: dict) -> dict:
 # ----- search --------------------------------------------------------------------------------------------
 
 def task_index(p: dict) -> dict:
-    """Build the search index of the workspace (the first search does it)."""
+    """The first search of the workspace (which builds the search index unless import left it built),
+    then the same search again: what the first one spent on the index is the wait a user sees once."""
     from store import Workspace
     from store.search.index import SearchIndex
     from store.search.query import corpus_counts
 
+    class Watched(SearchIndex):
+        added: int | None = None
+
+        def sync(self, ids, texts) -> int:
+            self.added = super().sync(ids, texts)
+            return self.added
+
     ws = Workspace.open(p["workspace"])
-    ms, hits = timed(lambda: corpus_counts(SearchIndex(ws.path), ws, p["word"]))
+    first = Watched(ws.path)
+    ms, hits = timed(lambda: corpus_counts(first, ws, p["word"]))
+    again_ms, _ = timed(lambda: corpus_counts(SearchIndex(ws.path), ws, p["word"]))
     size = (ws.path / "search" / "folded.bin").stat().st_size
     ws.close()
-    return {"build_ms": ms, "hits": len(hits), "index_bytes": size}
+    return {"build_ms": ms, "again_ms": again_ms, "articles_indexed_by_the_first_search": first.added,
+            "hits": len(hits), "index_bytes": size}
 
 
 def task_search(p: dict) -> dict:
@@ -187,19 +198,24 @@ def task_article(p: dict) -> dict:
     notes = ws.annotations(p["annotator"], check=False)
     ids, width = p["articles"], p["width"]
 
-    def first_screen(article_id: str) -> None:
-        body = ws.article(article_id).body
-        notes.for_article(article_id)
+    def first_rows(body: str) -> None:
         try:
             layout(body, width).line(p["rows"] - 1)
         except IndexError:
             pass  # a short article: fewer rows than a screen, all laid out
 
-    first = [timed(lambda a=a: first_screen(a))[0] for a in ids]
+    first, lay = [], []
+    for article_id in ids:  # the three steps timed apart; the first screen is their sum
+        fetch_ms, body = timed(lambda a=article_id: ws.article(a).body)
+        notes_ms, _ = timed(lambda a=article_id: notes.for_article(a))
+        layout_ms, _ = timed(lambda b=body: first_rows(b))
+        first.append(fetch_ms + notes_ms + layout_ms)
+        lay.append(layout_ms)
     full = [timed(lambda a=a: len(layout(ws.article(a).body, width)))[0] for a in ids]
     chars = statistics.mean(len(ws.article(a).body) for a in ids)
     ws.close()
-    return {"first_screen_ms": statistics.median(first), "full_layout_ms": statistics.median(full), "chars": chars}
+    return {"first_screen_ms": statistics.median(first), "layout_first_screen_ms": statistics.median(lay),
+            "full_layout_ms": statistics.median(full), "chars": chars}
 
 
 def task_article_baseline(p: dict) -> dict:

@@ -219,7 +219,7 @@ class Workspace:
             raise StoreError(f"no article with id {article_id!r}") from None
 
     def iter_bodies(self) -> Iterator[tuple[str, str]]:
-        """(article id, body) of every article in import order, streamed from disk (for search indexing)."""
+        """(article id, body) of every article in import order, streamed from disk (not all held at once)."""
         articles = self.articles()
         refs = [None if "_body" in a.__dict__ else a.__dict__.get("_ref") for a in articles]
         for article, body in zip(articles, self._bodies.stream(refs, [a.id for a in articles])):

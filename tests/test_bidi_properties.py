@@ -4,12 +4,13 @@ import unicodedata
 
 import regex
 from bidi.mirror import MIRRORED
+from bidi_reference import visual_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
 from store.text.direction import PARAGRAPH_DIRECTIONS, paragraph_direction, paragraph_rule
-from tui.bidi import BIDI_CONTROLS, base_direction, layout, sanitize, visual_order
+from tui.bidi import BIDI_CONTROLS, base_direction, layout, sanitize
 
 ALPHABET = (
     list("abc XYZ 123 .,:;!?-+#%$()[]{}<>«»“”\"'")

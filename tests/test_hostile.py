@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 
+from bidi_reference import render_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from store import Article, Workspace
 from store.corpus.importer import Skip, read_file
-from tui.bidi import layout, render_text
+from tui.bidi import layout
 
 CONTROLS = [chr(c) for c in range(0x20)] + ["\x7f"] + [chr(c) for c in range(0x80, 0xA0)]
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",

@@ -49,9 +49,6 @@ class TahqiqApp(App[None]):
         self._unsaved_shown = False
         self.workspace = workspace
         self.annotator = annotator
-        self.bidi_mode = bidi
-        """`app`: we reorder and join Arabic; `terminal`: logical order for terminals that do bidi."""
-        self.shaping = shaping
         self.display_options = DisplayOptions(reorder=bidi == "app", shape=shaping,
                                               direction=paragraph_rule(workspace.schema.paragraph_direction))
         """How every widget draws text: set once here from the command line and the workspace's labels.toml."""

@@ -3,6 +3,7 @@ selection)."""
 
 from __future__ import annotations
 
+import pyperclip
 from textual.app import App
 
 
@@ -11,8 +12,6 @@ def copy(app: App, text: str) -> bool:
     clipboard where there is one (pyperclip); whether the local clipboard took it."""
     app.copy_to_clipboard(text)
     try:
-        import pyperclip
-
         pyperclip.copy(text)
     except Exception:  # noqa: BLE001 - pyperclip raises its own error types when no clipboard exists (over SSH)
         return False

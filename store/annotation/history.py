@@ -8,6 +8,7 @@ from typing import Any
 
 from store.annotation.annotation_set import AnnotationSet
 from store.annotation.record import Annotation, Kind
+from store.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,6 @@ class History:
 
     def add_entities(self, article_id: str, spans: list[tuple[int, int]], label: str) -> list[Annotation]:
         """Tag several spans as one undo step; spans refused by the store are left out."""
-        from store.errors import ValidationError
-
         added = []
         for start, end in spans:
             try:

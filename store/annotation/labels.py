@@ -75,9 +75,6 @@ class Schema:
     paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION
     """How a paragraph's direction is decided: one of store.text.direction.PARAGRAPH_DIRECTIONS."""
 
-    def entity_for_key(self, key: str) -> EntityLabel | None:
-        return next((e for e in self.entities.values() if e.key == key), None)
-
 
 def _line_of(text: str, table: str, key: str | None = None) -> int:
     """Line number of `[table]` (or of `key = ...` inside it) in the TOML text, for error messages."""

@@ -62,8 +62,3 @@ def parse_published(line: str) -> Published | None:
             date = f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else None
             return Published(m["source"].strip(), date)
     return None
-
-
-def is_chrome(line: str) -> bool:
-    """True for any line that is page furniture rather than article text."""
-    return is_notice(line) or is_navigation(line) or parse_published(line) is not None

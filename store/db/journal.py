@@ -104,8 +104,6 @@ class JournalStore:
         self._tail_dirty = False
         self._fold_thread: threading.Thread | None = None
         self._fold_lock = threading.Lock()
-        self.fold_error: str | None = None
-        """The last background fold failure (the journal keeps every save; folding is retried)."""
         self.generation = 0
         self.refs = 0
         self.read_only = read_only
@@ -273,10 +271,6 @@ class JournalStore:
         return str(self._next.get(table, 1))
 
     # ----- writing --------------------------------------------------------------------------------
-    @property
-    def is_writer(self) -> bool:
-        return self._lock_fd is not None
-
     def acquire(self) -> None:
         """Become this database's writer, or StoreError naming the process that already is."""
         with self.lock:
@@ -419,9 +413,8 @@ class JournalStore:
     def _fold_quietly(self) -> None:
         try:
             self.fold(background=True)
-            self.fold_error = None
-        except Exception as exc:  # noqa: BLE001 - every save is still in the journal
-            self.fold_error = str(exc)
+        except Exception:  # noqa: BLE001 - every save is still in the journal; folding is retried
+            pass
 
     def fold(self, background: bool = False) -> bool:
         """Write the tables to the database file and empty the journal; False if there was nothing to do.
@@ -464,9 +457,6 @@ class JournalStore:
             self._j_ino = os.fstat(self._j_fd).st_ino
             self._db_stamp = _stat(self.db_path)
             return True
-
-    def journal_bytes(self) -> int:
-        return self._j_off
 
     # ----- closing --------------------------------------------------------------------------------
     def _release_lock(self) -> None:

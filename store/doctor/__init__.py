@@ -28,11 +28,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from store.annotation.labels import load_schema
 from store.db.atomic import pid_alive
 from store.doctor.annotators import annotator_names, check_annotator
 from store.doctor.corpus import check_bodies, check_corpus
 from store.doctor.findings import Finding, after_path
 from store.errors import StoreError
+from store.keymap import KEYMAP_FILE, load_keymap
+from store.session import STATE_DIR, SessionState
+from store.team import assign
+from store.workspace import Workspace
 
 STALE_TMP_SECONDS = 60
 _TMP_PID = re.compile(r"\.(\d+)-[A-Za-z0-9_]{8}\.tmp$")
@@ -81,8 +86,6 @@ def _temp_files(folder: Path, dry_run: bool) -> Iterator[Finding]:
 
 
 def _labels(folder: Path) -> Iterator[Finding]:
-    from store.annotation.labels import load_schema
-
     path = folder / "labels.toml"
     if not path.exists():
         yield Finding("note", str(path), "missing; the default labels are written when the workspace opens")
@@ -97,8 +100,6 @@ def _labels(folder: Path) -> Iterator[Finding]:
 
 def _mismatches(folder: Path) -> Iterator[Finding]:
     """Annotations whose text no longer matches the body at their offsets, or on articles not in the corpus."""
-    from store.workspace import Workspace
-
     try:
         ws = Workspace.open(folder)
     except StoreError as exc:
@@ -143,12 +144,9 @@ def problems(findings: list[Finding]) -> int:
 def _settings(folder: Path) -> Iterator[Finding]:
     """The files the app reads besides the corpus, labels and annotations: keymap.toml, claim_rules.toml,
     patterns.jsonl, assignments.json, and each annotator's rejected suggestions and app state. Only read."""
-    from store.annotation.labels import load_schema
+    # Not at the top: these two (with the regex package) cost every `tahqiq` command ~15 ms at start.
     from store.assist.claim_rules import RULES_FILE, parse_rules
     from store.assist.suggest import PATTERNS_FILE, Rejections, load_patterns
-    from store.keymap import KEYMAP_FILE, load_keymap
-    from store.session import STATE_DIR, SessionState
-    from store.team import assign
 
     def read_rules(path: Path) -> None:
         try:

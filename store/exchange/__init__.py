@@ -21,6 +21,7 @@ from store.exchange.formats import FORMATS
 from store.exchange.labelled import LabelReport, detect, import_labelled, looks_labelled
 from store.exchange.offsets import CODEPOINT, UTF16, Utf16, direction
 from store.exchange.records import FILTER_HELP, Context, Item, items, parse_filter, select, to_record
+from store.team.review import merged_rows
 from store.workspace import Workspace
 
 
@@ -91,9 +92,6 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
 
 def _merged(workspace: Workspace, articles: str | None, ctx: Context) -> list:
     """One "merge" record per article that anyone worked on: majority vote, ties noted for the user."""
-    from store.exchange.records import parse_filter
-    from store.team.review import merged_rows
-
     f = parse_filter(articles)
     out = []
     for article in workspace.articles():

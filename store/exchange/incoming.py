@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from store.corpus.importer import Skip
+
 CLAIM = "CLAIM"
 
 
@@ -48,8 +50,6 @@ def article_fields(record: dict[str, Any], names=("title", "source", "date", "ur
 
 def text_of(record: dict[str, Any], where: str):
     """The record's `text`, or a Skip naming the field."""
-    from store.corpus.importer import Skip
-
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         return Skip(where, "field 'text': missing or empty")

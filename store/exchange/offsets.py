@@ -49,10 +49,6 @@ class Utf16:
         """True when the two units disagree somewhere in this text (it holds a character outside the BMP)."""
         return bool(self._astral)
 
-    def from_unit(self, offset: int, unit: str) -> int:
-        """`offset` counted in `unit` as a code point offset (ValueError inside a surrogate pair)."""
-        return self.to_codepoint(offset) if unit == UTF16 else offset
-
     def to_unit(self, cp: int, unit: str) -> int:
         """Code point offset `cp` counted in `unit`."""
         return self.to_utf16(cp) if unit == UTF16 else cp

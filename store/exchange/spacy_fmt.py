@@ -68,7 +68,7 @@ class _DocBinWriter:
     every span, claims included, in doc.spans["sc"]."""
 
     def __init__(self, ctx: Context) -> None:
-        import spacy
+        import spacy  # not at the top: optional (the `interop` extra) and ~1 s to import
         from spacy.tokens import DocBin
 
         self.nlp = spacy.blank(LANG)
@@ -76,7 +76,7 @@ class _DocBinWriter:
         self.ctx = ctx
 
     def add(self, item: Item) -> None:
-        from spacy.util import filter_spans
+        from spacy.util import filter_spans  # (spaCy is optional: see __init__)
 
         doc = self.nlp.make_doc(item.article.body)
         spans, ents = [], []

@@ -7,6 +7,7 @@ workspace's paragraph direction apply everywhere alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len
 
@@ -51,3 +52,9 @@ class DisplayOptions:
 
 DEFAULT_DISPLAY = DisplayOptions()
 """For widgets used outside a TahqiqApp (tests of a single widget)."""
+
+
+def display_options(node: Any) -> DisplayOptions:
+    """The display options of the app that `node` (a widget or screen) runs in: the app's `display_options`,
+    or DEFAULT_DISPLAY in an app without them (a widget tested on its own)."""
+    return getattr(node.app, "display_options", DEFAULT_DISPLAY)

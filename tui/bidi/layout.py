@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+from rich.cells import cell_len
+
 from tui.bidi.direction import DIRECTIONS as DIRECTIONS  # re-exported: the directions known by name
 from tui.bidi.direction import Direction, base_direction, check_direction
 from tui.bidi.lines import VisualLine
 from tui.bidi.paragraph import layout_paragraph
-from tui.bidi.sanitize import BIDI_CONTROLS, sanitize
+from tui.bidi.sanitize import sanitize
 
 
 class Layout:
@@ -28,7 +30,6 @@ class Layout:
         self.shape = shape
         self.reveal_controls = reveal_controls
         self.reorder = reorder
-        self.bidi_control_count = sum(self.text.count(c) for c in BIDI_CONTROLS)
         self._starts = [0]
         pos = self.text.find("\n")
         while pos != -1:
@@ -38,10 +39,6 @@ class Layout:
         self._first_row: list[int] = []  # first row of each laid-out paragraph
         self.paragraphs_laid_out = 0
         self._directions: list[str] | None = None
-
-    @property
-    def paragraph_count(self) -> int:
-        return len(self._starts)
 
     def _para_end(self, p: int) -> int:
         return self._starts[p + 1] - 1 if p + 1 < len(self._starts) else len(self.text)
@@ -132,11 +129,6 @@ def layout(text: str, width: int, direction: Direction = "auto", shape: bool = T
     return Layout(text, width, direction, shape, reveal_controls, reorder)
 
 
-def render_text(text: str, width: int, **kw) -> str:
-    """Every row of the layout as drawn, joined with newlines."""
-    return "\n".join(line.text for line in layout(text, width, **kw))
-
-
 def visual_snippet(text: str, width: int, **kw) -> str:
     """One line of `text` in visual order, at most `width` cells, for table cells and labels.
 
@@ -156,8 +148,6 @@ def visual_snippet(text: str, width: int, **kw) -> str:
 
 def visual_line(text: str, direction: Direction = "auto", **kw) -> str:
     """Each line of `text` in visual order without wrapping (for messages that the UI wraps itself)."""
-    from rich.cells import cell_len
-
     out = []
     for paragraph in text.split("\n"):
         if not paragraph:

@@ -4,8 +4,7 @@ python-bidi gives levels before L1; the rest of reordering is done here, per lin
 """
 from __future__ import annotations
 
-from tui.bidi.direction import Direction
-from tui.bidi.levels import REMOVED_CLASSES, resolve
+from tui.bidi.levels import REMOVED_CLASSES
 
 # Classes reset to the paragraph level by L1 when they trail a line or precede S/B.
 _TRAILING = frozenset({"WS", "FSI", "LRI", "RLI", "PDI"}) | REMOVED_CLASSES
@@ -55,18 +54,3 @@ def reorder(levels: list[int]) -> list[int]:
             else:
                 i += 1
     return order
-
-
-def visual_order(text: str, direction: Direction = "auto") -> list[int]:
-    """Logical indices of one single-line paragraph in left-to-right screen order (X9 chars omitted)."""
-    info = resolve(text, direction)
-    final = line_levels(info.levels, info.classes, info.para_levels)
-    kept = [i for i, c in enumerate(info.classes) if c not in REMOVED_CLASSES]
-    return [kept[k] for k in reorder([final[i] for i in kept])]
-
-
-def resolved_levels(text: str, direction: Direction = "auto") -> list[int | None]:
-    """Levels after L1 per code point, None for X9-removed ones (as in BidiCharacterTest field 3)."""
-    info = resolve(text, direction)
-    final = line_levels(info.levels, info.classes, info.para_levels)
-    return [None if c in REMOVED_CLASSES else lv for c, lv in zip(info.classes, final)]

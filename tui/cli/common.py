@@ -16,7 +16,7 @@ WORKSPACE_HELP = "workspace folder (default: $TAHQIQ_WORKSPACE or ~/.local/share
 def human(text: str) -> str:
     """A message for a person's terminal: no control character, bidi control or TAB of its own (file names,
     article ids and texts end up in messages); lines are kept."""
-    from tui.bidi.sanitize import inert
+    from tui.bidi.sanitize import inert  # not at the top: tui.bidi (regex, python-bidi) costs --help ~35 ms
 
     return inert(text, lines=True)
 
@@ -74,6 +74,6 @@ def labels_warning(why: str) -> None:
 
 def stderr_console():
     """A rich Console on stderr, for progress bars (stdout stays for the command's output)."""
-    from rich.console import Console
+    from rich.console import Console  # not at the top: ~30 ms that --help and most commands do without
 
     return Console(stderr=True)

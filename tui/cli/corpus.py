@@ -9,11 +9,16 @@ import sys
 from pathlib import Path
 
 from store import StoreError, Workspace
+from store.annotation.labels import load_schema
 from store.annotation.record import Kind
 from store.annotators import HELP as ANNOTATOR_HELP
 from store.annotators import predictions, valid_name
 from store.exchange.formats import import_help
+from store.exchange.labelled import labels_without_text
 from store.exchange.offsets import UNITS
+from store.exchange.records import json_safe
+from store.team import assign
+from store.text.direction import paragraph_rule
 from store.wording import counted
 from tui.cli.common import (
     add_annotator_option,
@@ -25,7 +30,7 @@ from tui.cli.common import (
     stderr_console,
     warn_damaged,
 )
-from tui.cli.exchange import offset_unit_help
+from tui.cli.exchange import offset_unit_help, run_import_labelled, split_labelled
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -82,18 +87,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
-
-    from tui.cli.exchange import run_import_labelled, split_labelled
+    from rich.progress import Progress  # not at the top: rich costs every other command ~40 ms
 
     workspace = open_workspace(args)
     labelled, plain, not_followed = split_labelled(args.paths)
     for skip in not_followed:
         print(f"tahqiq: skipped {human(str(skip))}", file=sys.stderr)
     if args.predictions and plain:  # never imported as articles: the flag would be ignored
-        from store.exchange.formats import import_help
-        from store.exchange.labelled import labels_without_text
-
         textless = {p: labels_without_text(Path(p)) for p in plain}
         articles = [p for p, skip in textless.items() if skip is None]
         if articles:  # refused before anything is imported
@@ -134,8 +134,7 @@ def _counts(workspace: Workspace, annotator: str | None) -> dict[str, dict[str, 
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from store.annotation.labels import load_schema
-    from store.exchange.records import json_safe
+    # Not at the top: search and tui.bidi (with regex and python-bidi) cost --help and the others ~45 ms.
     from store.search.index import SearchIndex
     from store.search.query import context, corpus_counts, first_hit
     from tui.bidi import inert
@@ -178,7 +177,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from tui.bidi import inert
+    from tui.bidi import inert  # not at the top: tui.bidi (regex, python-bidi) costs --help ~35 ms
 
     article = open_workspace(args).article(args.id)
     for name in ("id", "title", "source", "date", "byline", "url"):
@@ -192,8 +191,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from store.text.direction import paragraph_rule
-    from tui.bidi import DisplayOptions
+    from tui.bidi import DisplayOptions  # not at the top: tui.bidi (regex, python-bidi) costs --help ~35 ms
 
     if args.width < 1:
         raise StoreError(f"--width must be at least 1, got {args.width}")
@@ -207,7 +205,6 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from store.team import assign
     workspace = open_workspace(args)
     names = [n.strip() for n in args.annotators.split(",") if n.strip()]
     result = assign.split([a.id for a in workspace.articles()], names, args.overlap, args.seed)

@@ -11,6 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 from store import CorruptFileError, LockedError, StoreError
 from tui.cli import agreement, corpus, doctor, exchange, serve
 from tui.cli.common import add_annotator_option, add_workspace_option, default_annotator, human, open_workspace
+from tui.cli.serve import die_with_server
+from tui.terminal import explicit_bidi
 
 GROUPS = (corpus, exchange, agreement, serve, doctor)
 """Each command group adds its subcommands (`add_parsers`) and names what runs them (`COMMANDS`)."""
@@ -43,8 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from tui.app import make_app
-    from tui.terminal import explicit_bidi
+    from tui.app import make_app  # not at the top: Textual costs every command ~250 ms at start
 
     workspace = open_workspace(args, seed=True)
     workspace.schema  # noqa: B018 - a broken labels.toml is a one-line error before the screen opens
@@ -95,8 +96,6 @@ def _offer_read_only(exc: CorruptFileError) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tui.cli.serve import die_with_server
-
     die_with_server()  # a `tahqiq serve` session: end with the server, even if it is killed
     args = build_parser().parse_args(argv)
     try:

@@ -13,7 +13,8 @@ from store.corpus.importer import SUPPORTED, Skip, files_in
 from store.exchange import FILTER_HELP, FORMATS, export, import_labelled, looks_labelled
 from store.exchange.formats import importable
 from store.exchange.offsets import CODEPOINT, UNITS
-from tui.cli.common import add_workspace_option, human, labels_warning
+from store.workspace import default_labels_if_broken
+from tui.cli.common import add_workspace_option, human, labels_warning, may_create
 
 _EPILOG_WIDTH = 104
 
@@ -66,12 +67,10 @@ def add_export_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from rich.console import Console  # not at the top: rich costs every other command ~40 ms
     from rich.progress import Progress
 
     annotators = args.annotators or ([args.annotator] if getattr(args, "annotator", None) else None)
-    from tui.cli.common import may_create
-
     workspace = Workspace.open(getattr(args, "workspace", None), create=may_create(args))
     err = Console(stderr=True)
     try:
@@ -143,8 +142,6 @@ def run_import_labelled(workspace: Workspace, paths: list[Path], annotator: str 
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from store.workspace import default_labels_if_broken
-
     with default_labels_if_broken(labels_warning):  # what is stored is exported, whatever labels.toml says
         return run_export(args)
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from store import StoreError
 from store.annotators import HELP as ANNOTATOR_HELP
 from store.annotators import is_predictions, valid_name
 from tui.cli.common import add_annotator_option, add_workspace_option, open_workspace
@@ -145,7 +146,7 @@ def die_with_server() -> None:
     server = os.environ.pop(SERVE_PID_ENV, None)
     if not server or not sys.platform.startswith("linux"):
         return
-    import ctypes
+    import ctypes  # not at the top: only a served session needs it (~2 ms for every other command)
     import signal
 
     pr_set_pdeathsig = 1
@@ -434,15 +435,13 @@ def _server_class():
 
 def _refusal(status: int, title: str, message: str):
     """A response with `status` and the page saying why a request was refused (serve_pages.refusal_page)."""
-    from aiohttp import web
+    from aiohttp import web  # loaded only when serving, as in _server_class
 
     return web.Response(text=refusal_page(title, message), content_type="text/html", status=status)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """Open (and seed) the workspace once, then serve until Ctrl+C."""
-    from store import StoreError
-
     annotator = getattr(args, "annotator", None)
     if annotator is not None and not valid_annotator(annotator):
         raise StoreError(f"--annotator {annotator!r}: use {ANNOTATOR_HELP}")
@@ -484,7 +483,6 @@ def run_serve(args: argparse.Namespace) -> int:
 def read_proxy_secret(path: str | None) -> str | None:
     """The proxy secret in `path` (its first line, stripped), or None without a path; a one-line StoreError
     if it cannot be read or is too short to be a secret."""
-    from store import StoreError
     if path is None:
         return None
     try:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
-from tui.bidi import DEFAULT_DISPLAY
+from tui.bidi import display_options
 from tui.dialogs.form import FormDialog
 from tui.widgets.bidi_input import BidiInput
 
@@ -37,7 +37,7 @@ class ClaimForm(FormDialog[dict[str, Any]]):
         self.values = values or {}
 
     def compose(self) -> ComposeResult:
-        options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        options = display_options(self)
         with Vertical():
             yield Label("Claim", classes="title")
             yield Label(options.snippet(self.text, 66), id="quote", markup=False)

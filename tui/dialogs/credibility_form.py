@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, SelectionList
 
-from tui.bidi import DEFAULT_DISPLAY
+from tui.bidi import display_options
 from tui.dialogs.form import FormDialog
 from tui.widgets.bidi_input import BidiInput
 
@@ -34,7 +34,7 @@ class CredibilityForm(FormDialog[dict[str, Any]]):
         self.indicators, self.score, self.chosen, self.note = indicators, score, chosen, note
 
     def compose(self) -> ComposeResult:
-        options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        options = display_options(self)
         with Vertical():
             yield Label("Credibility: 1 = not credible … 5 = credible")
             with RadioSet(id="score"):

@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Select
 from store.annotation.record import STATES
 from store.corpus.importer import normalise_date
 from store.team.stats import Filters
-from tui.bidi import DEFAULT_DISPLAY
+from tui.bidi import display_options
 from tui.widgets.bidi_input import BidiInput
 
 
@@ -37,7 +37,7 @@ class FilterForm(ModalScreen[Filters | None]):
 
     def compose(self) -> ComposeResult:
         f = self.filters
-        options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        options = display_options(self)
         with Vertical():
             yield Label("State")
             yield Select([(s, s) for s in STATES], value=f.state or Select.NULL,
@@ -92,7 +92,7 @@ class FilterForm(ModalScreen[Filters | None]):
         try:
             self.dismiss(self._filters())
         except ValueError as exc:
-            options = getattr(self.app, "display_options", DEFAULT_DISPLAY)
+            options = display_options(self)
             self.query_one("#error", Label).update(options.line(str(exc)))
 
     @on(Button.Pressed, "#clear")

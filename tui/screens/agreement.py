@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label
 
+from store import StoreError, Workspace
 from store.team.agreement import (
     CLAIM_HEADER,
     CREDIBILITY_HEADER,
@@ -26,7 +27,6 @@ from tui.screens.base import AppScreen
 
 def compute(workspace_path: Path, annotators: list[str] | None) -> dict[str, Any]:
     """The report on its own Workspace, so it can run in a worker thread without sharing the app's handles."""
-    from store import Workspace
     workspace = Workspace.open(workspace_path)
     try:
         return report(workspace, annotators)
@@ -81,7 +81,6 @@ class AgreementScreen(AppScreen):
         annotators = self.annotators
 
         def run() -> None:
-            from store import StoreError
             try:
                 result = compute(path, annotators)
             except (StoreError, OSError) as exc:

@@ -9,13 +9,19 @@ opens in a new tab (`App.open_url`).
 from __future__ import annotations
 
 import io
+import os
+import sys
 import time
 from pathlib import Path
 
+from platformdirs import user_downloads_path
 from textual import events
 from textual.app import App
 from textual.screen import Screen
 
+from store import StoreError, Workspace
+from store.db.atomic import write_atomic
+from store.exchange import export
 from store.wording import counted
 
 EXPORT_FORMAT = "jsonl"
@@ -24,9 +30,6 @@ EXPORT_FORMAT = "jsonl"
 def export_text(workspace_path: Path, fmt: str = EXPORT_FORMAT) -> tuple[str, int]:
     """Everyone's annotations in `fmt` as one string, and the number of records. Opens its own Workspace,
     so it can run in a worker thread without sharing the app's database handles."""
-    from store import Workspace
-    from store.exchange import export
-
     workspace = Workspace.open(workspace_path)
     try:
         out = io.StringIO()
@@ -53,9 +56,6 @@ def export_jsonl(screen: Screen, save_directory: str | Path | None = None) -> No
         app.deliver_text(io.StringIO(text), save_filename=name, encoding="utf-8", name=f"export:{count}")
 
     def run() -> None:
-        from store import StoreError
-        from store.db.atomic import write_atomic
-
         try:
             text, count = export_text(path)
         except (StoreError, OSError) as exc:
@@ -86,8 +86,6 @@ def export_jsonl(screen: Screen, save_directory: str | Path | None = None) -> No
 def downloads_folder() -> Path:
     """Where a terminal session saves an export: the user's downloads folder (~/Downloads unless the desktop
     says otherwise)."""
-    from platformdirs import user_downloads_path
-
     return Path(user_downloads_path())
 
 
@@ -127,9 +125,6 @@ def open_article_url(screen: Screen, url: str | None) -> None:
 
 
 def _desktop_browser_possible() -> bool:
-    import os
-    import sys
-
     if os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"):
         return False
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

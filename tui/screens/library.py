@@ -23,7 +23,13 @@ from store.team.stats import (
     workspace_stamp,
 )
 from store.wording import counted
+from tui.bidi import display_options
+from tui.dialogs.filter_form import FilterForm
+from tui.screens.agreement import AgreementScreen
 from tui.screens.base import AppScreen
+from tui.screens.deliver import export_jsonl
+from tui.screens.review import ReviewScreen
+from tui.triage import Triage
 from tui.widgets.bidi_input import BidiInput
 from tui.widgets.bidi_label import BidiLabel
 
@@ -203,7 +209,7 @@ class LibraryScreen(AppScreen):
         self.query_one("#progress-text", Label).update(f" done: me {mine}/{total} · team {team}/{total} ")
         arrow = "↓" if self.sort_reverse else "↑"
         described = self.filters.describe()
-        self.query_one("#filter-text", Label).update(self.app.display_options.line(
+        self.query_one("#filter-text", Label).update(display_options(self).line(
             f"sort {self.sort_key}{arrow}" + (f" · {described}" if described else "")
             + (f" · {counted(len(self.hits), 'article')} match" if self.query_text else "")
             + (f" · first {TABLE_LIMIT} of {len(visible)} shown: search or filter to narrow"
@@ -216,7 +222,7 @@ class LibraryScreen(AppScreen):
         """Text for a table cell in visual order; right-aligned when it reads right to left."""
         cell = self._cells.get((text, width))
         if cell is None:  # titles never change and outlets repeat: lay each out once
-            cell = Text(self.app.display_options.cell(text, width), no_wrap=True)
+            cell = Text(display_options(self).cell(text, width), no_wrap=True)
             self._cells[(text, width)] = cell
         return cell
 
@@ -297,8 +303,6 @@ class LibraryScreen(AppScreen):
         self.refresh_table()
 
     def action_filters(self) -> None:
-        from tui.dialogs.filter_form import FilterForm
-
         def apply(filters: Filters | None) -> None:
             if filters is not None:
                 self.filters = filters
@@ -319,28 +323,20 @@ class LibraryScreen(AppScreen):
 
     def action_agreement(self) -> None:
         """Inter-annotator agreement on the articles more than one annotator did."""
-        from tui.screens.agreement import AgreementScreen
-
         self.app.push_screen(AgreementScreen())
 
     def action_review(self) -> None:
         """Compare every annotator's work on the highlighted article and build the gold version."""
-        from tui.screens.review import ReviewScreen
-
         article_id = self.current_id()
         if article_id is not None:
             self.app.push_screen(ReviewScreen(article_id))
 
     def action_export(self) -> None:
         """Export everyone's annotations as tahqiq JSONL: a download in a browser, ~/Downloads in a terminal."""
-        from tui.screens.deliver import export_jsonl
-
         export_jsonl(self)
 
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""
-        from tui.triage import Triage
-
         rows = [r for r in self.visible_rows() if r.state != "done"]
         if any(r.assigned for r in self.rows):
             rows = [r for r in rows if r.assigned]  # triage follows the assignment
@@ -354,6 +350,7 @@ class LibraryScreen(AppScreen):
     def _open_reader(self, article_id: str, **kwargs: Any) -> bool:
         """Open the reader on an article; if its text cannot be read (a damaged corpus.json or bodies.bin),
         say why in one line instead."""
+        # Not at the top: the reader (its widgets and dialogs) adds ~45 ms to the app's start; the library comes first.
         from tui.screens.reader import ReaderScreen
 
         try:

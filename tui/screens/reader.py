@@ -22,6 +22,7 @@ from store.annotation.history import History
 from store.annotation.record import Kind
 from store.assist.claim_rules import candidates
 from store.assist.suggest import Suggestion
+from store.exchange.records import Item, to_record
 from store.search.query import find
 from store.text.normalize import find_all
 from store.text.sentences import sentence_at
@@ -32,6 +33,7 @@ from tui.dialogs.claim_form import ClaimForm
 from tui.dialogs.confirm import Confirm
 from tui.dialogs.credibility_form import CredibilityForm
 from tui.screens.base import AppScreen
+from tui.screens.deliver import open_article_url
 from tui.triage import Triage
 from tui.widgets.annotation_panel import AnnotationPanel
 from tui.widgets.article_view import ArticleView, Highlight
@@ -426,8 +428,6 @@ class ReaderScreen(AppScreen):
 
     def action_copy_annotations(self) -> None:
         """Copy this article's annotations as our JSON record (the `json` export format)."""
-        from store.exchange.records import Item, to_record
-
         item = Item(self.article, self.notes.annotator, self.notes.state(self.article.id),
                     self.notes.for_article(self.article.id), self.schema.paragraph_direction)
         self._copy(json.dumps(to_record(item), ensure_ascii=False, indent=1), "annotations")
@@ -435,8 +435,6 @@ class ReaderScreen(AppScreen):
     def action_open_url(self) -> None:
         """Open the article's URL: a new tab in a browser session; in a terminal, copy it (and open it where
         a desktop browser can be)."""
-        from tui.screens.deliver import open_article_url
-
         open_article_url(self, self.article.url)
 
     def _triage_next(self, decided: bool) -> bool:

@@ -12,6 +12,7 @@ from store import StoreError
 from store.annotators import GOLD
 from store.team.review import majority, reviewers_view, set_gold, take_version
 from store.wording import counted
+from tui.bidi import display_options
 from tui.screens.base import AppScreen
 from tui.widgets.bidi_label import BidiLabel
 
@@ -51,7 +52,7 @@ class ReviewScreen(AppScreen):
         self.gold_items = {(i.kind, i.start, i.end): i.labels[GOLD] for i in gold.items}
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        options = self.app.display_options
+        options = display_options(self)
         names = self.comparison.annotators
         table.add_column("", key="mark", width=1)
         table.add_column("kind", key="kind", width=6)

@@ -10,7 +10,7 @@ from store import Annotation, Schema
 from store.annotation.record import Kind
 from store.assist.suggest import Suggestion
 from store.wording import counted
-from tui.bidi import DEFAULT_DISPLAY
+from tui.bidi import display_options
 
 SNIPPET = 26
 
@@ -26,7 +26,7 @@ class AnnotationPanel(OptionList):
     def show(self, rows: list[Annotation], schema: Schema, suggestions: list[Suggestion] = (),
              body: str = "") -> None:
         """Replace the list (annotations, then suggestions apart), keeping the highlighted item."""
-        options_ = getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        options_ = display_options(self)
         keep = self.highlighted_option.id if self.highlighted_option is not None else None
         options = []
         for row in rows:

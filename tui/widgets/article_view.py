@@ -20,7 +20,7 @@ from textual.strip import Strip
 
 from store.text.normalize import WORD
 from tui import clipboard
-from tui.bidi import DEFAULT_DISPLAY, DisplayOptions, Layout, VisualLine
+from tui.bidi import DisplayOptions, Layout, VisualLine, display_options
 from tui.bidi.navigator import Navigator, word_at
 
 
@@ -99,7 +99,7 @@ class ArticleView(ScrollView, can_focus=True):
     @property
     def options(self) -> DisplayOptions:
         """The app's display options (bidi mode, shaping, paragraph direction)."""
-        return getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        return display_options(self)
 
     @property
     def text_layout(self) -> Layout:

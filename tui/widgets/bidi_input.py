@@ -14,7 +14,7 @@ from textual.strip import Strip
 from textual.widgets import Input
 from textual.widgets._input import Selection
 
-from tui.bidi.display import DEFAULT_DISPLAY, DisplayOptions
+from tui.bidi.display import DisplayOptions, display_options
 from tui.bidi.lines import Cell, VisualLine
 
 
@@ -51,7 +51,7 @@ class BidiInput(Input):
 
     @property
     def _display(self) -> DisplayOptions:
-        return getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        return display_options(self)
 
     def _row(self) -> _Row:
         options, value = self._display, self.value

@@ -6,7 +6,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.bidi import DEFAULT_DISPLAY, DisplayOptions
+from tui.bidi import DisplayOptions, display_options
 
 
 class BidiLabel(Widget):
@@ -21,7 +21,7 @@ class BidiLabel(Widget):
 
     @property
     def options(self) -> DisplayOptions:
-        return getattr(self.app, "display_options", DEFAULT_DISPLAY)
+        return display_options(self)
 
     def _rows(self, width: int) -> list[str]:
         lines = self.options.layout(self.text, max(1, width))

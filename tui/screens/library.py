@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -23,7 +25,7 @@ from store.team.stats import (
     workspace_stamp,
 )
 from store.wording import counted
-from tui.bidi import display_options
+from tui.bidi import DisplayOptions, display_options
 from tui.dialogs.filter_form import FilterForm
 from tui.screens.agreement import AgreementScreen
 from tui.screens.base import AppScreen
@@ -66,6 +68,33 @@ def columns_for(width: int) -> list[tuple[str, str, int]]:
     return [(key, label, title if key == "title" else w) for key, label, w in columns]
 STATE_MARK = {"not started": "· todo", "in progress": "◐ doing", "done": "● done"}
 ASSIGNED_MARK = "▸"
+
+
+class LazyCell:
+    """A table cell laid out by the bidi engine when it is first drawn (or read as text), not when its row is
+    added: the table holds up to TABLE_LIMIT rows and the screen shows a few dozen, and laying out every title
+    was most of the library's first screen. The cell is `width` cells wide, whatever the text."""
+
+    __slots__ = ("text", "width", "options", "_shown")
+
+    def __init__(self, text: str, width: int, options: DisplayOptions) -> None:
+        self.text, self.width, self.options = text, width, options
+        self._shown: Text | None = None
+
+    @property
+    def shown(self) -> Text:
+        if self._shown is None:
+            self._shown = Text(self.options.cell(self.text, self.width), no_wrap=True)
+        return self._shown
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.shown
+
+    def __str__(self) -> str:
+        return self.shown.plain
 
 
 class LibraryScreen(AppScreen):
@@ -218,11 +247,11 @@ class LibraryScreen(AppScreen):
                                          "filters": {k: v for k, v in vars(self.filters).items() if v is not None}})
         self._show_context()
 
-    def _cell(self, text: str, width: int) -> Text:
-        """Text for a table cell in visual order; right-aligned when it reads right to left."""
+    def _cell(self, text: str, width: int) -> LazyCell:
+        """A table cell in visual order, right-aligned when it reads right to left, laid out when first drawn."""
         cell = self._cells.get((text, width))
         if cell is None:  # titles never change and outlets repeat: lay each out once
-            cell = Text(display_options(self).cell(text, width), no_wrap=True)
+            cell = LazyCell(text, width, display_options(self))
             self._cells[(text, width)] = cell
         return cell
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: a fresh workspace with the bundled seeds, and the seed files themselves; `run_cli`, the
-command line in this process; `quiet_waits`, Textual's pilot waiting for the app instead of the clock."""
+"""Shared fixtures: a fresh workspace with the bundled seeds, and the seed files themselves; `import_file`, one
+file written and imported; `run_cli`, the command line in this process; `quiet_waits`, Textual's pilot waiting
+for the app instead of the clock."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ def workspace(workspace_path: Path) -> Workspace:
     ws = Workspace.open(workspace_path)
     yield ws
     ws.close()
+
+
+def import_file(workspace: Workspace, path: Path, content: str | bytes):
+    """`content` written to `path` (a str as UTF-8, its line ends as given), then that one file imported into
+    `workspace`: the import report (store.corpus.intake.ImportReport)."""
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return workspace.import_paths([path])
 
 
 class CliTimeout(BaseException):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from conftest import run_cli
 from textual.widgets import DataTable
 
 from store import Workspace
@@ -27,6 +29,8 @@ print(json.dumps({"rows": notes.for_article(sys.argv[3]), "state": notes.state(s
 ws.close()
 """
 """Run in a new process: what a restarted app reads from the files (no store cached by this process)."""
+
+pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
 
 async def test_app_lists_the_five_seeds_and_opens_one(workspace_path: Path) -> None:
@@ -159,12 +163,8 @@ async def test_keymap_file_remaps_and_palette_lists_actions(workspace_path: Path
 
 
 def test_broken_labels_toml_is_one_line_at_start(workspace_path: Path) -> None:
-    import subprocess
-    import sys
-
     (workspace_path / "labels.toml").write_text("[entities.PER]\ncolor = 12\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = run_cli(["--workspace", str(workspace_path)])
     assert result.returncode == 1
     assert result.stderr.strip() == (f"tahqiq: error: {workspace_path / 'labels.toml'}:2: "
                                      "entities.PER.color: 12 is not a #rrggbb colour")

@@ -1,6 +1,9 @@
 """What the command line prints, from hostile file names and article text (issue 15): no ESC, BEL, BS, DEL
 or C1 control reaches the terminal; `list` and `show` show TABs, bidi controls and invisible characters as
-visible symbols; JSON output escapes DEL, C1 and bidi controls and still parses to the exact values."""
+visible symbols; JSON output escapes DEL, C1 and bidi controls and still parses to the exact values.
+
+Commands run in this process (conftest's `run_cli`: its stdout and stderr are not translated, so a raw CR
+would show); `show` runs once as a real process too, through the real entry point and interpreter streams."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from store import Workspace
 from store.exchange import export
@@ -26,6 +30,12 @@ BODY = "كلمة \x1b]52;c;QQ==\x07 بعد \x08\x07 \x85\x7f نص\u202e\nسطر\
 
 
 def run(*args: str, workspace: Path) -> subprocess.CompletedProcess:
+    """`tahqiq --workspace WORKSPACE ARGS` in this process."""
+    return run_cli(["--workspace", str(workspace), *args], cwd=ROOT)
+
+
+def run_process(*args: str, workspace: Path) -> subprocess.CompletedProcess:
+    """`tahqiq --workspace WORKSPACE ARGS` as a new process: the real entry point, the interpreter's streams."""
     return subprocess.run([sys.executable, "-m", "tui.cli", "--workspace", str(workspace), *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ})
 
@@ -76,6 +86,8 @@ def test_list_and_show_print_symbols_not_controls(hostile_ws: Path) -> None:
     out = run("show", "h1", workspace=hostile_ws)
     assert out.returncode == 0, out.stderr
     no_controls(out.stdout)
+    real = run_process("show", "h1", workspace=hostile_ws)  # (text=True: a CR would read as \n here)
+    assert (real.returncode, real.stdout, real.stderr) == (0, out.stdout, out.stderr)
     assert "title: ⇚RLO title⇥TAB◌zw\n" in out.stdout and "source: src␛]0;TITLE␇\ufffd31m\n" in out.stdout
     assert "نص⇚\nسطر⇥ثان" in out.stdout  # the body keeps its lines
 

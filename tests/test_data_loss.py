@@ -2,7 +2,8 @@
 record and rebuilt from the previous version, export never drops a damaged annotator in silence, texts
 are checked when read, and temp files are cleaned and never followed through a symlink.
 
-Real workspaces, real files; a restart is a new process (`python -m tui.cli ...`) or closing every store.
+Real workspaces, real files; a restart is closing every store: a command run by conftest's `run_cli` (it
+closes what it opened, as a process's end would), or a new process where a kill is part of the story.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from spans import word_span
 
 from store import CorruptFileError, StoreError, Workspace
@@ -25,8 +27,8 @@ ARTICLE = "52f015e52f40b84e"
 
 
 def _tahqiq(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    """`tahqiq ARGS`, in this process; every store it opened closed after (the next command is a restart)."""
+    return run_cli(args, cwd=ROOT, timeout=120)
 
 
 def _one_line_error(run: subprocess.CompletedProcess) -> str:
@@ -156,6 +158,7 @@ def test_an_empty_annotation_database_is_damage_not_no_annotations(workspace_pat
 SAVER = """
 import sys, os
 from store import Workspace
+from conftest import run_cli
 from spans import word_span
 ws = Workspace.open(sys.argv[1])
 notes = ws.annotations("alice")

@@ -11,6 +11,7 @@ Set EXPORT_PROPERTY_EXAMPLES to run more examples (default keeps the module to a
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import json
@@ -144,6 +145,20 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     w = Workspace.open(tmp_path_factory.mktemp("export-props") / "ws")
     yield w
     w.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blank_spacy() -> None:
+    """The spaCy export's tokenizer (`spacy.blank("ar")`, ~60 ms to build) built once for the module rather than
+    once per example: the same tokenizer, so the same .spacy file, every example still writing one."""
+    try:
+        import spacy
+    except ImportError:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spacy, "blank", functools.lru_cache(spacy.blank))
+        yield
 
 
 _ids = itertools.count(1)

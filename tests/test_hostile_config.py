@@ -4,23 +4,15 @@ when the forms, the side panel, the filter form and the keys panel draw them (is
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import re
-import signal
-import struct
-import subprocess
-import sys
-import termios
 from pathlib import Path
 
 import pytest
-from test_hostile_terminal import SEQUENCE, _read_until
+from pty_app import PtyApp, assert_inert
 
 from store import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
 MARK = "QZX"
 
 
@@ -69,21 +61,6 @@ indicators = [{_toml(OSC52 + "named")}, {_toml(OSC0 + "anon")}, {_toml(MARKUP)},
 """
 
 
-def _check(data: bytes) -> None:
-    sequences = [m.group() for m in SEQUENCE.finditer(data)]
-    carrying = [s for s in sequences if MARK.encode() in s or b"example" in s]
-    assert not carrying, f"escape sequences carrying labels.toml content reached the terminal: {carrying[:5]}"
-    for osc in (s for s in sequences if s.startswith(b"\x1b]")):
-        number = osc[2:].split(b";", 1)[0]
-        assert number not in (b"0", b"2", b"8", b"52"), f"the app sent OSC {number!r}: {osc[:80]!r}"
-    text = data.decode("utf-8", "replace")
-    assert not re.search("[\x80-\x9f]", text), "a C1 control reached the terminal"
-    assert "\u202e" not in text, "a bidi override from labels.toml reached the terminal"
-    stripped = SEQUENCE.sub(b"", data)
-    assert b"\x1b" not in stripped, stripped[stripped.index(b"\x1b") - 40: stripped.index(b"\x1b") + 40]
-    assert MARK.encode() in stripped  # the names were really drawn, as inert text
-
-
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
 @pytest.mark.parametrize("bidi", ["app", "terminal"])
 def test_no_escape_sequence_from_labels_toml_reaches_the_terminal(workspace_path: Path, bidi: str) -> None:
@@ -93,26 +70,18 @@ def test_no_escape_sequence_from_labels_toml_reaches_the_terminal(workspace_path
     (workspace_path / "labels.toml").write_text(LABELS, encoding="utf-8")
     Workspace.open(workspace_path).close()
 
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "50", "TEXTUAL_ANIMATIONS": "none"}
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--workspace", str(workspace_path),
-                             "--annotator", "x", "--bidi", bidi],
-                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, start_new_session=True)
-    os.close(slave)
-    out = bytearray()
+    with PtyApp(["--workspace", str(workspace_path), "--annotator", "x", "--bidi", bidi], 50, 160) as app:
+        def press(keys: bytes, wait_for: bytes | None = None, timeout: float = 10) -> None:
+            """Type `keys`, then read until the app has drawn what they caused (`wait_for` shown, if given)
+            and has gone quiet: the next keys find that screen."""
+            app.write(keys)
+            if wait_for is not None:
+                start = len(app.out)
+                assert app.read_until(wait_for, timeout), (keys, bytes(app.out[start:][-1500:]))
+            app.read_quiet(first=0 if wait_for else 2)
 
-    def press(keys: bytes, wait_for: bytes | None = None, timeout: float = 10) -> None:
-        os.write(master, keys)
-        if wait_for is None:
-            _read_until(master, out, b"\x00never", 0.8)
-        else:
-            start = len(out)
-            assert _read_until(master, out, wait_for, timeout), (keys, bytes(out[start:][-1500:]))
-
-    try:
-        assert _read_until(master, out, b"palette", 30), bytes(out[-2000:])  # the library's footer
-        _read_until(master, out, b"\x00never", 1.0)
+        assert app.read_until(b"palette", 30), bytes(app.out[-2000:])  # the library's footer
+        app.read_quiet()
         press(b"f", b"Outlet")  # the filter form: entity labels and sources
         press(b"\x1b")
         press(b"?")  # the keys panel of the library
@@ -132,12 +101,7 @@ def test_no_escape_sequence_from_labels_toml_reaches_the_terminal(workspace_path
         press(b"\x13")  # ctrl+s: save (the side panel shows the claim's verdict)
         press(b"\\")  # the side panel, whatever the width
         press(b"\x11")  # ctrl+q
-        _read_until(master, out, b"\x00never", 3)
-    finally:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        os.close(master)
-    _check(bytes(out))
+        app.read_to_end()
+    data = bytes(app.out)
+    assert_inert(data, MARK.encode(), "labels.toml")
+    assert "\u202e" not in data.decode("utf-8", "replace"), "a bidi override from labels.toml reached the terminal"

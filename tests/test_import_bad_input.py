@@ -6,14 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import import_file
 
 from store import Workspace
-
-
-def _import(ws: Workspace, *paths: Path):
-    before = ws.corpus_path.read_bytes()
-    report = ws.import_paths(paths)
-    return report, before
 
 
 @pytest.mark.parametrize(
@@ -29,8 +24,8 @@ def _import(ws: Workspace, *paths: Path):
 )
 def test_bad_file_is_skipped_with_one_line(workspace: Workspace, tmp_path: Path, name, content, reason) -> None:
     path = tmp_path / name
-    path.write_bytes(content)
-    report, before = _import(workspace, path)
+    before = workspace.corpus_path.read_bytes()
+    report = import_file(workspace, path, content)
     assert report.imported == [] and len(report.skipped) == 1
     line = str(report.skipped[0])
     assert reason in line and str(path) in line and "\n" not in line
@@ -48,8 +43,7 @@ def test_jsonl_bad_lines_name_file_and_line(workspace: Workspace, tmp_path: Path
         json.dumps({"text": "نص بلا معرّف، يأخذ معرّفا من محتواه.", "source": "هسبريس"}),
         json.dumps({"id": {"nested": 1}, "text": "نص"}),
     ]
-    path.write_bytes("\n".join(lines).encode() + b"\n\xff\xfe\n")
-    report = workspace.import_paths([path])
+    report = import_file(workspace, path, "\n".join(lines).encode() + b"\n\xff\xfe\n")
     assert len(report.imported) == 2
     reasons = {str(s).split(":")[1]: str(s) for s in report.skipped}
     assert set(reasons) == {"2", "3", "4", "5", "7", "8"}
@@ -67,30 +61,27 @@ def test_jsonl_bad_lines_name_file_and_line(workspace: Workspace, tmp_path: Path
 
 def test_csv_import_and_missing_text_column(workspace: Workspace, tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
-    good.write_text('id,title,text,date\nc1,عنوان,"سطر أول\nسطر ثان",25-11-2014\nc2,فارغ,,\n', encoding="utf-8")
-    report = workspace.import_paths([good])
+    report = import_file(workspace, good, 'id,title,text,date\nc1,عنوان,"سطر أول\nسطر ثان",25-11-2014\nc2,فارغ,,\n')
     assert report.imported == ["c1"]
     assert [str(s) for s in report.skipped] == [f"{good}:4: field 'text': missing or empty"]
     assert workspace.article("c1").date == "2014-11-25"
     assert workspace.article("c1").body == "سطر أول\nسطر ثان"
-    bad = tmp_path / "bad.csv"
-    bad.write_text("id,body\n1,x\n", encoding="utf-8")
-    assert "missing from the CSV header" in str(workspace.import_paths([bad]).skipped[0])
+    report = import_file(workspace, tmp_path / "bad.csv", "id,body\n1,x\n")
+    assert "missing from the CSV header" in str(report.skipped[0])
 
 
 def test_huge_file_is_refused_without_reading_it(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     with path.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
-    report, before = _import(workspace, path)
+    before = workspace.corpus_path.read_bytes()
+    report = workspace.import_paths([path])
     assert "50.0 MB is over the 5 MB limit" in str(report.skipped[0])
     assert workspace.corpus_path.read_bytes() == before
 
 
 def test_huge_jsonl_record_is_skipped(workspace: Workspace, tmp_path: Path) -> None:
-    path = tmp_path / "big.jsonl"
-    path.write_text(json.dumps({"id": "big", "text": "ا" * 1_000_001}) + "\n", encoding="utf-8")
-    report = workspace.import_paths([path])
+    report = import_file(workspace, tmp_path / "big.jsonl", json.dumps({"id": "big", "text": "ا" * 1_000_001}) + "\n")
     assert "over the 1,000,000 limit" in str(report.skipped[0]) and report.imported == []
 
 

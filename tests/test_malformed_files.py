@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import import_file
 
 from store import StoreError, Workspace
 from store.annotation.labels import load_schema
@@ -304,7 +305,7 @@ def test_a_damaged_state_file_is_told_and_copied_before_it_is_replaced(tmp_path:
     assert state.get("theme") == "textual-dark"
 
 
-@pytest.mark.parametrize("content", [b'"x"', b"[5]", b"[[1, 2]]", DEEP])
+@pytest.mark.parametrize("content", [b'"x"', b"[5]", b"[[1, 2]]", DEEP], ids=["string", "list", "pair", "deep"])
 async def test_damaged_rejected_suggestions_are_told(workspace_path: Path, content: bytes) -> None:
     path = workspace_path / "suggestions" / "alice.json"
     path.parent.mkdir()
@@ -340,10 +341,9 @@ def test_a_deeply_nested_labelled_json_file(workspace_path: Path, tmp_path: Path
 
 def test_a_deeply_nested_jsonl_line_is_skipped_and_the_import_goes_on(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "articles.jsonl"
-    path.write_bytes(json.dumps({"id": "j1", "text": "نص أول."}).encode() + b"\n" + DEEP + b"\n"
-                     + b'{"id": "j3", "text": 1' + b"0" * 5000 + b"}\n"
-                     + json.dumps({"id": "j4", "text": "نص رابع."}).encode() + b"\n")
-    report = workspace.import_paths([path])
+    report = import_file(workspace, path, json.dumps({"id": "j1", "text": "نص أول."}).encode() + b"\n" + DEEP + b"\n"
+                         + b'{"id": "j3", "text": 1' + b"0" * 5000 + b"}\n"
+                         + json.dumps({"id": "j4", "text": "نص رابع."}).encode() + b"\n")
     assert report.imported == ["j1", "j4"]
     assert [str(s)[len(str(path)):][:30] for s in report.skipped] == [":2: not JSON (nested too deepl",
                                                                       ":3: not JSON (Exceeds the limi"]
@@ -352,8 +352,7 @@ def test_a_deeply_nested_jsonl_line_is_skipped_and_the_import_goes_on(workspace:
 def test_csv_rows_after_a_bad_row_are_imported(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "articles.csv"
     long = "ن" * (MAX_TEXT_CHARS + 1)
-    path.write_text(f"id,text\nr1,نص أول\nr2,{long}\nr3,نص ثالث\nr4,\"نص\nرابع\"\n", encoding="utf-8")
-    report = workspace.import_paths([path])
+    report = import_file(workspace, path, f"id,text\nr1,نص أول\nr2,{long}\nr3,نص ثالث\nr4,\"نص\nرابع\"\n")
     assert report.imported == ["r1", "r3", "r4"]
     assert [str(s) for s in report.skipped] == [
         f"{path}:3: field 'text': 1,000,001 characters is over the 1,000,000 limit"]
@@ -361,8 +360,7 @@ def test_csv_rows_after_a_bad_row_are_imported(workspace: Workspace, tmp_path: P
 
 def test_csv_unterminated_quote_is_reported_where_it_begins(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "articles.csv"
-    path.write_text('id,text\nr1,"سطر\nثان"\nr2,"نص بلا نهاية\nr3,نص ثالث\nr4,نص رابع\n', encoding="utf-8")
-    report = workspace.import_paths([path])
+    report = import_file(workspace, path, 'id,text\nr1,"سطر\nثان"\nr2,"نص بلا نهاية\nr3,نص ثالث\nr4,نص رابع\n')
     assert report.imported == ["r1", "r3", "r4"]
     assert workspace.article("r1").body == "سطر\nثان" and workspace.article("r3").body == "نص ثالث"
     assert [str(s) for s in report.skipped] == [
@@ -372,8 +370,7 @@ def test_csv_unterminated_quote_is_reported_where_it_begins(workspace: Workspace
 
 def test_csv_text_after_a_closing_quote_skips_that_row_only(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "articles.csv"
-    path.write_text('id,text\nr1,"نص"x\nr2,نص ثان\n', encoding="utf-8")
-    report = workspace.import_paths([path])
+    report = import_file(workspace, path, 'id,text\nr1,"نص"x\nr2,نص ثان\n')
     assert report.imported == ["r2"]
     assert [str(s) for s in report.skipped] == [f"{path}:2: bad CSV (',' expected after '\"')"]
 

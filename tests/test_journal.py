@@ -158,7 +158,9 @@ def test_a_reader_in_another_process_sees_saves_within_seconds(workspace_path: P
         rows = bob.all()
         notes = [int(r["attributes"]["note"]) for r in rows]
         assert notes == list(range(len(notes))), "a reader never sees a gap or a reordering"
-        assert len(rows) <= done + 2
+        # Save `done` returned (fsynced) before its line was printed: a reader that looks now sees it. (No upper
+        # bound: the writer goes on saving while this reader catches up with the pipe.)
+        assert len(rows) >= done + 1, f"save {done} returned, but a reader sees {len(rows)} saves"
         seen_max = max(seen_max, len(rows))
     proc.wait()
     deadline = time.monotonic() + 5

@@ -1,6 +1,6 @@
-"""Shared fixtures: a fresh workspace with the bundled seeds, and the seed files themselves; `import_file`, one
-file written and imported; `run_cli`, the command line in this process; `quiet_waits`, Textual's pilot waiting
-for the app instead of the clock."""
+"""Shared fixtures: a fresh workspace with the bundled seeds, and the seed files themselves; `tmux`, a tmux
+server of the test's own; `import_file`, one file written and imported; `run_cli`, the command line in this
+process; `quiet_waits`, Textual's pilot waiting for the app instead of the clock."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +23,14 @@ from store import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): one worker per CPU this process may run on, plus one. Some tests spend
+    most of their time waiting (on the app in a pty or tmux, a browser, a process to kill): the extra worker
+    keeps the CPUs busy meanwhile (on 2 CPUs: 2 workers ~145 s, 3 workers ~125 s)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpus + 1
 
 
 @pytest.fixture
@@ -53,6 +63,23 @@ def workspace(workspace_path: Path) -> Workspace:
     ws = Workspace.open(workspace_path)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def tmux():
+    """`tmux(*ARGS)`: `tmux ARGS` on a tmux server of this test's own (`-S`, a socket of its own), never the
+    user's server nor another test's or test process's; the answer as from `subprocess.run(check=True,
+    capture_output=True, text=True)`, `env` passed on. The server, and what runs in it, is killed after, and
+    its socket removed (tmux leaves it)."""
+    socket = Path(tempfile.gettempdir()) / f"tahqiq-tmux-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def run(*args: str, env: Mapping[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-S", str(socket), *args], capture_output=True, text=True, check=check,
+                              env=env)
+
+    yield run
+    subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)
+    socket.unlink(missing_ok=True)
 
 
 def import_file(workspace: Workspace, path: Path, content: str | bytes):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -358,33 +357,31 @@ async def test_cursor_moves_are_saved_on_leaving_and_capped(workspace_path: Path
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
-def test_a_clean_exit_folds_the_journal(workspace_path: Path) -> None:
-    session = f"tahqiq-fold-{os.getpid()}"
+def test_a_clean_exit_folds_the_journal(workspace_path: Path, tmux) -> None:
+    session = "tahqiq-fold"  # on this test's own tmux server (conftest's `tmux`)
     command = f"{sys.executable} -m tui.cli --workspace {workspace_path} --annotator folder"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command],
-                   check=True, env={**os.environ, "TERM": "xterm-256color"})
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command,
+         env={**os.environ, "TERM": "xterm-256color"})
     try:
         def wait_for(text: str, timeout: float = 20) -> None:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if text in subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                                          text=True).stdout:
+                if text in tmux("capture-pane", "-p", "-t", session, check=False).stdout:
                     return
                 time.sleep(0.2)
             raise AssertionError(f"{text!r} never appeared")
 
         wait_for("2014-11-25")
-        subprocess.run(["tmux", "send-keys", "-t", session, "Down", "Down", "Down", "Enter"], check=True)
+        tmux("send-keys", "-t", session, "Down", "Down", "Down", "Enter")
         wait_for("Claim")
-        subprocess.run(["tmux", "send-keys", "-t", session, "p"], check=True)
+        tmux("send-keys", "-t", session, "p")
         wait_for("PER")
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        tmux("send-keys", "-t", session, "C-q")
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and subprocess.run(["tmux", "has-session", "-t", session],
-                                                             capture_output=True).returncode == 0:
+        while time.monotonic() < deadline and tmux("has-session", "-t", session, check=False).returncode == 0:
             time.sleep(0.2)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        tmux("kill-session", "-t", session, check=False)
     folded = json.loads((workspace_path / "annotations" / "folder.json").read_text(encoding="utf-8"))
     assert len(folded["annotations"]) == 1
     journal = workspace_path / "annotations" / "folder.journal"

@@ -78,7 +78,7 @@ def test_no_escape_sequence_from_labels_toml_reaches_the_terminal(workspace_path
             if wait_for is not None:
                 start = len(app.out)
                 assert app.read_until(wait_for, timeout), (keys, bytes(app.out[start:][-1500:]))
-            app.read_quiet(first=0 if wait_for else 2)
+            app.read_quiet(first=0 if wait_for else 5)
 
         assert app.read_until(b"palette", 30), bytes(app.out[-2000:])  # the library's footer
         app.read_quiet()

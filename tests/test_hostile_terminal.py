@@ -50,7 +50,7 @@ def test_no_byte_sequence_from_an_article_reaches_the_terminal(tmp_path: Path, b
         app.write(b"\r")  # open it
         assert app.read_until(f"{MARK}controls".encode(), 30), "the reader never showed the article"
         app.write(b"\x1b[1;5C")  # move around (ctrl+right) so more of it is drawn
-        app.read_quiet(first=2)
+        app.read_quiet(first=5)
         app.write(b"\x0f")  # ctrl+o: open the article's URL (refused: it holds controls; quoted inert)
         assert app.read_until(b"Not a web address", 10), "ctrl+o gave no notice"
         app.write(b"\x11")  # ctrl+q

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import select
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,20 +36,15 @@ def test_explicit_bidi_mode_is_restored_even_after_a_crash(monkeypatch) -> None:
     assert written.decode() == expected
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
-
-
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
-def test_reader_in_tmux_reads_right_to_left_and_tags_by_keyboard(workspace_path: Path, tmp_path: Path) -> None:
-    session = f"tahqiq-test-{os.getpid()}"
+def test_reader_in_tmux_reads_right_to_left_and_tags_by_keyboard(workspace_path: Path, tmux) -> None:
+    session = "tahqiq"  # on this test's own tmux server (conftest's `tmux`)
     command = f"{sys.executable} -m tui.cli --workspace {workspace_path} --annotator tmux"
     env = {**os.environ, "TERM": "xterm-256color"}
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command],
-                   check=True, env=env)
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command, env=env)
     try:
         def screen() -> str:
-            return _tmux("capture-pane", "-p", "-t", session)
+            return tmux("capture-pane", "-p", "-t", session).stdout
 
         def wait_for(text: str, timeout: float = 20) -> str:
             deadline = time.monotonic() + timeout
@@ -63,16 +57,16 @@ def test_reader_in_tmux_reads_right_to_left_and_tags_by_keyboard(workspace_path:
 
         library = wait_for("2014-11-25")
         assert visual_snippet("محيط", 10) in library
-        _tmux("send-keys", "-t", session, "Down", "Down", "Down", "Enter")
+        tmux("send-keys", "-t", session, "Down", "Down", "Down", "Enter")
         first_words = visual_snippet("بعد مرور أسابيع", 40)
         shown = wait_for(first_words)
         row = next(line for line in shown.splitlines() if first_words in line)
         # Right-aligned: the first logical word is the rightmost text of the article column.
         assert row[:row.index("│") if "│" in row else len(row)].rstrip().endswith(visual_snippet("بعد", 5))
         assert "بعد مرور" not in shown  # never logical order on screen
-        _tmux("send-keys", "-t", session, "Left", "Left", "p")
+        tmux("send-keys", "-t", session, "Left", "Left", "p")
         wait_for("PER")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        tmux("kill-session", "-t", session, check=False)
     rows = Workspace.open(workspace_path).annotations("tmux").for_article(ARTICLE)
     assert [(r["label"], r["text"]) for r in rows] == [("PER", "أسابيع")]

@@ -337,6 +337,7 @@ async def test_cursor_moves_are_saved_on_leaving_and_capped(workspace_path: Path
 
     state = workspace_path / "state" / "alice.json"
     app = _fresh(workspace_path)
+    app.SESSION_SAVE_SECONDS = 3600  # the periodic save (a safety net) must not land between the moves below
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await _open(app, pilot, ARTICLE)
         before = state.stat().st_mtime_ns if state.exists() else None

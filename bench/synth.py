@@ -3,7 +3,8 @@ over K annotators, written as the very files store/ reads.
 
 Articles go through the real importer (one generated JSONL file). Annotations are written straight to each
 annotator's folded TinyDB file (`annotations/<name>.json`, no journal): a million `add_entity` calls would
-take hours, and the file is byte-for-byte what a fold writes. Every text is a pure function of its article
+take hours, and the file is byte-for-byte what a fold writes; beside it, the summary file a fold writes
+(store.annotation.summary). Every text is a pure function of its article
 number, so annotations can be generated without holding the corpus in memory.
 
 Each annotator copies a hidden "truth" per article with noise (as bench_agreement does) and covers a run of
@@ -20,6 +21,7 @@ from pathlib import Path
 from bench.bench_agreement import LABELS, STAMP, _noisy
 from bench.bench_search import COMMON, RARE, vocabulary
 from store import Workspace
+from store.annotation.summary import rebuild_summary
 from store.db.storage import dumps
 
 WORDS_PER_ARTICLE = 322
@@ -181,5 +183,7 @@ def build(path: Path, jsonl: Path, articles: int, annotations: int, annotators: 
     folder = path / "annotations"
     covered = {f"annotator{a + 1}": write_annotator(folder, corpus, a, first, per)
                for a, first in enumerate(firsts)}
+    for name in covered:  # what the app's fold leaves beside each database (store.annotation.summary)
+        rebuild_summary(folder / f"{name}.json")
     return {"annotators": list(covered), "annotations_per_annotator": per, "covered": covered,
             "rare_articles": sorted(article_id(i) for i in corpus.rare), "common_word": COMMON, "rare_word": RARE}

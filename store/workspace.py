@@ -17,6 +17,7 @@ from tinydb import TinyDB
 from store.annotation.annotation_set import AnnotationSet
 from store.annotation.labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
 from store.annotation.record import Kind
+from store.annotation.summary import Summary, SummaryReader
 from store.annotators import HELP as ANNOTATOR_HELP
 from store.annotators import valid_name
 from store.corpus.article import Article
@@ -88,6 +89,7 @@ class Workspace:
         self._index: dict[str, Article] | None = None
         self._index_stamp: object = None
         self._sets: dict[str, AnnotationSet] = {}
+        self._summary_readers: dict[str, SummaryReader] = {}
         self._schema: Schema | None = None
         self._fallback_schema: Schema | None = None
 
@@ -292,6 +294,22 @@ class Workspace:
         if check:
             self.schema  # noqa: B018 - a broken or incompatible labels.toml is reported before any edit
         return self._sets[annotator]
+
+    def summaries(self, annotator: str) -> dict[str, Summary]:
+        """Article id -> `annotator`'s summary of it (store.annotation.summary: recorded state, counts, score,
+        labels), for the articles they touched. Read from their summary file and journal, without the records,
+        unless their annotations are open here or the file cannot be trusted (then from the records)."""
+        notes = self._sets.get(annotator)
+        if notes is None:
+            reader = self._summary_readers.get(annotator)
+            if reader is None:
+                reader = SummaryReader(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
+                self._summary_readers[annotator] = reader
+            found = reader.read()
+            if found is not None:
+                return found
+            notes = self.annotations(annotator, check=False)
+        return notes.summaries()
 
     def _open_set(self, annotator: str, check: bool) -> AnnotationSet:
         """Open for writing; a damaged file is an error when editing (`check`), and is read read-only as far

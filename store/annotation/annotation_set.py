@@ -10,22 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from store.annotation.labels import Schema
-from store.annotation.record import STATES, Annotation, Kind, progress_problem, sort_key, state_of
-from store.annotation.record import record_problem as annotation_problem
+from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, STATES, Annotation, Kind, sort_key, state_of
+from store.annotation.record import stored_problem as record_problem
+from store.annotation.summary import Summary, SummaryReader, article_summary, summarize, write_summary
 from store.corpus.article import Article
 from store.db.journal import open_store, release_store
+from store.db.journal_format import SUMMARY_OP
 from store.errors import ValidationError
-
-
-def record_problem(table: str, record: dict[str, Any]) -> str | None:
-    """What makes a stored row of an annotation database unusable, or None: an annotation record as
-    store.annotation.record.record_problem says, a progress row as its progress_problem says (other tables are
-    not checked). Checked as the database and its journal are read."""
-    if table == AnnotationSet.TABLE:
-        return annotation_problem(record)
-    if table == AnnotationSet.PROGRESS:
-        return progress_problem(record)
-    return None
 
 
 def now() -> str:
@@ -72,8 +63,8 @@ class AnnotationSet:
     takes the lock); any number may read, and see the writer's saves on their next call.
     """
 
-    TABLE = "annotations"
-    PROGRESS = "progress"
+    TABLE = ANNOTATIONS_TABLE
+    PROGRESS = PROGRESS_TABLE
 
     def __init__(
         self, path: Path, annotator: str, article: Callable[[str], Article], schema: Callable[[], Schema],
@@ -85,6 +76,11 @@ class AnnotationSet:
         self._schema = schema
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
                                  read_only=read_only, check=record_problem)
+        if not read_only:
+            self._store.after_fold = lambda tables, at: write_summary(path, summarize(tables), at)
+        self._summaries: dict[str, Summary] | None = None
+        self._summaries_at = -1
+        """The store's generation `_summaries` is of."""
         self._closed = False
 
     # ----- persistence internals -----------------------------------------------------------------
@@ -98,15 +94,73 @@ class AnnotationSet:
         return keys[0] if keys else None
 
     def _put(self, key: str, record: Annotation, table: str = TABLE) -> None:
-        self._store.write([["p", table, key, record]])
+        self._write([["p", table, key, record]])
+
+    def _write(self, ops: list[list]) -> None:
+        """Save `ops` in one journal line together with the new summary of every article they touch
+        (store.annotation.summary), which readers of the summaries apply without the records."""
+        store = self._store
+        with store.lock:
+            touched: dict[str, None] = {}
+            for op in ops:
+                old = store.tables.get(op[1], {}).get(op[2])
+                if old is not None:
+                    touched[old["article_id"]] = None
+                if op[0] == "p":
+                    touched[op[3]["article_id"]] = None
+            summary_ops = [[SUMMARY_OP, "summary", a, None if (v := self._summary_after(a, ops)) is None else list(v)]
+                           for a in touched]
+            store.write(ops + summary_ops)
+            if self._summaries is not None and self._summaries_at == store.generation - 1:
+                for op in summary_ops:
+                    if op[3] is None:
+                        self._summaries.pop(op[2], None)
+                    else:
+                        self._summaries[op[2]] = Summary(*op[3][:5], tuple(op[3][5]))
+                self._summaries_at = store.generation
+
+    def _summary_after(self, article_id: str, ops: list[list]) -> Summary | None:
+        """The summary of `article_id` once `ops` are applied (caller holds the store's lock)."""
+        store = self._store
+        rows = {table: {k: store.tables[table][k] for k in store.keys(table, "article_id", article_id)}
+                for table in (self.TABLE, self.PROGRESS)}
+        for op in ops:
+            into = rows[op[1]] if op[1] in rows else None
+            if into is None:
+                continue
+            if op[0] == "p" and op[3].get("article_id") == article_id:
+                into[op[2]] = op[3]
+            else:
+                into.pop(op[2], None)
+        progress = sorted(rows[self.PROGRESS].items(), key=lambda kv: int(kv[0]))
+        annotations = [r for _, r in sorted(rows[self.TABLE].items(), key=lambda kv: int(kv[0]))]
+        return article_summary(annotations, progress[0][1]["state"] if progress else None)
+
+    def summaries(self) -> dict[str, Summary]:
+        """Article id -> summary of this annotator's work on it (store.annotation.summary), for every article
+        with an annotation or a recorded state; kept up to date by this process's saves. Do not modify it."""
+        with self._store.lock:
+            self._store.refresh()
+            if self._summaries is None or self._summaries_at != self._store.generation:
+                self._summaries = summarize(self._store.tables)
+                self._summaries_at = self._store.generation
+            return self._summaries
 
     def _new_key(self, table: str = TABLE) -> str:
         return self._store.next_key(table)
 
     def acquire(self) -> None:
         """Become the one process that writes this annotator now (the first save does it anyway); StoreError
-        "annotator X is already open in process PID on HOST" if another process is."""
+        "annotator X is already open in process PID on HOST" if another process is. A summary file that is
+        missing or stale (store.annotation.summary) is written then."""
         self._store.acquire()
+        if SummaryReader(self.path).read() is None:
+            with self._store.lock:
+                summaries, position = self.summaries(), self._store.position()
+            try:
+                write_summary(self.path, summaries, position)
+            except OSError:
+                pass  # derived data: readers read the records meanwhile
 
     @property
     def read_only(self) -> bool:
@@ -274,7 +328,7 @@ class AnnotationSet:
             if key is None:
                 raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
             found = self._rows()[key]
-            self._store.write([["d", self.TABLE, key]])
+            self._write([["d", self.TABLE, key]])
         return dict(found)
 
     def restore(self, record: Annotation) -> None:
@@ -299,7 +353,7 @@ class AnnotationSet:
             table = self._rows(self.PROGRESS)
             keys = self._store.keys(self.PROGRESS, "article_id", article_id)
             if keys:
-                self._store.write([["p", self.PROGRESS, k, {**table[k], **row}] for k in keys])
+                self._write([["p", self.PROGRESS, k, {**table[k], **row}] for k in keys])
             else:
                 self._put(self._new_key(self.PROGRESS), row, self.PROGRESS)
 

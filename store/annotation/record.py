@@ -154,6 +154,21 @@ def progress_problem(row: dict[str, Any]) -> str | None:
     return None
 
 
+ANNOTATIONS_TABLE, PROGRESS_TABLE = "annotations", "progress"
+"""The tables of an annotator's database: annotation records, and progress rows."""
+
+
+def stored_problem(table: str, record: dict[str, Any]) -> str | None:
+    """What makes a stored row of an annotation database unusable, or None: an annotation record as
+    `record_problem` says, a progress row as `progress_problem` says (other tables are not checked). Checked
+    as the database and its journal are read."""
+    if table == ANNOTATIONS_TABLE:
+        return record_problem(record)
+    if table == PROGRESS_TABLE:
+        return progress_problem(record)
+    return None
+
+
 def _short(value: Any) -> str:
     if value is _MISSING:
         return "missing"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from store.db.atomic import (
 from store.db.journal_format import (
     JOURNAL_SUFFIX,
     LOCK_SUFFIX,
+    SUMMARY_OP,
     TORN_SUFFIX,
     Check,
     Op,
@@ -113,6 +115,9 @@ class JournalStore:
         self._unsaved: list[tuple[bytes, list[Op]]] = []
         self.save_error: str | None = None
         """Why the changes in `unsaved` could not be written yet (None when everything is saved)."""
+        self.after_fold: Callable[[dict[str, dict[str, dict[str, Any]]], tuple], None] | None = None
+        """Called by the writer after each fold with the tables folded and `position()` just after: to write
+        what is derived from them (store.annotation.summary); what it raises is ignored (derived data)."""
         self._load_full()
 
     # ----- reading --------------------------------------------------------------------------------
@@ -211,6 +216,8 @@ class JournalStore:
                     del self.index[(table, f)][record.get(f)]
 
     def _apply(self, op: Op) -> None:
+        if op[0] == SUMMARY_OP:
+            return  # derived data for readers that skip the records (store.annotation.summary)
         table, key = op[1], op[2]
         rows = self.tables.setdefault(table, {})
         old = rows.get(key)
@@ -259,6 +266,12 @@ class JournalStore:
                 self._j_off += used
                 if ops:
                     self.generation += 1
+
+    def position(self) -> tuple:
+        """(database (inode, mtime_ns, size), journal inode, journal bytes read): what the tables hold now
+        (with `tables`, under `lock`; for derived files that readers check against the files)."""
+        with self.lock:
+            return (self._db_stamp, self._j_ino, self._j_off)
 
     def keys(self, table: str, field: str, value: Any) -> list[str]:
         """Keys of the records of `table` whose `field` equals `value` (an indexed field), in key order."""
@@ -456,7 +469,13 @@ class JournalStore:
             self._j_off = len(tail)
             self._j_ino = os.fstat(self._j_fd).st_ino
             self._db_stamp = _stat(self.db_path)
-            return True
+            folded_at = (self._db_stamp, self._j_ino, 0)  # the new journal holds only saves after the snapshot
+        if self.after_fold is not None:
+            try:
+                self.after_fold(snapshot, folded_at)
+            except Exception:  # noqa: BLE001 - derived data: readers that cannot trust it read the records
+                pass
+        return True
 
     # ----- closing --------------------------------------------------------------------------------
     def _release_lock(self) -> None:

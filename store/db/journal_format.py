@@ -6,8 +6,10 @@ Files, for a database `annotations/alice.json`:
   as of the last *fold*. Replaced atomically (temp file, fsync, rename, fsync folder), never edited;
   `encode_tables` gives its bytes in chunks.
 * `alice.journal` - the changes since, one line each: `CRC32HEX JSON\\n` (`encode_line`), where JSON is a list
-  of operations `["p", table, doc_id, record]` (put: the whole record) or `["d", table, doc_id]` (delete).
-  Replaying a put or delete twice gives the same state.
+  of operations `["p", table, doc_id, record]` (put: the whole record) or `["d", table, doc_id]` (delete), and
+  the summaries they leave, `["s", "summary", group, value]` (derived data that is not a record: the new summary
+  of a group of records, e.g. an article's, or null; see store.annotation.summary). Replaying a put or delete
+  twice gives the same state; summary operations are not replayed into the tables.
 * `alice.lock` - `flock`ed by the one process that writes alice (store.db.lock); holds "PID HOST" for the
   refusal message.
 * `alice.journal.torn` - the torn last line a writer cut off (see below).
@@ -46,7 +48,9 @@ PREV_SUFFIX = ".prev"
 FOLD_CHUNK = 2000
 """Records encoded per chunk when folding, between which other threads get to run."""
 
-Op = list  # ["p", table, key, record] | ["d", table, key]
+Op = list  # ["p", table, key, record] | ["d", table, key] | ["s", "summary", group, value]
+SUMMARY_OP = "s"
+
 Check = Callable[[str, dict[str, Any]], "str | None"]
 """`check(table, record)`: what makes a record unusable, or None."""
 
@@ -130,7 +134,8 @@ def _check_line(line: bytes) -> str | None:
 def _valid_op(op: Any) -> bool:
     if not isinstance(op, list) or len(op) < 3 or not isinstance(op[1], str) or not isinstance(op[2], str):
         return False
-    return (op[0] == "p" and len(op) == 4 and isinstance(op[3], dict)) or (op[0] == "d" and len(op) == 3)
+    return ((op[0] == "p" and len(op) == 4 and isinstance(op[3], dict)) or (op[0] == "d" and len(op) == 3)
+            or (op[0] == SUMMARY_OP and len(op) == 4 and (op[3] is None or isinstance(op[3], list))))
 
 
 def encode_tables(tables: dict[str, dict[str, dict[str, Any]]]) -> Iterator[bytes]:
@@ -231,6 +236,8 @@ def recover_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]],
             data = b""
         ops, _, _ = parse_journal(data, prev, damage=[])
         for op in ops:
+            if op[0] == SUMMARY_OP:
+                continue
             rows = base.setdefault(op[1], {})
             if op[0] == "p":
                 rows[op[2]] = op[3]

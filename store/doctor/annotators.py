@@ -9,7 +9,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from store.annotation.annotation_set import record_problem as annotation_problem
+from store.annotation.record import stored_problem as annotation_problem
+from store.annotation.summary import SummaryReader, from_records, summary_path, write_summary
 from store.db.atomic import keep_version, write_atomic, write_atomic_chunks
 from store.db.journal import database_names
 from store.db.journal_format import (
@@ -53,8 +54,43 @@ def check_annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]
                 yield Finding("ok", str(db), f"{count} annotation(s) as of the last fold")
         except CorruptFileError as exc:
             yield _rebuild_database(db, after_path(exc, db), dry_run)
-    if not journal.exists():
-        return
+    if journal.exists():
+        yield from _check_journal(db, journal, dry_run)
+    if db.exists() or journal.exists():
+        yield from _check_summary(db, dry_run)
+
+
+def _check_summary(db: Path, dry_run: bool) -> Iterator[Finding]:
+    """The summary file (store.annotation.summary) is derived: rewritten from the records when it is missing,
+    stale, damaged or says anything the records do not."""
+    path = summary_path(db)
+    with try_locked(db.with_suffix(LOCK_SUFFIX)) as free:
+        if not free:
+            yield Finding("note", str(path), f"not checked: open for writing in process {_holder(db)} (its writer "
+                                             "keeps it)")
+            return
+        shown = SummaryReader(db).read()
+        try:
+            truth, stamp = from_records(db)
+        except CorruptFileError:
+            return  # reported above, and not repaired (dry run, or in use): the summary waits for the records
+        if shown == truth:
+            yield Finding("ok", str(path), f"{len(truth)} article(s) summarized, as the records say")
+            return
+        why = "missing" if not path.exists() else "stale or damaged" if shown is None else "differs from the records"
+        if dry_run:
+            yield Finding("problem", str(path), f"{why} (would be rewritten from the records)")
+            return
+        try:
+            write_summary(db, truth, stamp)
+        except OSError as exc:
+            yield Finding("problem", str(path), f"{why}; cannot rewrite it ({exc})")
+            return
+        yield Finding("repaired", str(path), f"{why}: rewritten from the records ({len(truth)} article(s))")
+
+
+def _check_journal(db: Path, journal: Path, dry_run: bool) -> Iterator[Finding]:
+    """Damaged lines dropped (the whole journal kept first), a torn last line cut off and kept."""
     data = journal.read_bytes()
     end = data.rfind(b"\n") + 1
     good: list[bytes] = []

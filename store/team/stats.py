@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from statistics import mean
 
-from store.annotation.record import STATES, Kind, state_of
+from store.annotation.record import STATES, state_of
 from store.annotators import is_human
 from store.errors import StoreError
 from store.team import assign
@@ -98,36 +98,27 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
             for a in workspace.articles()}
     scores: dict[str, list[int]] = {}
     names = workspace.annotators() if team else [n for n in workspace.annotators() if n == annotator]
-    entity, claim, credibility = Kind.ENTITY, Kind.CLAIM, Kind.CREDIBILITY  # (looked up once: every record is read)
     for name in names:
         if not is_human(name):
             continue  # imported predictions are suggestions, and gold is the reviewer's result
-        notes = workspace.annotations(name, check=False)
-        for record in notes.records():
-            row = rows.get(record["article_id"])
+        mine = name == annotator
+        for article_id, summary in workspace.summaries(name).items():
+            row = rows.get(article_id)
             if row is None:
                 continue
-            row.annotators.add(name)
-            if record["kind"] == credibility and record["attributes"].get("score") is not None:
-                scores.setdefault(row.id, []).append(record["attributes"]["score"])
-            if name != annotator:
-                continue
-            if record["kind"] == entity:
-                row.entities += 1
-                row.labels.add(record["label"])
-            elif record["kind"] == claim:
-                row.claims += 1
-                row.labels.add("CLAIM")
-            else:
-                row.credibility = record["attributes"].get("score")
-        for article_id, state in notes.states().items():
-            if article_id in rows and state != "not started":
-                rows[article_id].annotators.add(name)
-                if state == "done":
-                    rows[article_id].done_by.add(name)
-    recorded = workspace.annotations(annotator, check=False).states()
+            if summary.records or summary.state not in (None, "not started"):
+                row.annotators.add(name)
+            if summary.state == "done":
+                row.done_by.add(name)
+            if summary.score is not None:
+                scores.setdefault(article_id, []).append(summary.score)
+            if mine:
+                row.entities, row.claims, row.credibility = summary.entities, summary.claims, summary.score
+                row.labels = {*summary.labels, "CLAIM"} if summary.claims else set(summary.labels)
+    own = workspace.summaries(annotator)
     for row in rows.values():
-        row.state = state_of(recorded.get(row.id), annotator in row.annotators)
+        summary = own.get(row.id)
+        row.state = state_of(summary.state if summary is not None else None, annotator in row.annotators)
         if row.id in scores:
             row.credibility_mean = round(mean(scores[row.id]), 2)
     return list(rows.values())

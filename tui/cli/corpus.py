@@ -119,16 +119,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _counts(workspace: Workspace, annotator: str | None) -> dict[str, dict[str, int]]:
-    """Annotations per article and kind: `annotator`'s, or everyone's when None. Every annotator's file is
-    opened (looking only) either way, so a teammate's damaged one is still warned about."""
+    """Entities and claims per article: `annotator`'s, or everyone's when None, from each annotator's summaries
+    (store.annotation.summary). Every annotator's are read either way, so that a teammate's damaged file (which
+    makes its summaries untrusted, and its records read as far as whole) is still warned about."""
     counts: dict[str, dict[str, int]] = {}
     for name in workspace.annotators():
-        notes = workspace.annotations(name, check=False)
+        summaries = workspace.summaries(name)
         if annotator is not None and name != annotator:
             continue
-        for row in notes.all():  # a damaged file: counted as far as whole
-            per = counts.setdefault(row["article_id"], dict.fromkeys(Kind, 0))
-            per[row["kind"]] = per.get(row["kind"], 0) + 1
+        for article_id, summary in summaries.items():
+            per = counts.setdefault(article_id, dict.fromkeys(Kind, 0))
+            per[Kind.ENTITY] += summary.entities
+            per[Kind.CLAIM] += summary.claims
     warn_damaged(workspace)
     return counts
 

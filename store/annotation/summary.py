@@ -1,0 +1,215 @@
+"""Per-article summaries of one annotator's work (recorded state, counts, score, labels), kept beside the
+database so that the library, `tahqiq list` and the team's columns read one small file per annotator instead
+of every record.
+
+For `annotations/alice.json`, `alice.summary` is JSON: `{"version": 1, "stamp": [[ino, mtime_ns, size],
+journal_ino, offset], "articles": {article_id: [state, records, entities, claims, score, labels]}}`, the
+summaries of the database plus its journal up to byte `offset` of the journal with inode `journal_ino`. Each
+save's journal line carries the new summary of every article it touches (store.db.journal_format's summary op,
+`["s", "summary", article_id, summary or null]`), so a reader applies the lines past `offset` without reading a
+record. The writer writes the file when it folds, and on taking the lock when it finds it missing or stale.
+
+The file is derived: a reader trusts it only while its stamp is the files' stamp and every journal line past it
+carries summaries, and otherwise answers None, so the caller reads the records (`summarize`) as before;
+`tahqiq doctor` rewrites it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
+from store.db.atomic import write_atomic
+from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, check_record, parse_journal, read_line
+from store.db.storage import dumps, loads, read_tables
+from store.errors import CorruptFileError
+
+SUMMARY_SUFFIX = ".summary"
+VERSION = 1
+
+Stamp = tuple[tuple[int, int, int] | None, int | None, int]
+"""(database (inode, mtime_ns, size), journal inode, journal bytes covered)."""
+
+
+class Summary(NamedTuple):
+    """One annotator's work on one article."""
+
+    state: str | None
+    """The recorded progress state (None: never set; store.annotation.record.state_of derives one)."""
+    records: int
+    """Annotations of any kind (a credibility without a score counts)."""
+    entities: int
+    claims: int
+    score: int | None
+    """The credibility score, None when not scored."""
+    labels: tuple[str, ...]
+    """The entity labels used, sorted."""
+
+
+def article_summary(annotations: Iterable[Mapping[str, Any]], state: str | None) -> Summary | None:
+    """The summary of one article from its annotation records and recorded state; None when there is neither."""
+    records = entities = claims = 0
+    score = None
+    labels: set[str] = set()
+    for record in annotations:
+        records += 1
+        kind = record["kind"]
+        if kind == Kind.ENTITY:
+            entities += 1
+            labels.add(record["label"])
+        elif kind == Kind.CLAIM:
+            claims += 1
+        else:
+            score = record["attributes"].get("score")
+    if not records and state is None:
+        return None
+    return Summary(state, records, entities, claims, score, tuple(sorted(labels)))
+
+
+def summarize(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Summary]:
+    """Article id -> summary, for every article with an annotation or a recorded state in `tables` (an
+    annotation database's tables). Records are taken in key order, as the database holds them."""
+    by_article: dict[str, list[Mapping[str, Any]]] = {}
+    for record in tables.get(ANNOTATIONS_TABLE, {}).values():
+        by_article.setdefault(record["article_id"], []).append(record)
+    states = {row["article_id"]: row["state"] for row in tables.get(PROGRESS_TABLE, {}).values()}
+    out: dict[str, Summary] = {}
+    for article_id in by_article.keys() | states.keys():
+        summary = article_summary(by_article.get(article_id, ()), states.get(article_id))
+        if summary is not None:
+            out[article_id] = summary
+    return out
+
+
+def summary_path(db_path: Path) -> Path:
+    return Path(db_path).with_suffix(SUMMARY_SUFFIX)
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def write_summary(db_path: Path, summaries: Mapping[str, Summary], stamp: Stamp) -> None:
+    """Write `alice.summary` for the database `db_path` (atomically; OSError if the disk refuses)."""
+    data = {"version": VERSION, "stamp": [list(stamp[0]) if stamp[0] else None, stamp[1], stamp[2]],
+            "articles": {k: list(v) for k, v in summaries.items()}}
+    write_atomic(summary_path(db_path), dumps(data))
+
+
+def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
+    """The summaries of the database `db_path` and its whole journal, read from the records, and the stamp of
+    what was read. The caller makes sure no writer changes the files meanwhile (holds or tried the annotator's
+    lock). CorruptFileError on a damaged database or journal line."""
+    db_path = Path(db_path)
+    tables, _ = read_tables(db_path) if db_path.exists() else ({}, None)
+    tables = {name: dict(rows) for name, rows in tables.items()}
+    for name, rows in tables.items():
+        for key, record in rows.items():
+            why = check_record(stored_problem, name, record)
+            if why is not None:
+                raise CorruptFileError(f"{db_path}: table {name!r}, record {key}: {why} (run `tahqiq doctor`)")
+    journal = db_path.with_suffix(JOURNAL_SUFFIX)
+    try:
+        with open(journal, "rb") as handle:
+            j_ino: int | None = os.fstat(handle.fileno()).st_ino
+            data = handle.read()
+    except FileNotFoundError:
+        j_ino, data = None, b""
+    ops, used, _ = parse_journal(data, journal, check=stored_problem)
+    for op in ops:
+        if op[0] == "p":
+            tables.setdefault(op[1], {})[op[2]] = op[3]
+        elif op[0] == "d":
+            tables.get(op[1], {}).pop(op[2], None)
+    return summarize(tables), (_stat(db_path), j_ino, used)
+
+
+def rebuild_summary(db_path: Path) -> dict[str, Summary]:
+    """`from_records`, written to the summary file (for `tahqiq doctor` and tools that write databases
+    themselves); CorruptFileError (nothing written) or OSError as there."""
+    summaries, stamp = from_records(db_path)
+    write_summary(db_path, summaries, stamp)
+    return summaries
+
+
+class SummaryReader:
+    """The summaries of one annotator, read from `alice.summary` and the journal lines past it, without the
+    records; `read()` answers None whenever the file cannot be trusted (see the module docstring)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        self.journal_path = self.db_path.with_suffix(JOURNAL_SUFFIX)
+        self._summaries: dict[str, Summary] | None = None
+        self._db: tuple[int, int, int] | None = None
+        self._j_ino: int | None = None
+        self._j_off = 0
+
+    def read(self) -> dict[str, Summary] | None:
+        """Article id -> summary as of now (only the new journal lines are read when the database has not
+        been folded since the last call), or None: no file, a stale or damaged one, or a journal line without
+        summaries (written before they existed, or damaged)."""
+        if self._summaries is not None and self._catch_up():
+            return self._summaries
+        for _ in range(5):
+            db = _stat(self.db_path)
+            if not self._load_file(db):
+                return None
+            if self._catch_up() and _stat(self.db_path) == db:
+                return self._summaries
+        self._summaries = None
+        return None
+
+    def _load_file(self, db: tuple[int, int, int] | None) -> bool:
+        self._summaries = None
+        try:
+            data = loads(summary_path(self.db_path).read_bytes())
+            stamp = data["stamp"]
+            if data["version"] != VERSION or db is None or stamp[0] != list(db):
+                return False
+            summaries = {k: Summary(v[0], v[1], v[2], v[3], v[4], tuple(v[5])) for k, v in data["articles"].items()}
+            j_ino, j_off = stamp[1], stamp[2]
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return False
+        self._summaries, self._db, self._j_ino, self._j_off = summaries, db, j_ino, j_off
+        return True
+
+    def _catch_up(self) -> bool:
+        """Apply the journal lines past the covered offset; False when the file no longer fits the files."""
+        if _stat(self.db_path) != self._db:
+            return False
+        try:
+            with open(self.journal_path, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                if self._j_ino is None and self._j_off == 0:
+                    self._j_ino = st.st_ino  # (there was no journal when the file was written)
+                if st.st_ino != self._j_ino or st.st_size < self._j_off:
+                    return False
+                if st.st_size == self._j_off:
+                    return True
+                handle.seek(self._j_off)
+                data = handle.read(st.st_size - self._j_off)
+        except FileNotFoundError:
+            return self._j_off == 0 and self._j_ino is None
+        assert self._summaries is not None
+        used = data.rfind(b"\n") + 1  # (a last line without its newline is a save still being written)
+        for line in data[:used].split(b"\n")[:-1]:
+            problem, ops = read_line(line, stored_problem)  # (a bad record: the records say what is wrong)
+            if problem is not None:
+                return False
+            summaries = [op for op in ops if op[0] == SUMMARY_OP]
+            if len(summaries) < len(ops) and not summaries:
+                return False  # a line written before summaries: the file cannot say what it changed
+            for op in summaries:
+                if op[3] is None:
+                    self._summaries.pop(op[2], None)
+                else:
+                    v = op[3]
+                    self._summaries[op[2]] = Summary(v[0], v[1], v[2], v[3], v[4], tuple(v[5]))
+        self._j_off += used
+        return True

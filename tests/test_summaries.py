@@ -1,0 +1,223 @@
+"""Per-article summaries (store.annotation.summary): what a reader gets from the summary file and the journal,
+without the records, is what the records say, after any sequence of saves and folds; a file that cannot be
+trusted is never used; the library reads teammates' summaries, not their records; `tahqiq doctor` rewrites
+a lost or damaged one, as a new process then reads."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, run_cli
+
+from store.annotation.summary import SummaryReader, from_records, summarize, summary_path
+from store.db.journal_format import encode_line, recover_tables
+from store.team.stats import article_rows
+from store.workspace import Workspace
+
+WORD = re.compile(r"\w+")
+
+
+def _words(ws: Workspace) -> list[tuple[str, int, int]]:
+    spans = []
+    for article in ws.articles():
+        spans += [(article.id, m.start(), m.end()) for m in WORD.finditer(article.body)][:40]
+    return spans
+
+
+def _random_saves(ws: Workspace, name: str, rng: random.Random, count: int, check) -> None:
+    """`count` random saves by `name` (tag, claim, score, state, relabel, remove, restore), `check()` after each."""
+    notes = ws.annotations(name)
+    spans = _words(ws)
+    articles = [a.id for a in ws.articles()]
+    removed = []
+    for step in range(count):
+        action = rng.choice(["entity", "entity", "claim", "score", "state", "relabel", "remove", "restore", "fold"])
+        mine = notes.all()
+        try:
+            if action == "entity":
+                article, start, end = rng.choice(spans)
+                notes.add_entity(article, start, end, rng.choice(["PER", "ORG", "LOC"]))
+            elif action == "claim":
+                article, start, end = rng.choice(spans)
+                notes.add_claim(article, start, end)
+            elif action == "score":
+                notes.set_credibility(rng.choice(articles), rng.choice([None, 1, 3, 5]), note="n")
+            elif action == "state":
+                notes.set_state(rng.choice(articles), rng.choice(["not started", "in progress", "done"]))
+            elif action == "relabel" and mine:
+                pick = rng.choice([r for r in mine if r["kind"] == "entity"] or mine)
+                if pick["kind"] == "entity":
+                    notes.update(pick["id"], label=rng.choice(["PER", "ORG", "LOC"]))
+            elif action == "remove" and mine:
+                removed.append(notes.remove(rng.choice(mine)["id"]))
+            elif action == "restore" and removed:
+                notes.restore(removed.pop())
+            elif action == "fold":
+                notes._store.fold()
+        except Exception as exc:  # noqa: BLE001 - a refused save (crossing spans, ...) is part of the game
+            assert "already tagged" in str(exc) or "crosses" in str(exc) or "nests" in str(exc), exc
+        check(step)
+
+
+def test_the_summaries_read_without_records_are_what_the_records_say(workspace_path: Path) -> None:
+    db = workspace_path / "annotations" / "alice.json"
+    ws = Workspace.open(workspace_path)
+    ws.annotations("alice").acquire()
+    follower = SummaryReader(db)  # one reader that follows along, reading only new journal lines
+    seen = {"folds": 0, "trusted": 0}
+
+    def check(step: int) -> None:
+        truth = from_records(db)[0]
+        assert ws.annotations("alice").summaries() == truth, step
+        fresh = SummaryReader(db).read()  # as a new process reads it
+        assert fresh == truth, step
+        assert follower.read() == truth, step
+        seen["trusted"] += 1
+
+    try:
+        _random_saves(ws, "alice", random.Random(7), 120, check)
+        ws.annotations("alice")._store.fold()
+        check(-1)
+        assert json.loads(summary_path(db).read_bytes())["stamp"][2] == 0  # folded: the file covers everything
+    finally:
+        ws.close()
+    assert SummaryReader(db).read() == from_records(db)[0] and seen["trusted"] == 121
+
+
+def test_a_summary_that_cannot_be_trusted_is_never_used(workspace_path: Path) -> None:
+    db = workspace_path / "annotations" / "alice.json"
+    ws = Workspace.open(workspace_path)
+    notes = ws.annotations("alice")
+    article = ws.articles()[0]
+    start, end = next(WORD.finditer(article.body)).span()
+    notes.add_entity(article.id, start, end, "PER")
+    ws.close()  # folds: alice.json and alice.summary
+    truth = from_records(db)[0]
+    assert SummaryReader(db).read() == truth and truth[article.id].entities == 1
+    good = summary_path(db).read_bytes()
+
+    # A save written without summaries (by a version before them): the file cannot say what it changed.
+    record = {"id": "legacy1", "article_id": article.id, "kind": "claim", "start": start, "end": end,
+              "text": article.body[start:end], "label": "CLAIM", "attributes": {}, "created": "", "updated": ""}
+    db.with_suffix(".journal").write_bytes(encode_line([["p", "annotations", "99", record]]))
+    assert SummaryReader(db).read() is None
+    ws = Workspace.open(workspace_path)
+    assert ws.summaries("alice")[article.id].claims == 1  # from the records instead
+    assert "alice" in ws._sets
+    ws.close()
+
+    # Damaged, or of another version of the database: not trusted.
+    ws = Workspace.open(workspace_path)
+    ws.annotations("alice").acquire()  # the writer rewrites a stale file on taking the lock
+    ws.close()
+    assert SummaryReader(db).read() == from_records(db)[0]
+    fresh = summary_path(db).read_bytes()
+    for damaged in (fresh[:-9], fresh.replace(b'"version":1', b'"version":9'), b"", good):
+        summary_path(db).write_bytes(damaged)
+        assert SummaryReader(db).read() is None, damaged[:60]
+    summary_path(db).unlink()
+    assert SummaryReader(db).read() is None
+
+
+def _annotate(path: Path, name: str, picks: list[tuple[int, str]], score: int, state: str) -> None:
+    ws = Workspace.open(path)
+    notes = ws.annotations(name)
+    articles = ws.articles()
+    for index, label in picks:
+        article = articles[index]
+        start, end = list(WORD.finditer(article.body))[len(name)].span()
+        notes.add_entity(article.id, start, end, label)
+    notes.set_credibility(articles[0].id, score)
+    notes.set_state(articles[1].id, state)
+    ws.close()
+
+
+def test_the_library_reads_teammates_summaries_not_their_records(workspace_path: Path) -> None:
+    _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
+    _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
+    ws = Workspace.open(workspace_path)
+    try:
+        rows = article_rows(ws, "alice")
+        assert not ws._sets, "opened records: " + ", ".join(ws._sets)
+    finally:
+        ws.close()
+    for name in ("alice", "bob"):
+        summary_path(workspace_path / "annotations" / f"{name}.json").unlink()
+    ws = Workspace.open(workspace_path)
+    try:
+        from_records_rows = article_rows(ws, "alice")
+        assert set(ws._sets) == {"alice", "bob"}
+    finally:
+        ws.close()
+    assert rows == from_records_rows
+    first, second = rows[0], rows[1]
+    assert (first.entities, first.credibility, first.credibility_mean, first.annotators) == (1, 4, 3, {"alice", "bob"})
+    assert second.state == "done" and second.done_by == {"alice", "bob"}
+
+
+def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(workspace_path: Path) -> None:
+    _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
+    db = workspace_path / "annotations" / "alice.json"
+    good = summary_path(db).read_bytes()
+    wrong = json.loads(good)
+    wrong["articles"] = {k: [v[0], 9, 9, 9, v[4], v[5]] for k, v in wrong["articles"].items()}  # stamp still right
+    for damage in ("lost", "cut", "wrong"):
+        if damage == "lost":
+            summary_path(db).unlink()
+        elif damage == "cut":
+            summary_path(db).write_bytes(good[: len(good) // 2])
+        else:
+            summary_path(db).write_bytes(json.dumps(wrong).encode())
+        result = run_cli(["doctor", "--workspace", str(workspace_path)])
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "alice.summary" in result.stdout and "rewritten from the records" in result.stdout, result.stdout
+        probe = ("import sys; from pathlib import Path; from store.annotation.summary import SummaryReader, "
+                 "from_records; db = Path(sys.argv[1]); r = SummaryReader(db).read(); "
+                 "print(r is not None and r == from_records(db)[0])")
+        out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, cwd=ROOT)
+        assert out.stdout.strip() == "True", (damage, out.stdout, out.stderr)
+    again = run_cli(["doctor", "--workspace", str(workspace_path)])
+    assert "alice.summary" in again.stdout and "as the records say" in again.stdout
+
+
+def test_summary_operations_never_become_records_when_a_database_is_recovered(tmp_path: Path) -> None:
+    db = tmp_path / "alice.json"
+    record = {"id": "a", "article_id": "x", "kind": "claim", "start": 0, "end": 1, "text": "a", "label": "CLAIM",
+              "attributes": {}, "created": "", "updated": ""}
+    (tmp_path / "alice.json.prev").write_text(json.dumps({"annotations": {}}), encoding="utf-8")
+    (tmp_path / "alice.journal.prev").write_bytes(
+        encode_line([["p", "annotations", "1", record], ["s", "summary", "x", [None, 1, 0, 1, None, []]]]))
+    db.write_bytes(b'{"annotations": {')  # cut short
+    tables, _ = recover_tables(db)
+    assert set(tables) == {"annotations"} and list(tables["annotations"]) == ["1"]
+    assert summarize(tables)["x"].claims == 1
+
+
+def test_after_a_crash_the_store_replays_records_and_leaves_summaries_to_their_readers(workspace_path: Path,
+                                                                                     tmp_path: Path) -> None:
+    ws = Workspace.open(workspace_path)
+    notes = ws.annotations("alice")
+    article = ws.articles()[0]
+    start, end = next(WORD.finditer(article.body)).span()
+    notes.add_entity(article.id, start, end, "PER")
+    notes.set_credibility(article.id, 3)
+    crashed = tmp_path / "crashed"
+    shutil.copytree(workspace_path, crashed)  # the files as a crash leaves them: saves in the journal only
+    ws.close()
+    journal = (crashed / "annotations" / "alice.journal").read_bytes()
+    assert journal.count(b'"summary"') == 2
+    again = Workspace.open(crashed)
+    try:
+        records = again.annotations("alice").all()
+        assert sorted(r["kind"] for r in records) == ["credibility", "entity"]
+        db = crashed / "annotations" / "alice.json"
+        assert SummaryReader(db).read() is None  # copied: other files (inodes) than the summary was written for
+        assert again.annotations("alice").summaries() == from_records(db)[0]
+    finally:
+        again.close()

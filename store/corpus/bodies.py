@@ -312,7 +312,12 @@ def examine(bodies: Path, corpus: Path, rows: Iterable[dict[str, Any]]) -> tuple
     which bodies.bin is committed). Past that byte is only what an interrupted import left (safe to set
     aside); cheap when nothing is past the index (one stat, one header read)."""
     rows = list(rows)
-    end = referenced_end(rows)
+    return examine_counts(bodies, corpus, len(rows), referenced_end(rows), any(TEXT_AT in r for r in rows))
+
+
+def examine_counts(bodies: Path, corpus: Path, listed: int, end: int, refs: bool) -> tuple[str | None, int]:
+    """`examine` from what it needs of the records: how many there are (`listed`), the first byte of bodies.bin
+    none points into (`end`), and whether any points into it (`refs`)."""
     try:
         size = os.stat(bodies).st_size
     except FileNotFoundError:
@@ -324,12 +329,12 @@ def examine(bodies: Path, corpus: Path, rows: Iterable[dict[str, Any]]) -> tuple
     if last >= 0:
         unlisted = sum(e.kind == "article" for e in entries[:last])
         count = entries[last].count
-        if unlisted or count > len(rows):
-            holds = max(count, len(rows) + unlisted)
-            return (f"{corpus}: lists {len(rows)} article(s) but {bodies} holds {holds}: the index is damaged; "
+        if unlisted or count > listed:
+            holds = max(count, listed + unlisted)
+            return (f"{corpus}: lists {listed} article(s) but {bodies} holds {holds}: the index is damaged; "
                     "run `tahqiq doctor` to rebuild it"), entries[last].end
         return None, entries[last].end
-    if not any(TEXT_AT in r for r in rows) and entries and entries[0].kind in ("junk", "tail"):
+    if not refs and entries and entries[0].kind in ("junk", "tail"):
         with open(bodies, "rb") as handle:
             handle.seek(entries[0].start)
             framed = handle.read(1) == FRAME

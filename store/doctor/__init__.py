@@ -11,7 +11,8 @@ dropped after the whole journal is copied to `<name>.journal.bak-<time>`; a dama
 the last fold kept (`<name>.json.prev` with `<name>.journal.prev`), the damaged file kept in
 `<name>.json.damaged-<time>`; a damaged, emptied or older corpus.json is rebuilt from the frames in
 bodies.bin (the damaged file kept in `corpus.json.damaged-<time>`); texts of an import killed before it
-finished are set aside into `bodies.bin.orphaned`; stale temp files of interrupted atomic writes (writer
+finished are set aside into `bodies.bin.orphaned`; the corpus index (corpus.idx) and the search index, derived
+files, are rebuilt when missing, stale or damaged; stale temp files of interrupted atomic writes (writer
 gone, or older than a minute) are removed. Files of an annotator or corpus another process has open for
 writing are checked but never repaired. Nothing is repaired in `dry_run`.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from store.annotation.labels import load_schema
 from store.db.atomic import pid_alive
 from store.doctor.annotators import annotator_names, check_annotator
-from store.doctor.corpus import check_bodies, check_corpus
+from store.doctor.corpus import check_bodies, check_corpus, check_indexes
 from store.doctor.findings import Finding, after_path
 from store.errors import StoreError
 from store.keymap import KEYMAP_FILE, load_keymap
@@ -55,6 +56,7 @@ def check(path: str | os.PathLike[str], dry_run: bool = False) -> list[Finding]:
     rows, corpus_ok = check_corpus(folder, findings, dry_run)
     if corpus_ok:
         findings += check_bodies(folder, rows, dry_run)
+        findings += check_indexes(folder, dry_run)
     findings += _labels(folder)
     findings += _settings(folder)
     for name in annotator_names(folder):

@@ -1,7 +1,8 @@
 """`tahqiq doctor` on the corpus: corpus.json (parses, records well formed, lists what bodies.bin holds; rebuilt
 from the frames in bodies.bin when damaged, emptied or older) and bodies.bin (every text where its record says,
-with its checksum; an interrupted import's bytes past the last text set aside). Nothing is repaired while an
-import holds the corpus lock, nor in `dry_run`."""
+with its checksum; an interrupted import's bytes past the last text set aside), and the files derived from them,
+corpus.idx and the search index (rebuilt, without asking, when missing, stale or damaged). Nothing is repaired
+while an import holds the corpus lock, nor in `dry_run`."""
 
 from __future__ import annotations
 
@@ -10,13 +11,25 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from store.corpus.bodies import BODIES_FILE, TEXT_AT, append_mark, committed_records, examine, record_problem, set_aside
+from store.corpus.bodies import (
+    BODIES_FILE,
+    TEXT_AT,
+    BodyStore,
+    append_mark,
+    committed_records,
+    examine,
+    make_article,
+    record_problem,
+    set_aside,
+)
+from store.corpus.catalog import INDEX_FILE, corpus_stamp, index_problem, write_index
 from store.db.atomic import keep_version, write_atomic
 from store.db.journal_format import salvage_tables
 from store.db.lock import try_locked
 from store.db.storage import dumps, read_tables
 from store.doctor.findings import Finding, after_path
-from store.errors import CorruptFileError
+from store.errors import CorruptFileError, StoreError
+from store.search.index import INDEX_DIR, SearchIndex
 
 
 def check_corpus(folder: Path, findings: list[Finding], dry_run: bool) -> tuple[list[dict], bool]:
@@ -152,3 +165,43 @@ def check_bodies(folder: Path, rows: list[dict], dry_run: bool) -> Iterator[Find
                 set_aside(path, end)
                 yield Finding("repaired", str(path), f"set aside {size - end} bytes an interrupted import left "
                                                      f"(appended to {path.name}.orphaned)")
+
+
+def check_indexes(folder: Path, dry_run: bool) -> Iterator[Finding]:
+    """corpus.idx (store.corpus.catalog) and the search index (store.search.index), both derived from corpus.json
+    and bodies.bin: rebuilt when missing, stale or damaged. Called once corpus.json is known to be whole."""
+    corpus, path = folder / "corpus.json", folder / INDEX_FILE
+    with try_locked(folder / "corpus.lock") as free:
+        stamp = corpus_stamp(corpus)
+        try:
+            rows = list((read_tables(corpus)[0].get("articles") or {}).values())
+        except CorruptFileError:
+            return  # (told by check_corpus)
+        if not rows or stamp != corpus_stamp(corpus) or any(record_problem(r) is not None for r in rows):
+            return  # nothing imported; or changed, or malformed, since checked: not built from it
+        for where, why, rebuild in (
+                (str(path), index_problem(path, stamp), lambda: write_index(path, stamp, rows)),
+                (str(folder / INDEX_DIR), SearchIndex(folder).problem([r["id"] for r in rows]),
+                 lambda: _rebuild_search(folder, rows))):
+            if why is None:
+                yield Finding("ok", where, f"{len(rows)} article(s), up to date")
+            elif not free:
+                yield Finding("note", where, f"{why}; an import is running, left alone (it rewrites it)")
+            elif dry_run:
+                yield Finding("problem", where, f"{why} (would be rebuilt)")
+            else:
+                try:
+                    rebuild()
+                except (OSError, StoreError, ValueError) as exc:
+                    yield Finding("problem", where, f"{why}; cannot rebuild it ({exc})")
+                else:
+                    yield Finding("repaired", where, f"{why}: rebuilt ({len(rows)} article(s))")
+
+
+def _rebuild_search(folder: Path, rows: list[dict]) -> None:
+    bodies = BodyStore(folder / BODIES_FILE)
+    try:
+        articles = {r["id"]: make_article(r, bodies) for r in rows}
+        SearchIndex(folder).rebuild(list(articles), lambda i: (articles[i].title, articles[i].body))
+    finally:
+        bodies.close()

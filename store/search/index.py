@@ -1,24 +1,42 @@
 """A folded copy of every title and body in one file, so that a corpus search is one pass of bytes.find.
 
-Bodies never change once imported, so the index only grows: new articles are appended in import order.
-`search/folded.bin` holds, per article, quick_fold(title) + "\\n" + quick_fold(body) + "\\0" in UTF-8;
-`search/ids.json` lists (id, end byte) and is replaced atomically after the append, so a crash between
-the two leaves bytes past the last recorded end, which are ignored and overwritten next time.
+Each import batch appends its articles (`keep_up`, called by the workspace under the corpus lock), so the first
+search finds it built; a search still brings it up to date first if it is behind (a workspace imported by an
+older version, or an append that failed), and `tahqiq doctor` rebuilds it. Bodies never change once imported,
+so the index only grows, in import order. `search/folded.bin` holds, per article, quick_fold(title) + "\\n" +
+quick_fold(body) + "\\0" in UTF-8; `search/ids.json` holds (id, end byte, crc32 of the article's bytes) per
+article and the stamp (inode, size, mtime_ns) of folded.bin as written, and is replaced atomically after the
+append. A folded.bin that is not as ids.json last saw it (a crash between the two, or damage) is checked
+against the checksums and only the whole articles before the first bad one are kept; bytes past the last
+recorded end are overwritten by the next append. A writer holds `search/index.lock`.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import mmap
 import os
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from store.db.atomic import write_atomic
+from store.db.lock import hold, open_lock, try_locked
+from store.db.storage import dumps, loads
+from store.errors import StoreError
 from store.text.normalize import quick_fold
 
 INDEX_DIR = "search"
+_VERSION = 2
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class SearchIndex:
@@ -28,30 +46,102 @@ class SearchIndex:
         self.folder = Path(workspace_path) / INDEX_DIR
         self.data_path = self.folder / "folded.bin"
         self.ids_path = self.folder / "ids.json"
+        self.lock_path = self.folder / "index.lock"
         self.ids: list[str] = []
         self.ends: list[int] = []
+        self.crcs: list[int] = []
+        self._seen: tuple[int, int, int] | None = None
+        self.refresh()
+
+    def _read(self) -> tuple[list, list | None]:
+        """(rows, folded.bin's recorded stamp) of ids.json; ([], None) if it is missing, old or malformed."""
         try:
-            loaded = json.loads(self.ids_path.read_text(encoding="utf-8"))
-            self.ids, self.ends = [row[0] for row in loaded], [row[1] for row in loaded]
-        except (OSError, ValueError, IndexError, TypeError):
-            self.ids, self.ends = [], []
-        if self.ends and (not self.data_path.exists() or self.data_path.stat().st_size < self.ends[-1]):
-            self.ids, self.ends = [], []  # the data file lost bytes: rebuild
+            saved = loads(self.ids_path.read_bytes())
+            rows, stamp = saved["rows"], saved["data"]
+            if saved["v"] != _VERSION or not isinstance(rows, list):
+                return [], None
+            last = 0
+            for article_id, end, crc in rows:
+                if not (type(article_id) is str and type(end) is int and type(crc) is int and end > last):
+                    return [], None
+                last = end
+        except (OSError, ValueError, KeyError, TypeError):
+            return [], None
+        return rows, stamp
+
+    def refresh(self) -> None:
+        """Take up ids.json again if it changed since it was read (another process appended)."""
+        seen = _stat(self.ids_path)
+        if seen is not None and seen == self._seen:
+            return
+        self._seen = seen
+        rows, stamp = self._read()
+        self.ids, self.ends, self.crcs = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+        if rows and (stamp is None or tuple(stamp) != _stat(self.data_path)):
+            whole = self._whole()
+            del self.ids[whole:], self.ends[whole:], self.crcs[whole:]
+            if whole == len(rows):  # intact (bytes past the end, or only touched): remember it as it is now
+                with try_locked(self.lock_path) as free:
+                    if free and self.folder.is_dir():
+                        self._save()
+
+    def _whole(self) -> int:
+        """How many of the recorded articles are intact in folded.bin (their bytes match their checksums)."""
+        try:
+            handle = open(self.data_path, "rb", buffering=1 << 20)  # noqa: SIM115
+        except OSError:
+            return 0
+        with handle:
+            start = 0
+            for i, (end, crc) in enumerate(zip(self.ends, self.crcs)):
+                chunk = handle.read(end - start)
+                if len(chunk) != end - start or zlib.crc32(chunk) != crc:
+                    return i
+                start = end
+        return len(self.ends)
+
+    def _save(self) -> None:
+        try:
+            write_atomic(self.ids_path, dumps({"v": _VERSION, "data": _stat(self.data_path),
+                                               "rows": list(zip(self.ids, self.ends, self.crcs))}))
+        except OSError:
+            return
+        self._seen = _stat(self.ids_path)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with hold(open_lock(self.lock_path)):
+            self.refresh()
+            yield
 
     def sync(self, ids: list[str], texts: Callable[[str], tuple[str, str]]) -> int:
         """Make the index cover `ids` (the corpus in import order); returns how many were added.
 
         `texts(id)` gives (title, body). If the index is not a prefix of the corpus it is rebuilt.
         """
-        if self.ids != ids[: len(self.ids)]:
-            self.ids, self.ends = [], []
-        missing = ids[len(self.ids):]
+        if self.ids == ids:  # (the common case, without the lock)
+            self.refresh()
+            if self.ids == ids:
+                return 0
+        with self._writing():
+            if self.ids != ids[: len(self.ids)]:
+                self.ids, self.ends, self.crcs = [], [], []
+            return self._append(ids[len(self.ids):], texts)
+
+    def rebuild(self, ids: list[str], texts: Callable[[str], tuple[str, str]]) -> int:
+        """Build the index again from nothing (`tahqiq doctor`); how many articles it holds."""
+        with self._writing():
+            self.ids, self.ends, self.crcs = [], [], []
+            return self._append(ids, texts)
+
+    def _append(self, missing: list[str], texts: Callable[[str], tuple[str, str]]) -> int:
         if not missing:
             return 0
-        self.folder.mkdir(parents=True, exist_ok=True)
         end = self.ends[-1] if self.ends else 0
-        mode = "r+b" if self.data_path.exists() else "wb"
-        with self.data_path.open(mode) as out:
+        if not end and self.data_path.exists():
+            self.data_path.unlink()  # (a search mapping the old file keeps reading it whole)
+        with self.data_path.open("r+b" if end else "wb") as out:
             out.seek(end)
             out.truncate()
             for article_id in missing:
@@ -61,25 +151,51 @@ class SearchIndex:
                 end += len(chunk)
                 self.ids.append(article_id)
                 self.ends.append(end)
+                self.crcs.append(zlib.crc32(chunk))
             out.flush()
             os.fsync(out.fileno())
-        write_atomic(self.ids_path, json.dumps([[i, e] for i, e in zip(self.ids, self.ends)]).encode("utf-8"))
+        self._save()
         return len(missing)
+
+    def problem(self, ids: list[str]) -> str | None:
+        """Why the index is not a whole copy of the corpus `ids` (missing, damaged, stale), or None."""
+        if not self.ids_path.exists():
+            return "missing"
+        rows, _ = self._read()
+        if not rows and ids:
+            return "damaged or from an older version (ids.json unreadable)"
+        self.ids, self.ends, self.crcs = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+        whole = self._whole()
+        if whole < len(rows):
+            return f"damaged (the text of article {rows[whole][0]!r} in folded.bin fails its checksum)"
+        if self.ids != ids:
+            return f"stale (covers {len(self.ids)} article(s) where the corpus has {len(ids)}, or in another order)"
+        return None
 
     def counts(self, query: str) -> dict[str, int]:
         """Article id -> number of occurrences of `query`, for the articles that contain it."""
+        self.refresh()
         key = quick_fold(query).strip().encode("utf-8")
         if not key or not self.ends or b"\0" in key:
             return {}
         found: dict[str, int] = {}
         with self.data_path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            limit = self.ends[-1]
+            limit = min(self.ends[-1], len(data))
             at = data.find(key, 0, limit)
             while at != -1:
                 article = self.ids[bisect.bisect_right(self.ends, at)]
                 found[article] = found.get(article, 0) + 1
                 at = data.find(key, at + len(key), limit)
         return found
+
+
+def keep_up(workspace_path: Path, ids: list[str], texts: Callable[[str], tuple[str, str]]) -> int:
+    """Bring the search index of a workspace up to date after an import batch (articles added: the batch's,
+    or all when it was missing); 0 if it cannot be written (a search later brings it up to date instead)."""
+    try:
+        return SearchIndex(workspace_path).sync(ids, texts)
+    except (OSError, StoreError):
+        return 0
 
 
 def texts_from(articles: Iterable[tuple[str, str, str]]) -> tuple[list[str], Callable[[str], tuple[str, str]]]:

@@ -37,8 +37,9 @@ def find(text: str, query: str) -> list[tuple[int, int]]:
 
 
 def corpus_counts(index: SearchIndex, workspace: Workspace, query: str) -> dict[str, int]:
-    """Article id -> occurrences of `query` in its title and body, bringing the index up to date first."""
-    index.sync([a.id for a in workspace.articles()], lambda i: (workspace.article(i).title, workspace.article(i).body))
+    """Article id -> occurrences of `query` in its title and body, bringing the index up to date first (imports
+    keep it so: then nothing is added, and only the corpus's ids are read, from its catalog)."""
+    index.sync(workspace.catalog().ids, lambda i: (workspace.article(i).title, workspace.article(i).body))
     return index.counts(query)
 
 

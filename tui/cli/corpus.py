@@ -151,9 +151,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     counts = _counts(workspace, None if args.all_annotators else args.annotator or default_annotator())
     hits = corpus_counts(SearchIndex(workspace.path), workspace, args.search) if args.search else None
     rows = []
-    for a in workspace.articles():
-        if hits is not None and a.id not in hits:
-            continue
+    found = None if hits is None else [workspace.article(i) for i in workspace.catalog().ids if i in hits]
+    for a in workspace.articles() if found is None else found:
         row = {"id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source,
                "date": a.date, "entities": counts.get(a.id, {}).get(Kind.ENTITY, 0),
                "claims": counts.get(a.id, {}).get(Kind.CLAIM, 0)}

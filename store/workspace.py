@@ -285,6 +285,10 @@ class Workspace:
             self.schema  # noqa: B018 - a broken or incompatible labels.toml is reported before any edit
         return self._sets[annotator]
 
+    def opened(self, annotator: str) -> AnnotationSet | None:
+        """The annotation set of `annotator` if it is open in this workspace (never opens one)."""
+        return self._sets.get(annotator)
+
     def summaries(self, annotator: str) -> dict[str, Summary]:
         """Article id -> `annotator`'s summary of it (store.annotation.summary: recorded state, counts, score,
         labels), for the articles they touched. Read from their summary file and journal, without the records,

@@ -65,6 +65,29 @@ def test_a_save_the_disk_refuses_is_kept_in_memory_and_written_later(workspace_p
     again.close()
 
 
+def test_an_export_while_the_disk_refuses_saves_holds_the_work_kept_in_memory(workspace_path: Path,
+                                                                              monkeypatch) -> None:
+    import io
+    import json
+
+    from store.exchange import export
+
+    ws = Workspace.open(workspace_path)
+    ws.keep_unsaved = True
+    notes = ws.annotations("alice")
+    saved = notes.add_entity(ARTICLE, 0, 3, "ORG")
+    _disk_full(monkeypatch)
+    kept = notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, 3))
+    assert notes.unsaved == 1
+    out = io.StringIO()
+    export(ws, "jsonl", out=out, annotators=["alice"])
+    monkeypatch.undo()
+    ws.close()
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    exported = {a["id"] for r in records for a in r["entities"] + r["claims"]}
+    assert {saved["id"], kept["id"]} <= exported, out.getvalue()[:500]
+
+
 def test_a_damaged_journal_opens_read_only_as_far_as_it_is_whole(workspace_path: Path) -> None:
     journal = _damage_journal(workspace_path)
     damaged = journal.read_bytes()

@@ -22,9 +22,8 @@ from typing import Any, NamedTuple
 
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
 from store.db.atomic import write_atomic
-from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, check_record, parse_journal, read_line
-from store.db.storage import dumps, loads, read_tables
-from store.errors import CorruptFileError
+from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
+from store.db.storage import dumps, loads
 
 SUMMARY_SUFFIX = ".summary"
 VERSION = 1
@@ -106,28 +105,9 @@ def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
     """The summaries of the database `db_path` and its whole journal, read from the records, and the stamp of
     what was read. The caller makes sure no writer changes the files meanwhile (holds or tried the annotator's
     lock). CorruptFileError on a damaged database or journal line."""
-    db_path = Path(db_path)
-    tables, _ = read_tables(db_path) if db_path.exists() else ({}, None)
-    tables = {name: dict(rows) for name, rows in tables.items()}
-    for name, rows in tables.items():
-        for key, record in rows.items():
-            why = check_record(stored_problem, name, record)
-            if why is not None:
-                raise CorruptFileError(f"{db_path}: table {name!r}, record {key}: {why} (run `tahqiq doctor`)")
-    journal = db_path.with_suffix(JOURNAL_SUFFIX)
-    try:
-        with open(journal, "rb") as handle:
-            j_ino: int | None = os.fstat(handle.fileno()).st_ino
-            data = handle.read()
-    except FileNotFoundError:
-        j_ino, data = None, b""
-    ops, used, _ = parse_journal(data, journal, check=stored_problem)
-    for op in ops:
-        if op[0] == "p":
-            tables.setdefault(op[1], {})[op[2]] = op[3]
-        elif op[0] == "d":
-            tables.get(op[1], {}).pop(op[2], None)
-    return summarize(tables), (_stat(db_path), j_ino, used)
+    tables, ops, stamp, j_ino, used = read_database(Path(db_path), stored_problem)
+    replay(tables, ops)
+    return summarize(tables), (stamp, j_ino, used)
 
 
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:

@@ -51,16 +51,15 @@ from store.db.journal_format import (
     TORN_SUFFIX,
     Check,
     Op,
-    check_record,
     encode_line,
     encode_tables,
     parse_journal,
     prev_path,
-    recover_tables,
+    read_database,
 )
 from store.db.lock import open_lock, read_holder, try_lock, write_holder
-from store.db.storage import cannot_save, quiet_gc, read_tables
-from store.errors import CorruptFileError, LockedError, StoreError, UnsavedError
+from store.db.storage import cannot_save, quiet_gc
+from store.errors import LockedError, StoreError, UnsavedError
 
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
@@ -135,53 +134,18 @@ class JournalStore:
             self._load_full_once()
 
     def _load_full_once(self) -> None:
-        for _ in range(20):
-            self.damage = []
-            try:
-                tables, stamp = read_tables(self.db_path)
-            except CorruptFileError as exc:
-                if not self.db_path.exists():  # nothing saved yet: created by the first writer
-                    tables, stamp = {}, None
-                elif not self.read_only:
-                    raise
-                else:
-                    stamp = _stat(self.db_path)
-                    tables, how = recover_tables(self.db_path)
-                    self.damage.append(f"{exc} [showing {how}]")
-            try:
-                with open(self.journal_path, "rb") as handle:
-                    j_ino = os.fstat(handle.fileno()).st_ino
-                    data = handle.read()
-            except FileNotFoundError:
-                j_ino, data = None, b""
-            except OSError as exc:
-                raise CorruptFileError(f"{self.journal_path}: cannot read: {exc.strerror}") from exc
-            if _stat(self.db_path) != stamp:
-                continue  # folded meanwhile: read both again
-            ops, used, _torn = parse_journal(data, self.journal_path,
-                                             damage=self.damage if self.read_only else None, check=self.check)
-            self.tables = {name: dict(rows) for name, rows in tables.items()}
-            for name, rows in self.tables.items():
-                check = self.check
-                wrong = {k: why for k, r in rows.items() if (why := check_record(check, name, r)) is not None}
-                if wrong:
-                    key, why = next(iter(wrong.items()))
-                    more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
-                    problem = f"{self.db_path}: table {name!r}, record {key}: {why}{more} (run `tahqiq doctor`)"
-                    if not self.read_only:
-                        raise CorruptFileError(problem)
-                    self.damage.append(problem)
-                    self.tables[name] = {k: r for k, r in rows.items() if k not in wrong}
-            self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
-            self._reindex()
-            for op in ops:
+        self.damage = []
+        tables, ops, stamp, j_ino, used = read_database(self.db_path, self.check,
+                                                        self.damage if self.read_only else None)
+        self.tables = tables
+        self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
+        self._reindex()
+        for op in ops:
+            self._apply(op)
+        for _line, unsaved in self._unsaved:  # kept in memory: still this process's latest word
+            for op in unsaved:
                 self._apply(op)
-            for _line, unsaved in self._unsaved:  # kept in memory: still this process's latest word
-                for op in unsaved:
-                    self._apply(op)
-            self.generation += 1
-            return
-        raise StoreError(f"{self.db_path}: changing too fast to read (another process folding?)")
+        self.generation += 1
 
     def _reindex(self) -> None:
         self.index = {}

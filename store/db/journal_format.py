@@ -31,6 +31,7 @@ Functions of bytes and files only: the live store that writes and reads these fi
 from __future__ import annotations
 
 import json
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from store.db.storage import dumps, loads, read_tables
-from store.errors import CorruptFileError
+from store.errors import CorruptFileError, StoreError
 
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"
@@ -138,6 +139,15 @@ def _valid_op(op: Any) -> bool:
             or (op[0] == SUMMARY_OP and len(op) == 4 and (op[3] is None or isinstance(op[3], list))))
 
 
+def replay(tables: dict[str, dict[str, dict[str, Any]]], ops: list[Op]) -> None:
+    """Apply journal operations to `tables` in place: puts and deletes (summary operations are not records)."""
+    for op in ops:
+        if op[0] == "p":
+            tables.setdefault(op[1], {})[op[2]] = op[3]
+        elif op[0] == "d":
+            tables.get(op[1], {}).pop(op[2], None)
+
+
 def encode_tables(tables: dict[str, dict[str, dict[str, Any]]]) -> Iterator[bytes]:
     """A TinyDB JSON file, in chunks of FOLD_CHUNK records (the same bytes as one dumps of the whole)."""
     yield b"{"
@@ -234,18 +244,70 @@ def recover_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]],
             data = prev_path(db_path.with_suffix(JOURNAL_SUFFIX)).read_bytes()
         except OSError:
             data = b""
-        ops, _, _ = parse_journal(data, prev, damage=[])
-        for op in ops:
-            if op[0] == SUMMARY_OP:
-                continue
-            rows = base.setdefault(op[1], {})
-            if op[0] == "p":
-                rows[op[2]] = op[3]
-            else:
-                rows.pop(op[2], None)
+        replay(base, parse_journal(data, prev, damage=[])[0])
         how += f" and the previous version ({prev.name} with its journal)"
     for name, rows in salvaged.items():
         into = base.setdefault(name, {})
         for key, record in rows.items():
             into.setdefault(key, record)
     return {name: {k: r for k, r in rows.items() if isinstance(r, dict)} for name, rows in base.items()}, how
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def read_database(db_path: Path, check: Check | None, damage: list[str] | None = None) -> tuple[
+        dict[str, dict[str, dict[str, Any]]], list[Op], tuple[int, int, int] | None, int | None, int]:
+    """What a reader of a database sees: (its tables, every record checked; the operations of its journal's whole
+    lines, not applied; the database's stamp (inode, mtime_ns, size); the journal's inode; the journal bytes
+    read), the two files read as one version (again if a fold replaced the database meanwhile).
+
+    A damaged database or line, or a record `check` refuses, is a CorruptFileError; given a `damage` list (a
+    read-only opening), what is whole is returned instead (a damaged database: what `recover_tables` gets back)
+    and what was left out is described there. No database yet is empty tables."""
+    journal = Path(db_path).with_suffix(JOURNAL_SUFFIX)
+    for _ in range(20):
+        found: list[str] = []
+        try:
+            tables, stamp = read_tables(db_path)
+        except CorruptFileError as exc:
+            if not db_path.exists():  # nothing saved yet: created by the first writer (a journal may come first)
+                tables, stamp = {}, None
+            elif damage is None:
+                raise
+            else:
+                stamp = _stamp(db_path)
+                tables, how = recover_tables(db_path)
+                found.append(f"{exc} [showing {how}]")
+        try:
+            with open(journal, "rb") as handle:
+                j_ino: int | None = os.fstat(handle.fileno()).st_ino
+                data = handle.read()
+        except FileNotFoundError:
+            j_ino, data = None, b""
+        except OSError as exc:
+            raise CorruptFileError(f"{journal}: cannot read: {exc.strerror}") from exc
+        if _stamp(db_path) != stamp:
+            continue  # folded meanwhile: read both again
+        ops, used, _torn = parse_journal(data, journal, damage=found if damage is not None else None, check=check)
+        tables = {name: dict(rows) for name, rows in tables.items()}
+        for name, rows in tables.items():
+            wrong = {k: why for k, r in rows.items() if (why := check_record(check, name, r)) is not None}
+            if wrong:
+                key, why = next(iter(wrong.items()))
+                more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+                problem = f"{db_path}: table {name!r}, record {key}: {why}{more} (run `tahqiq doctor`)"
+                if damage is None:
+                    raise CorruptFileError(problem)
+                found.append(problem)
+                tables[name] = {k: r for k, r in rows.items() if k not in wrong}
+        if damage is not None:
+            damage.extend(found)
+        return tables, ops, stamp, j_ino, used
+    raise StoreError(f"{db_path}: changing too fast to read (another process folding?)")
+

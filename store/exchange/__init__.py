@@ -3,7 +3,8 @@ CoNLL, brat: each its own module's FORMAT); import pre-annotated files back in t
 Offsets are code points except for doccano (UTF-16 code units, as its span editor counts;
 `offset_unit="codepoint"` for code points). See FORMATS.md.
 
-`export(workspace, "jsonl", out=sys.stdout)` streams records; `import_labelled(workspace, path, name)`.
+`export(workspace, "jsonl", out=sys.stdout)` streams records (store.exchange.stream: one annotator's database
+read at a time, one record in memory while writing); `import_labelled(workspace, path, name)`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from store.exchange.format import PARTIAL, Format
 from store.exchange.formats import FORMATS
 from store.exchange.labelled import LabelReport, detect, import_labelled, looks_labelled
 from store.exchange.offsets import CODEPOINT, UTF16, Utf16, direction
-from store.exchange.records import FILTER_HELP, Context, Item, items, parse_filter, select, to_record
+from store.exchange.records import FILTER_HELP, Context, Item, parse_filter, to_record
+from store.exchange.stream import items, spool
 from store.team.review import merged_rows
 from store.workspace import Workspace
 
@@ -57,34 +59,45 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
     ctx = Context(workspace, target)
     if merge:
         chosen = _merged(workspace, articles, ctx)
+        selection = None
     else:
-        chosen = select(workspace, annotators, articles)
-    involved = set(workspace.annotators()) if merge or not annotators else set(annotators)
-    damaged = {name: lines for name, lines in sorted(workspace.damaged.items()) if name in involved and lines}
-    if damaged and not skip_damaged:
-        name, lines = next(iter(damaged.items()))
-        more = sum(map(len, damaged.values())) - 1
-        raise StoreError(f"{lines[0]}{f' (and {more} more damaged place(s))' if more else ''}: {name}'s "
-                         "annotations are damaged; export refused (`tahqiq doctor` repairs them; "
-                         "--skip-damaged exports what is intact and names what it leaves out)")
-    for name, lines in damaged.items():
-        ctx.notes.extend(f"--skip-damaged: left out of {name}'s annotations: {line}" for line in lines)
+        selection = spool(workspace, annotators, articles, spec.prepare)
+    try:
+        involved = set(workspace.annotators()) if merge or not annotators else set(annotators)
+        damaged = {name: lines for name, lines in sorted(workspace.damaged.items()) if name in involved and lines}
+        if damaged and not skip_damaged:
+            name, lines = next(iter(damaged.items()))
+            more = sum(map(len, damaged.values())) - 1
+            raise StoreError(f"{lines[0]}{f' (and {more} more damaged place(s))' if more else ''}: {name}'s "
+                             "annotations are damaged; export refused (`tahqiq doctor` repairs them; "
+                             "--skip-damaged exports what is intact and names what it leaves out)")
+        for name, lines in damaged.items():
+            ctx.notes.extend(f"--skip-damaged: left out of {name}'s annotations: {line}" for line in lines)
+        if selection is None:
+            made: Iterable[Item] = (Item(a, name, state, rows, ctx.paragraph_direction)
+                                    for a, name, state, rows in chosen)
+            total = len(chosen)
+        else:
+            made, total = items(selection, ctx.paragraph_direction), selection.total
 
-    def stream() -> Iterable[Item]:
-        for done, item in enumerate(items(chosen, ctx.paragraph_direction), 1):
-            yield item
-            if progress:
-                progress(done, len(chosen))
+        def stream() -> Iterable[Item]:
+            for done, item in enumerate(made, 1):
+                yield item
+                if progress:
+                    progress(done, total)
 
-    if spec.to_dir:
-        if target.exists() and not target.is_dir():
-            raise StoreError(f"-o {target}: --format {fmt} needs a folder, and this is a file")
-        write(stream(), target, ctx)
-    elif target is None:
-        write(stream(), out, ctx)
-    else:
-        write_atomic_text(target, lambda handle: write(stream(), handle, ctx), PARTIAL)
-        ctx.written.insert(0, target)
+        if spec.to_dir:
+            if target.exists() and not target.is_dir():
+                raise StoreError(f"-o {target}: --format {fmt} needs a folder, and this is a file")
+            write(stream(), target, ctx)
+        elif target is None:
+            write(stream(), out, ctx)
+        else:
+            write_atomic_text(target, lambda handle: write(stream(), handle, ctx), PARTIAL)
+            ctx.written.insert(0, target)
+    finally:
+        if selection is not None:
+            selection.close()
     if spec.after is not None:
         spec.after(ctx)
     return ctx
@@ -106,5 +119,5 @@ def _merged(workspace: Workspace, articles: str | None, ctx: Context) -> list:
 
 __all__ = [
     "CODEPOINT", "FILTER_HELP", "FORMATS", "UTF16", "Context", "Format", "Item", "LabelReport", "Utf16",
-    "detect", "direction", "export", "import_labelled", "looks_labelled", "parse_filter", "select", "to_record",
+    "detect", "direction", "export", "import_labelled", "looks_labelled", "parse_filter", "spool", "to_record",
 ]

@@ -50,6 +50,10 @@ class Format:
     after: Callable[[Any], None] | None = None
     """after(ctx): run once the records are written (ctx.path is -o PATH or None for a stream): side files
     such as Label Studio's labelling config; it appends what it writes to ctx.written and notes to ctx.notes."""
+    prepare: Callable[[str, str, list[dict[str, Any]]], Any] | None = None
+    """prepare(annotator, state, rows): what `write` needs of one annotator's work on one article, made while
+    that annotator's database is loaded and kept on disk (marshal) until the article's turn (store.exchange.stream); the
+    writer then finds it in `Item.prepared`, the rows not kept. None: the Items carry the rows themselves."""
     noun: str = "record"
     """What the export summary counts (`exported 3 records`): Label Studio writes one task per article."""
     epilog: str = ""

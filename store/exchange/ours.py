@@ -15,7 +15,7 @@ from store.db.storage import dumps
 from store.exchange.format import Format
 from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, text_of
 from store.exchange.offsets import CODEPOINT
-from store.exchange.records import Context, Item, json_safe, to_record
+from store.exchange.records import Context, Item, annotator_part, article_part, json_safe
 
 
 def _dumps(record: dict[str, Any]) -> str:
@@ -28,21 +28,39 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files(__package__).joinpath("tahqiq.schema.json").read_text("utf-8"))
 
 
-def write_jsonl(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
-    write = out.write
+def prepare(annotator: str, state: str, rows: list[dict[str, Any]]) -> str:
+    """The annotator's part of the record, `"annotator":...,"claims":[...]}` (its JSON less the opening brace),
+    made as the annotator is read (Format.prepare)."""
+    return _dumps(annotator_part(annotator, state, rows))[1:]
+
+
+def _records(items: Iterable[Item], ctx: Context) -> Iterator[str]:
+    """Each item's record as compact JSON: the article's part encoded once for all its annotators, joined to
+    each annotator's (the same text as `_dumps(to_record(item))`: compact JSON is the concatenation of its
+    members, and json_safe escapes character by character)."""
+    article, head = None, ""
     for item in items:
         ctx.saw(item)
-        write(_dumps(to_record(item)))
+        if item.article is not article:
+            article = item.article
+            head = _dumps(article_part(item))[:-1] + ","
+        tail = item.prepared
+        yield head + (tail if tail is not None else prepare(item.annotator, item.state, item.annotations))
+
+
+def write_jsonl(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
+    write = out.write
+    for record in _records(items, ctx):
+        write(record)
         write("\n")
 
 
 def write_json(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
     write = out.write
     sep = "[\n"
-    for item in items:
-        ctx.saw(item)
+    for record in _records(items, ctx):
         write(sep)
-        write(_dumps(to_record(item)))
+        write(record)
         sep = ",\n"
     write("[]\n" if sep == "[\n" else "\n]\n")
 
@@ -92,5 +110,6 @@ def parse(where: str, record: Any, offset_unit: str | None = None) -> Iterator[R
 
 
 _READS = {"read": parse, "sniff": is_ours, "imported_as": "tahqiq", "import_help": "tahqiq json/jsonl"}
-JSONL = Format("jsonl", write_jsonl, CODEPOINT, help="tahqiq records, one a line (tahqiq.schema.json)", **_READS)
-JSON = Format("json", write_json, CODEPOINT, help="tahqiq records as one JSON array", **_READS)
+JSONL = Format("jsonl", write_jsonl, CODEPOINT, help="tahqiq records, one a line (tahqiq.schema.json)",
+               prepare=prepare, **_READS)
+JSON = Format("json", write_json, CODEPOINT, help="tahqiq records as one JSON array", prepare=prepare, **_READS)

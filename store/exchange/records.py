@@ -1,4 +1,5 @@
-"""Which (article, annotator) pairs an export covers (the --articles filter), and our own record for each.
+"""The --articles filter, the Item every format writes (one article as one annotator annotated it), and our
+own record for each (store.exchange.stream makes the Items).
 
 One record per article and annotator: the same shape feeds every format, so they all agree.
 """
@@ -6,18 +7,16 @@ One record per article and annotator: the same shape feeds every format, so they
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from store.annotation.record import STATES, Kind, sort_key, state_of
+from store.annotation.record import STATES, Kind
 from store.corpus.article import Article
 from store.errors import StoreError
 from store.exchange.offsets import CODEPOINT, direction
 from store.text.direction import DEFAULT_PARAGRAPH_DIRECTION
-from store.workspace import Workspace
 
 FORMAT_TAG = "tahqiq/1"
 FILTER_HELP = ("comma-separated article ids, @FILE (ids one per line), state=done|in-progress|not-started, "
@@ -50,10 +49,13 @@ class Item:
     annotations: list[dict[str, Any]]
     paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION
     """The workspace's direction rule (labels.toml `paragraph_direction`; see store.text.direction)."""
+    prepared: Any = None
+    """What the format's `prepare` made of the rows as the annotator was read (then `annotations` is empty)."""
 
     @cached_property
     def direction(self) -> str:
-        """"rtl" or "ltr" under the rule (asked by the record and by the export's summary: scanned once)."""
+        """"rtl" or "ltr" under the rule (asked by the record and by the export's summary: scanned once; an
+        export sets it once per article)."""
         return direction(self.article.body, self.paragraph_direction)
 
     @property
@@ -135,47 +137,6 @@ def parse_filter(text: str | None) -> Filter:
     return f
 
 
-def select(workspace: Workspace, annotators: Iterable[str] | None = None,
-           articles: str | Filter | None = None) -> list[tuple[Article, str, str, list[dict[str, Any]]]]:
-    """The (article, annotator, state, annotations) an export covers, in corpus order then annotator order."""
-    f = articles if isinstance(articles, Filter) else parse_filter(articles)
-    known = workspace.annotators()
-    names = list(dict.fromkeys(annotators)) if annotators else known
-    missing = [n for n in names if n not in known]
-    if missing:
-        raise StoreError(f"--annotator: no annotations by {', '.join(map(repr, missing))} "
-                         f"(annotators: {', '.join(known) or 'none yet'})")
-    corpus = workspace.articles()
-    if f.ids:
-        by_id = {a.id: a for a in corpus}
-        unknown = [i for i in f.ids if i not in by_id]
-        if unknown:
-            raise StoreError(f"--articles: no article with id {unknown[0]!r}")
-        corpus = [by_id[i] for i in dict.fromkeys(f.ids)]
-    corpus = [a for a in corpus if f.keeps_article(a)]
-    per_annotator = []
-    for name in names:
-        notes = workspace.annotations(name, check=False)
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in notes.records():
-            grouped.setdefault(row["article_id"], []).append(row)
-        per_annotator.append((name, grouped, notes.states()))
-    out = []
-    for article in corpus:
-        for name, grouped, recorded in per_annotator:
-            state = state_of(recorded.get(article.id), article.id in grouped)
-            if f.keeps_state(state):
-                rows = sorted(grouped.get(article.id, ()), key=sort_key)
-                out.append((article, name, state, rows))
-    return out
-
-
-def items(selection: Iterable[tuple[Article, str, str, list[dict[str, Any]]]],
-          paragraph_direction: str = DEFAULT_PARAGRAPH_DIRECTION) -> Iterable[Item]:
-    for article, name, state, rows in selection:
-        yield Item(article, name, state, rows, paragraph_direction)
-
-
 def _times(rows: list[dict[str, Any]]) -> tuple[str | None, str | None]:
     if not rows:
         return None, None
@@ -184,29 +145,39 @@ def _times(rows: list[dict[str, Any]]) -> tuple[str | None, str | None]:
 
 def to_record(item: Item) -> dict[str, Any]:
     """Our own record (documented by tahqiq.schema.json): article, annotator, state, spans, credibility."""
+    return {**article_part(item), **annotator_part(item.annotator, item.state, item.annotations)}
+
+
+def article_part(item: Item) -> dict[str, Any]:
+    """The fields of our record that every annotator of the article shares (its first twelve, in order)."""
     a = item.article
+    return {
+        "format": FORMAT_TAG, "offset_unit": CODEPOINT, "direction": item.direction,
+        "paragraph_direction": item.paragraph_direction,
+        "id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source, "date": a.date,
+        "byline": a.byline, "url": a.url, "text": a.body,
+    }
+
+
+def annotator_part(annotator: str, state: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rest of our record: one annotator's work on the article (`rows` in text order)."""
     entities, claims = [], []
     credibility = None
-    for r in item.annotations:
-        if r["kind"] == Kind.ENTITY:
+    for r in rows:
+        kind = r["kind"]
+        if kind == Kind.ENTITY:
             entities.append({"id": r["id"], "start": r["start"], "end": r["end"], "text": r["text"],
                              "label": r["label"], "created": r["created"], "updated": r["updated"]})
-        elif r["kind"] == Kind.CLAIM:
+        elif kind == Kind.CLAIM:
             claims.append({"id": r["id"], "start": r["start"], "end": r["end"], "text": r["text"],
                            "attributes": r["attributes"], "created": r["created"], "updated": r["updated"]})
         else:
             att = r["attributes"]
             credibility = {"score": att["score"], "indicators": att.get("indicators", []),
                            "note": att.get("note"), "created": r["created"], "updated": r["updated"]}
-    created, updated = _times(item.annotations)
-    return {
-        "format": FORMAT_TAG, "offset_unit": CODEPOINT, "direction": item.direction,
-        "paragraph_direction": item.paragraph_direction,
-        "id": a.id, "title": a.title, "title_derived": a.title_derived, "source": a.source, "date": a.date,
-        "byline": a.byline, "url": a.url, "text": a.body,
-        "annotator": item.annotator, "state": item.state, "created": created, "updated": updated,
-        "credibility": credibility, "entities": entities, "claims": claims,
-    }
+    created, updated = _times(rows)
+    return {"annotator": annotator, "state": state, "created": created, "updated": updated,
+            "credibility": credibility, "entities": entities, "claims": claims}
 
 
 @dataclass

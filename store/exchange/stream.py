@@ -1,0 +1,215 @@
+"""What an export covers, read one annotator at a time and handed to the writer one Item at a time.
+
+Output order is the corpus order (or the order of the ids asked for), then annotator order: every annotator's
+work on an article is written together (Label Studio's one task per article needs it). An annotator's database
+is one TinyDB file, readable only whole, so the export reads in two passes:
+
+1. `spool`: each annotator's database is loaded alone (its file and journal, every record checked, as a
+   read-only JournalStore reads them but with no field index), its rows grouped by article and sorted, and what
+   the format's writer needs of each (article, annotator) the filter keeps (`Format.prepare`'s bytes, else the
+   rows) appended to an anonymous temporary file in article order; then the database is dropped. What a damaged
+   file left out is recorded in `workspace.damaged`, as a read-only opening does, before anything is written.
+2. `items`: the articles are walked in order, each body read once (from bodies.bin, when needed) and its
+   direction worked out once; each annotator's spool is read on as far as that article; one Item per entry.
+
+Memory is one annotator's database (pass 1) or one article and its entries (pass 2), never every record.
+"""
+
+from __future__ import annotations
+
+import marshal
+import struct
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from store.annotation.annotation_set import AnnotationSet
+from store.annotation.record import sort_key, state_of
+from store.annotation.record import stored_problem as record_problem
+from store.corpus.article import Article
+from store.db.journal_format import read_database, replay
+from store.db.storage import quiet_gc
+from store.errors import StoreError
+from store.exchange.offsets import direction
+from store.exchange.records import Filter, Item, parse_filter
+from store.workspace import ANNOTATIONS_DIR, Workspace
+
+_HEADER = struct.Struct("<II")  # article position in the selection, payload length
+Prepare = Callable[[str, str, list[dict[str, Any]]], Any]
+"""prepare(annotator, state, rows) -> what the writer needs of one annotator's work on one article (marshal-able)."""
+
+
+@dataclass
+class Spool:
+    """One annotator's entries, in article order, in an anonymous temporary file (gone when closed)."""
+
+    annotator: str
+    file: IO[bytes]
+    count: int = 0
+    _next: int = -1
+
+    def add(self, position: int, payload: bytes) -> None:
+        self.file.write(_HEADER.pack(position, len(payload)))
+        self.file.write(payload)
+        self.count += 1
+
+    def rewind(self) -> None:
+        self.file.flush()
+        self.file.seek(0)
+        self._advance()
+
+    def _advance(self) -> None:
+        header = self.file.read(_HEADER.size)
+        self._next, self._size = _HEADER.unpack(header) if header else (-1, 0)
+
+    @property
+    def next_position(self) -> int:
+        """The position of the next entry's article, or -1 once every entry has been read."""
+        return self._next
+
+    def take(self) -> tuple[str, Any]:
+        """The next entry: (state, what `prepare` made, or the sorted rows)."""
+        entry = marshal.loads(self.file.read(self._size))
+        self._advance()
+        return entry
+
+
+@dataclass
+class Selection:
+    """The articles an export covers, in output order, and the annotators (in output order), spooled."""
+
+    articles: list[Article]
+    names: list[str]
+    prepared: bool = False
+    """The entries hold what the format's `prepare` made, not the rows."""
+    spools: list[Spool] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """How many Items `items` will yield."""
+        return sum(s.count for s in self.spools)
+
+    def close(self) -> None:
+        for s in self.spools:
+            s.file.close()
+        self.spools.clear()
+
+
+def choose(workspace: Workspace, annotators: Iterable[str] | None = None,
+           articles: str | Filter | None = None) -> tuple[list[Article], list[str], Filter]:
+    """The articles (corpus order, or the order of the ids asked for) and annotators an export covers, and the
+    filter (states are applied per annotator by `spool`); StoreError naming an unknown annotator or id."""
+    f = articles if isinstance(articles, Filter) else parse_filter(articles)
+    known = workspace.annotators()
+    names = list(dict.fromkeys(annotators)) if annotators else known
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise StoreError(f"--annotator: no annotations by {', '.join(map(repr, missing))} "
+                         f"(annotators: {', '.join(known) or 'none yet'})")
+    corpus = workspace.articles()
+    if f.ids:
+        by_id = {a.id: a for a in corpus}
+        unknown = [i for i in f.ids if i not in by_id]
+        if unknown:
+            raise StoreError(f"--articles: no article with id {unknown[0]!r}")
+        corpus = [by_id[i] for i in dict.fromkeys(f.ids)]
+    return [a for a in corpus if f.keeps_article(a)], names, f
+
+
+def read_annotator(workspace: Workspace, name: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+    """One annotator's records grouped by article id, and their recorded states, read from the files alone as a
+    read-only opening reads them (store.db.journal: the database, then its journal's whole lines; every record
+    checked; no field index), or, when this process holds saves of theirs the disk refused, from its memory.
+    What a damaged file left out goes to `workspace.damaged`."""
+    notes = workspace.opened(name)
+    if notes is not None and notes.unsaved:  # the app, while the disk refuses saves: its memory is the latest word
+        tables = {AnnotationSet.TABLE: dict(enumerate(notes.records())),
+                  AnnotationSet.PROGRESS: {a: {"article_id": a, "state": st} for a, st in notes.states().items()}}
+    else:
+        tables, damage = _read_database(workspace.path / ANNOTATIONS_DIR / f"{name}.json")
+        if damage:
+            workspace.damaged[name] = damage
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in tables.get(AnnotationSet.TABLE, {}).values():
+        rows = grouped.get(row["article_id"])
+        if rows is None:
+            grouped[row["article_id"]] = [row]
+        else:
+            rows.append(row)
+    return grouped, {row["article_id"]: row["state"] for row in tables.get(AnnotationSet.PROGRESS, {}).values()}
+
+
+def _read_database(db: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], list[str]]:
+    """(tables, what is damaged) of a database and its journal, as JournalStore's read-only opening reads them
+    (store.db.journal_format.read_database), without the field indexes a live store keeps (an export looks each
+    record up once)."""
+    damage: list[str] = []
+    with quiet_gc():
+        tables, ops, _, _, _ = read_database(db, record_problem, damage)
+        replay(tables, ops)
+    return tables, damage
+
+
+def spool(workspace: Workspace, annotators: Iterable[str] | None = None, articles: str | Filter | None = None,
+          prepare: Prepare | None = None) -> Selection:
+    """Pass 1: every annotator read in turn and spooled (see the module doc). Close the Selection when done."""
+    chosen, names, f = choose(workspace, annotators, articles)
+    selection = Selection(chosen, names, prepare is not None)
+    keeps_state, dumps = f.keeps_state, marshal.dumps
+    at: dict[str, int] | None = None
+    try:
+        for name in names:
+            grouped, recorded = read_annotator(workspace, name)
+            out = Spool(name, tempfile.TemporaryFile(prefix="tahqiq-export-"))
+            selection.spools.append(out)
+            if keeps_state("not started"):
+                positions: Iterable[int] = range(len(chosen))
+            else:  # only what the annotator touched, found through a map of the selection built once
+                at = at if at is not None else {a.id: n for n, a in enumerate(chosen)}
+                positions = sorted(n for i in grouped.keys() | recorded.keys() if (n := at.get(i)) is not None)
+            for position in positions:
+                article_id = chosen[position].id
+                rows = grouped.get(article_id)
+                state = state_of(recorded.get(article_id), rows is not None)
+                if not keeps_state(state):
+                    continue
+                rows = sorted(rows, key=sort_key) if rows else []
+                out.add(position, dumps((state, rows if prepare is None else prepare(name, state, rows))))
+            del grouped, recorded
+    except BaseException:
+        selection.close()
+        raise
+    return selection
+
+
+def items(selection: Selection, paragraph_direction: str) -> Iterator[Item]:
+    """Pass 2: the Items of a spooled selection in output order, each article's body read once."""
+    spools = selection.spools
+    for s in spools:
+        s.rewind()
+    articles = selection.articles
+    while True:
+        waiting = [s.next_position for s in spools if s.next_position >= 0]
+        if not waiting:
+            return
+        position = min(waiting)
+        article = _with_body(articles[position])
+        d = direction(article.body, paragraph_direction)
+        for s in spools:
+            if s.next_position == position:
+                state, payload = s.take()
+                item = (Item(article, s.annotator, state, [], paragraph_direction, prepared=payload)
+                        if selection.prepared else Item(article, s.annotator, state, payload, paragraph_direction))
+                item.direction = d  # the same for every annotator of the article (cached_property's slot)
+                yield item
+
+
+def _with_body(article: Article) -> Article:
+    """A copy of `article` holding its body, read once (a stored article reads it from bodies.bin on each use)."""
+    body = article.body
+    copy = object.__new__(type(article))
+    copy.__dict__.update(article.__dict__)
+    copy.body = body
+    return copy

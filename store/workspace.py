@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,6 +16,7 @@ from pathlib import Path
 from tinydb import TinyDB
 
 from store.annotation.annotation_set import AnnotationSet
+from store.annotation.entity_counts import count_entities, read_entity_counts
 from store.annotation.labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
 from store.annotation.record import Kind
 from store.annotation.summary import Summary, SummaryReader
@@ -145,10 +147,10 @@ class Workspace:
         schema = parse_schema(DEFAULT_LABELS_TOML)
         extra: dict[str, EntityLabel] = {}
         for name in self.annotators():
-            for row in self.annotations(name, check=False).records():
-                label = row["label"]
-                if row["kind"] == Kind.ENTITY and label not in schema.entities and label not in extra:
-                    extra[label] = EntityLabel(label, label, "#abb2bf", "")
+            for summary in self.summaries(name).values():
+                for label in summary.labels:
+                    if label not in schema.entities and label not in extra:
+                        extra[label] = EntityLabel(label, label, "#abb2bf", "")
         return replace(schema, entities={**schema.entities, **extra}) if extra else schema
 
     def reload_schema(self) -> Schema:
@@ -163,7 +165,8 @@ class Workspace:
 
         Every save checks its label against the schema, so only a changed labels.toml can drop one in use:
         the digest of the last labels.toml that passed is kept, and the check (which reads every annotator's
-        annotations) runs again only when the file differs."""
+        summaries, and the records of those who use a label the schema lacks, to count them) runs again only when
+        the file differs."""
         digest = None
         try:
             digest = hashlib.sha256(self.labels_path.read_bytes()).hexdigest()
@@ -172,7 +175,9 @@ class Workspace:
         except OSError:
             pass
         missing: dict[str, int] = {}
-        for name in self.annotators():
+        users = [name for name in self.annotators()  # (their summaries say who; the records, how many)
+                 if any(label not in schema.entities for s in self.summaries(name).values() for label in s.labels)]
+        for name in users:
             for row in self.annotations(name, check=False).records():
                 if row["kind"] == Kind.ENTITY and row["label"] not in schema.entities:
                     missing[row["label"]] = missing.get(row["label"], 0) + 1
@@ -292,9 +297,10 @@ class Workspace:
     def summaries(self, annotator: str) -> dict[str, Summary]:
         """Article id -> `annotator`'s summary of it (store.annotation.summary: recorded state, counts, score,
         labels), for the articles they touched. Read from their summary file and journal, without the records,
-        unless their annotations are open here or the file cannot be trusted (then from the records)."""
+        unless the file cannot be trusted or their annotations are open here holding saves the disk refused (or
+        opened read-only, damaged): then from the records."""
         notes = self._sets.get(annotator)
-        if notes is None:
+        if notes is None or not (notes.unsaved or notes.read_only):  # (else memory, or what is whole, is the word)
             reader = self._summary_readers.get(annotator)
             if reader is None:
                 reader = SummaryReader(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
@@ -302,8 +308,20 @@ class Workspace:
             found = reader.read()
             if found is not None:
                 return found
-            notes = self.annotations(annotator, check=False)
+            notes = notes or self.annotations(annotator, check=False)
         return notes.summaries()
+
+    def entity_counts(self, annotator: str) -> Counter[tuple[str, str]]:
+        """(text, label) -> how often `annotator` tagged it: as of their last fold, from their entity counts
+        file (store.annotation.entity_counts), or from their records when those are open here or the file cannot
+        be trusted."""
+        notes = self._sets.get(annotator)
+        if notes is None:
+            found = read_entity_counts(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
+            if found is not None:
+                return found
+            notes = self.annotations(annotator, check=False)
+        return count_entities(notes.records())
 
     def _open_set(self, annotator: str, check: bool) -> AnnotationSet:
         """Open for writing; a damaged file is an error when editing (`check`), and is read read-only as far

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from conftest import ROOT, run_cli
 
+from store.annotation.entity_counts import entities_path, read_entity_counts
 from store.annotation.summary import SummaryReader, from_records, summarize, summary_path
 from store.db.journal_format import encode_line, recover_tables
 from store.team.stats import article_rows
@@ -167,19 +168,26 @@ def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(worksp
     good = summary_path(db).read_bytes()
     wrong = json.loads(good)
     wrong["articles"] = {k: [v[0], 9, 9, 9, v[4], v[5]] for k, v in wrong["articles"].items()}  # stamp still right
+    counts = entities_path(db).read_bytes()
     for damage in ("lost", "cut", "wrong"):
         if damage == "lost":
             summary_path(db).unlink()
+            entities_path(db).unlink()
         elif damage == "cut":
             summary_path(db).write_bytes(good[: len(good) // 2])
+            entities_path(db).write_bytes(counts[:-5])
         else:
             summary_path(db).write_bytes(json.dumps(wrong).encode())
         result = run_cli(["doctor", "--workspace", str(workspace_path)])
         assert result.returncode == 0, result.stdout + result.stderr
         assert "alice.summary" in result.stdout and "rewritten from the records" in result.stdout, result.stdout
+        if damage != "wrong":
+            assert f"{entities_path(db)}: {'missing' if damage == 'lost' else 'stale or damaged'}" in result.stdout
         probe = ("import sys; from pathlib import Path; from store.annotation.summary import SummaryReader, "
-                 "from_records; db = Path(sys.argv[1]); r = SummaryReader(db).read(); "
-                 "print(r is not None and r == from_records(db)[0])")
+                 "from_records, current_tables; from store.annotation.entity_counts import read_entity_counts, "
+                 "count_entities; db = Path(sys.argv[1]); r = SummaryReader(db).read(); "
+                 "c = read_entity_counts(db); t = current_tables(db)[0]['annotations'].values(); "
+                 "print(r is not None and r == from_records(db)[0] and c == count_entities(t) and len(c) == 2)")
         out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, cwd=ROOT)
         assert out.stdout.strip() == "True", (damage, out.stdout, out.stderr)
     again = run_cli(["doctor", "--workspace", str(workspace_path)])
@@ -221,3 +229,27 @@ def test_after_a_crash_the_store_replays_records_and_leaves_summaries_to_their_r
         assert again.annotations("alice").summaries() == from_records(db)[0]
     finally:
         again.close()
+
+
+def test_suggestions_count_a_teammates_tags_without_their_records(workspace_path: Path) -> None:
+    from store.assist.suggest import Suggester
+
+    _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
+    db = workspace_path / "annotations" / "bob.json"
+    ws = Workspace.open(workspace_path)
+    try:
+        ws.annotations("alice")
+        suggester = Suggester(ws, "alice")
+        assert set(ws._sets) == {"alice"}, "opened records: " + ", ".join(ws._sets)
+        tagged = suggester.tagged
+    finally:
+        ws.close()
+    counts = read_entity_counts(db)
+    assert counts is not None and sum(counts.values()) == 2
+    entities_path(db).unlink()  # cannot be trusted: the records are read instead, to the same suggestions
+    ws = Workspace.open(workspace_path)
+    try:
+        ws.annotations("alice")
+        assert Suggester(ws, "alice").tagged.__dict__ == tagged.__dict__ and "bob" in ws._sets
+    finally:
+        ws.close()

@@ -6,9 +6,11 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from store.annotation.entity_counts import read_entity_counts, write_entity_counts
 from store.annotation.labels import Schema
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, STATES, Annotation, Kind, sort_key, state_of
 from store.annotation.record import stored_problem as record_problem
@@ -55,6 +57,16 @@ def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[i
     return start, end
 
 
+def _write_derived(db_path: Path, tables: dict[str, dict[str, Annotation]], at: tuple) -> None:
+    """Write what readers use instead of the records (store.annotation.summary, entity_counts), from `tables` as
+    of `at` (store.db.journal.JournalStore.position); a disk that refuses is left be (readers read the records)."""
+    try:
+        write_summary(db_path, summarize(tables), at)
+        write_entity_counts(db_path, tables, at[0])
+    except OSError:
+        pass
+
+
 class AnnotationSet:
     """The annotations of one annotator, saved on every change to `annotations/<name>.json`.
 
@@ -77,7 +89,7 @@ class AnnotationSet:
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
                                  read_only=read_only, check=record_problem)
         if not read_only:
-            self._store.after_fold = lambda tables, at: write_summary(path, summarize(tables), at)
+            self._store.after_fold = partial(_write_derived, path)
         self._summaries: dict[str, Summary] | None = None
         self._summaries_at = -1
         """The store's generation `_summaries` is of."""
@@ -154,13 +166,9 @@ class AnnotationSet:
         "annotator X is already open in process PID on HOST" if another process is. A summary file that is
         missing or stale (store.annotation.summary) is written then."""
         self._store.acquire()
-        if SummaryReader(self.path).read() is None:
+        if SummaryReader(self.path).read() is None or read_entity_counts(self.path) is None:
             with self._store.lock:
-                summaries, position = self.summaries(), self._store.position()
-            try:
-                write_summary(self.path, summaries, position)
-            except OSError:
-                pass  # derived data: readers read the records meanwhile
+                _write_derived(self.path, self._store.tables, self._store.position())
 
     @property
     def read_only(self) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from store.annotation.entity_counts import write_entity_counts
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
 from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
@@ -101,20 +102,29 @@ def write_summary(db_path: Path, summaries: Mapping[str, Summary], stamp: Stamp)
     write_atomic(summary_path(db_path), dumps(data))
 
 
-def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
-    """The summaries of the database `db_path` and its whole journal, read from the records, and the stamp of
-    what was read. The caller makes sure no writer changes the files meanwhile (holds or tried the annotator's
-    lock). CorruptFileError on a damaged database or journal line."""
+def current_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], Stamp]:
+    """The tables of the database `db_path` with its whole journal replayed, and the stamp of what was read.
+    The caller makes sure no writer changes the files meanwhile (holds or tried the annotator's lock).
+    CorruptFileError on a damaged database or journal line."""
     tables, ops, stamp, j_ino, used = read_database(Path(db_path), stored_problem)
     replay(tables, ops)
-    return summarize(tables), (stamp, j_ino, used)
+    return tables, (stamp, j_ino, used)
+
+
+def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
+    """The summaries of the database `db_path` and its whole journal, read from the records, and the stamp of
+    what was read (as `current_tables`)."""
+    tables, stamp = current_tables(db_path)
+    return summarize(tables), stamp
 
 
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:
-    """`from_records`, written to the summary file (for `tahqiq doctor` and tools that write databases
-    themselves); CorruptFileError (nothing written) or OSError as there."""
-    summaries, stamp = from_records(db_path)
+    """The summary file and the entity counts (store.annotation.entity_counts) rewritten from the records (for
+    tools that write databases themselves); CorruptFileError (nothing written) or OSError as `current_tables`."""
+    tables, stamp = current_tables(db_path)
+    summaries = summarize(tables)
     write_summary(db_path, summaries, stamp)
+    write_entity_counts(db_path, tables, stamp[0])
     return summaries
 
 

@@ -1,5 +1,8 @@
 """Entity suggestions: strings the team has tagged, match patterns, and imported predictions.
 
+The annotator's own tags are counted from their records and follow every change; a teammate's are read from
+their entity counts (store.annotation.entity_counts: as of their last fold), not from their records.
+
 Matching is on folded words (store.text.normalize: harakat, tatweel and letter variants ignored), and a
 clitic prefix (و ف ب ك ل ال) may precede the first word; the suggested span leaves the clitic out.
 """
@@ -10,7 +13,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,32 @@ class PhraseMatcher:
         else:
             del self._votes[key]
             self._best.pop(key, None)
+
+    def add_counts(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """`add` for many (text, label) -> votes at once: each text folded once, each best label chosen once."""
+        keys: dict[str, tuple[str, ...]] = {}
+        touched: dict[tuple[str, ...], None] = {}
+        for (text, label), weight in counts.items():
+            key = keys.get(text)
+            if key is None:
+                key = keys[text] = _key(text)
+            if not key or len(key) > MAX_WORDS:
+                continue
+            votes = self._votes.get(key)
+            if votes is None:
+                votes = self._votes[key] = Counter()
+            votes[label] += weight
+            touched[key] = None
+        for key in touched:
+            votes = self._votes[key]
+            for label in [label for label, n in votes.items() if n <= 0]:
+                del votes[label]
+            if votes:
+                self._best[key] = votes.most_common(1)[0][0]
+                self.longest = max(self.longest, len(key))
+            else:
+                del self._votes[key]
+                self._best.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._best)
@@ -280,16 +309,18 @@ class Suggester:
         self._mine: dict[str, tuple[str, str]] = {}
         """This annotator's entities as counted (id -> text, label): `follow` keeps them exact by id."""
         entity = Kind.ENTITY  # (looked up once: every record is read)
+        everyone: Counter[tuple[str, str]] = Counter()
         for name in workspace.annotators():
             if is_predictions(name):
                 self.predictions.append(name)
                 continue
-            rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == entity]
-            if name == annotator:
+            if name == annotator:  # kept exact by id as they tag (see `follow`): from the records
+                rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == entity]
                 self._mine = {row["id"]: (row["text"], row["label"]) for row in rows}
-            pairs = Counter((row["text"], row["label"]) for row in rows)
-            for (text, label), count in pairs.items():  # each distinct string folded once, not per tag
-                self.tagged.add(text, label, count)
+                everyone.update((row["text"], row["label"]) for row in rows)
+            else:  # a teammate's tags as of their last fold, without their records
+                everyone.update(workspace.entity_counts(name))
+        self.tagged.add_counts(everyone)  # each distinct string folded once, not per tag nor per annotator
         self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
         self.rejections = Rejections(workspace.path, annotator)
         self.problems: list[str] = []

@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from store.annotation.entity_counts import count_entities, entities_path, read_entity_counts, write_entity_counts
+from store.annotation.record import ANNOTATIONS_TABLE
 from store.annotation.record import stored_problem as annotation_problem
-from store.annotation.summary import SummaryReader, from_records, summary_path, write_summary
+from store.annotation.summary import SummaryReader, current_tables, summarize, summary_path, write_summary
 from store.db.atomic import keep_version, write_atomic, write_atomic_chunks
 from store.db.journal import database_names
 from store.db.journal_format import (
@@ -61,32 +63,37 @@ def check_annotator(folder: Path, name: str, dry_run: bool) -> Iterator[Finding]
 
 
 def _check_summary(db: Path, dry_run: bool) -> Iterator[Finding]:
-    """The summary file (store.annotation.summary) is derived: rewritten from the records when it is missing,
-    stale, damaged or says anything the records do not."""
-    path = summary_path(db)
+    """The summary file and the entity counts (store.annotation.summary, entity_counts) are derived: rewritten
+    from the records when missing, stale, damaged or saying anything the records do not."""
     with try_locked(db.with_suffix(LOCK_SUFFIX)) as free:
         if not free:
-            yield Finding("note", str(path), f"not checked: open for writing in process {_holder(db)} (its writer "
-                                             "keeps it)")
+            yield Finding("note", str(summary_path(db)), f"not checked: open for writing in process {_holder(db)} "
+                                                         "(its writer keeps it)")
             return
-        shown = SummaryReader(db).read()
         try:
-            truth, stamp = from_records(db)
+            tables, stamp = current_tables(db)
         except CorruptFileError:
-            return  # reported above, and not repaired (dry run, or in use): the summary waits for the records
-        if shown == truth:
-            yield Finding("ok", str(path), f"{len(truth)} article(s) summarized, as the records say")
-            return
-        why = "missing" if not path.exists() else "stale or damaged" if shown is None else "differs from the records"
-        if dry_run:
-            yield Finding("problem", str(path), f"{why} (would be rewritten from the records)")
-            return
-        try:
-            write_summary(db, truth, stamp)
-        except OSError as exc:
-            yield Finding("problem", str(path), f"{why}; cannot rewrite it ({exc})")
-            return
-        yield Finding("repaired", str(path), f"{why}: rewritten from the records ({len(truth)} article(s))")
+            return  # reported above, and not repaired (dry run, or in use): these wait for the records
+        summaries, counts = summarize(tables), count_entities(tables.get(ANNOTATIONS_TABLE, {}).values())
+        for path, shown, truth, write, what in (
+                (summary_path(db), SummaryReader(db).read(), summaries,
+                 lambda: write_summary(db, summaries, stamp), f"{len(summaries)} article(s) summarized"),
+                (entities_path(db), read_entity_counts(db), counts,
+                 lambda: write_entity_counts(db, tables, stamp[0]), f"{len(counts)} tagged string(s) counted")):
+            if shown == truth:
+                yield Finding("ok", str(path), f"{what}, as the records say")
+                continue
+            why = ("missing" if not path.exists() else "stale or damaged" if shown is None
+                   else "differs from the records")
+            if dry_run:
+                yield Finding("problem", str(path), f"{why} (would be rewritten from the records)")
+                continue
+            try:
+                write()
+            except OSError as exc:
+                yield Finding("problem", str(path), f"{why}; cannot rewrite it ({exc})")
+                continue
+            yield Finding("repaired", str(path), f"{why}: rewritten from the records ({what})")
 
 
 def _check_journal(db: Path, journal: Path, dry_run: bool) -> Iterator[Finding]:

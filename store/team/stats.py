@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from statistics import mean
+from dataclasses import dataclass
 
 from store.annotation.record import STATES, state_of
 from store.annotators import is_human
@@ -12,10 +11,13 @@ from store.errors import StoreError
 from store.team import assign
 from store.workspace import Workspace
 
+NOBODY: frozenset[str] = frozenset()
 
-@dataclass
+
+@dataclass(slots=True)
 class ArticleRow:
-    """What the library shows and filters on for one article, from one annotator's point of view."""
+    """What the library shows and filters on for one article, from one annotator's point of view (one per
+    article of the corpus: kept small, the sets shared while empty)."""
 
     id: str
     title: str
@@ -26,9 +28,9 @@ class ArticleRow:
     credibility_mean: float | None = None
     entities: int = 0
     claims: int = 0
-    labels: set[str] = field(default_factory=set)
-    annotators: set[str] = field(default_factory=set)
-    done_by: set[str] = field(default_factory=set)
+    labels: frozenset[str] = NOBODY
+    annotators: frozenset[str] = NOBODY
+    done_by: frozenset[str] = NOBODY
     assigned: bool = False
     """Assigned to this annotator by `tahqiq assign`."""
 
@@ -94,8 +96,9 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
             raise
         problems.append(f"{exc}; shown without assignments")
         assignment = {}
-    rows = {a.id: ArticleRow(a.id, a.title, a.source, a.date, assigned=annotator in assignment.get(a.id, ()))
-            for a in workspace.articles()}
+    catalog = workspace.catalog()
+    rows = {i: ArticleRow(i, t, s, d, assigned=annotator in assignment.get(i, ()))
+            for i, t, s, d in zip(catalog.ids, catalog.titles, catalog.sources, catalog.dates)}
     scores: dict[str, list[int]] = {}
     names = workspace.annotators() if team else [n for n in workspace.annotators() if n == annotator]
     for name in names:
@@ -107,20 +110,20 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
             if row is None:
                 continue
             if summary.records or summary.state not in (None, "not started"):
-                row.annotators.add(name)
+                row.annotators = row.annotators | {name}
             if summary.state == "done":
-                row.done_by.add(name)
+                row.done_by = row.done_by | {name}
             if summary.score is not None:
                 scores.setdefault(article_id, []).append(summary.score)
             if mine:
                 row.entities, row.claims, row.credibility = summary.entities, summary.claims, summary.score
-                row.labels = {*summary.labels, "CLAIM"} if summary.claims else set(summary.labels)
+                row.labels = frozenset((*summary.labels, "CLAIM") if summary.claims else summary.labels)
     own = workspace.summaries(annotator)
     for row in rows.values():
         summary = own.get(row.id)
         row.state = state_of(summary.state if summary is not None else None, annotator in row.annotators)
         if row.id in scores:
-            row.credibility_mean = round(mean(scores[row.id]), 2)
+            row.credibility_mean = round(sum(scores[row.id]) / len(scores[row.id]), 2)  # (as statistics.mean: ints)
     return list(rows.values())
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from tinydb import TinyDB
 
 from store.annotation.annotation_set import AnnotationSet
-from store.annotation.entity_counts import count_entities, read_entity_counts
+from store.annotation.entity_counts import count_entities, fold_counts, read_entity_counts
 from store.annotation.labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
 from store.annotation.record import Kind
 from store.annotation.summary import Summary, SummaryReader
@@ -311,17 +311,17 @@ class Workspace:
             notes = notes or self.annotations(annotator, check=False)
         return notes.summaries()
 
-    def entity_counts(self, annotator: str) -> Counter[tuple[str, str]]:
-        """(text, label) -> how often `annotator` tagged it: as of their last fold, from their entity counts
-        file (store.annotation.entity_counts), or from their records when those are open here or the file cannot
-        be trusted."""
+    def entity_counts(self, annotator: str) -> Counter[tuple[tuple[str, ...], str]]:
+        """(folded words, label) -> how often `annotator` tagged a text so: as of their last fold, from their
+        entity counts file (store.annotation.entity_counts), or from their records when those are open here or
+        the file cannot be trusted."""
         notes = self._sets.get(annotator)
         if notes is None:
             found = read_entity_counts(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
             if found is not None:
                 return found
             notes = self.annotations(annotator, check=False)
-        return count_entities(notes.records())
+        return fold_counts(count_entities(notes.records()))
 
     def _open_set(self, annotator: str, check: bool) -> AnnotationSet:
         """Open for writing; a damaged file is an error when editing (`check`), and is read read-only as far

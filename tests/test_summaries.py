@@ -185,9 +185,10 @@ def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(worksp
             assert f"{entities_path(db)}: {'missing' if damage == 'lost' else 'stale or damaged'}" in result.stdout
         probe = ("import sys; from pathlib import Path; from store.annotation.summary import SummaryReader, "
                  "from_records, current_tables; from store.annotation.entity_counts import read_entity_counts, "
-                 "count_entities; db = Path(sys.argv[1]); r = SummaryReader(db).read(); "
+                 "count_entities, fold_counts; db = Path(sys.argv[1]); r = SummaryReader(db).read(); "
                  "c = read_entity_counts(db); t = current_tables(db)[0]['annotations'].values(); "
-                 "print(r is not None and r == from_records(db)[0] and c == count_entities(t) and len(c) == 2)")
+                 "print(r is not None and r == from_records(db)[0] and c == fold_counts(count_entities(t)) "
+                 "and len(c) == 2)")
         out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, cwd=ROOT)
         assert out.stdout.strip() == "True", (damage, out.stdout, out.stderr)
     again = run_cli(["doctor", "--workspace", str(workspace_path)])
@@ -253,3 +254,14 @@ def test_suggestions_count_a_teammates_tags_without_their_records(workspace_path
         assert Suggester(ws, "alice").tagged.__dict__ == tagged.__dict__ and "bob" in ws._sets
     finally:
         ws.close()
+
+
+def test_entity_counts_folded_otherwise_or_of_another_database_are_not_trusted(workspace_path: Path) -> None:
+    _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
+    db = workspace_path / "annotations" / "bob.json"
+    good = json.loads(entities_path(db).read_bytes())
+    assert read_entity_counts(db) is not None
+    for changed in ({**good, "fold": good["fold"] + 1}, {**good, "stamp": [0, 0, 0]},
+                    {**good, "counts": [[*row[:2], -1, row[3]] for row in good["counts"]]}):
+        entities_path(db).write_bytes(json.dumps(changed).encode())
+        assert read_entity_counts(db) is None

@@ -1,13 +1,15 @@
 """How often one annotator tagged each string with each entity label, kept beside their database so that the
-suggestions (store.assist.suggest) read a small file per teammate instead of every record.
+suggestions (store.assist.suggest) read a small file per teammate instead of every record, and fold nothing.
 
-For `annotations/alice.json`, `alice.entities` is JSON: `{"version": 1, "stamp": [ino, mtime_ns, size],
-"counts": [[text, label, count], ...]}`, the counts of the records in the database with that stamp plus its
-journal as it was when the file was written. The writer writes it with the summaries (store.annotation.summary):
-after each fold, and on taking the lock when it is missing or stale. A reader trusts it only while the database
-has that stamp, and then does not read the journal: a teammate's tags since their last fold are counted once
-they fold (the app folds on exit and every few MB of saves). Missing, stale or damaged: None, and the caller
-reads the records. Derived: `tahqiq doctor` rewrites it."""
+For `annotations/alice.json`, `alice.entities` is JSON: `{"version": 2, "stamp": [ino, mtime_ns, size], "fold":
+FOLD_STAMP, "counts": [[text, label, count, [folded word, ...]], ...]}`, the counts of the records in the
+database with that stamp plus its journal as it was when the file was written, each text's folded words
+(store.text.normalize.folded_words) beside it. The writer writes it with the summaries (store.annotation.summary):
+after each fold, and on taking the lock when it is missing or stale; texts it folded before are not folded again.
+A reader trusts it only while the database has that stamp and the folding is the same, and then does not read
+the journal: a teammate's tags since their last fold are counted once they fold (the app folds on exit and every
+few MB of saves). Missing, stale or damaged: None, and the caller reads the records. Derived: `tahqiq doctor`
+rewrites it."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from typing import Any
 from store.annotation.record import ANNOTATIONS_TABLE, Kind
 from store.db.atomic import write_atomic
 from store.db.storage import dumps, loads
+from store.text.normalize import FOLD_STAMP, folded_words
 
 ENTITIES_SUFFIX = ".entities"
-VERSION = 1
+VERSION = 2
+Key = tuple[tuple[str, ...], str]
+"""(the folded words of a tagged text, its label)."""
 
 
 def entities_path(db_path: Path) -> Path:
@@ -35,28 +40,60 @@ def count_entities(records: Iterable[Mapping[str, Any]]) -> Counter[tuple[str, s
     return Counter((r["text"], r["label"]) for r in records if r["kind"] == entity)
 
 
+def fold_counts(counts: Mapping[tuple[str, str], int], known: Mapping[str, tuple[str, ...]] | None = None
+                ) -> Counter[Key]:
+    """(folded words, label) -> count, each distinct text folded once (`known`: texts already folded)."""
+    folded: dict[str, tuple[str, ...]] = dict(known or {})
+    out: Counter[Key] = Counter()
+    for (text, label), n in counts.items():
+        words = folded.get(text)
+        if words is None:
+            words = folded[text] = folded_words(text)
+        out[(words, label)] += n
+    return out
+
+
 def write_entity_counts(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
                         db_stamp: tuple[int, int, int] | None) -> None:
     """Write `alice.entities` from an annotation database's tables (atomically; OSError if the disk refuses)."""
     counts = count_entities(tables.get(ANNOTATIONS_TABLE, {}).values())
-    data = {"version": VERSION, "stamp": list(db_stamp) if db_stamp else None,
-            "counts": [[text, label, n] for (text, label), n in sorted(counts.items())]}
+    folded = _folded_texts(db_path)
+    rows = []
+    for (text, label), n in sorted(counts.items()):
+        words = folded.get(text)
+        if words is None:
+            words = folded[text] = folded_words(text)
+        rows.append([text, label, n, list(words)])
+    data = {"version": VERSION, "stamp": list(db_stamp) if db_stamp else None, "fold": FOLD_STAMP, "counts": rows}
     write_atomic(entities_path(db_path), dumps(data))
 
 
-def read_entity_counts(db_path: Path) -> Counter[tuple[str, str]] | None:
-    """The counts as of the annotator's last fold, or None when the file is missing, damaged or not of the
-    database as it is now."""
+def _folded_texts(db_path: Path) -> dict[str, tuple[str, ...]]:
+    """Text -> folded words, as the file written last says (whatever its stamp), when the folding is the same."""
+    try:
+        data = loads(entities_path(db_path).read_bytes())
+        if data.get("version") == VERSION and data.get("fold") == FOLD_STAMP:
+            return {row[0]: tuple(row[3]) for row in data["counts"]}
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        pass
+    return {}
+
+
+def read_entity_counts(db_path: Path) -> Counter[Key] | None:
+    """(folded words, label) -> count as of the annotator's last fold, or None when the file is missing,
+    damaged, not of the database as it is now, or folded otherwise."""
     try:
         st = os.stat(db_path)
         data = loads(entities_path(db_path).read_bytes())
-        if data["version"] != VERSION or data["stamp"] != [st.st_ino, st.st_mtime_ns, st.st_size]:
+        if (data["version"] != VERSION or data["stamp"] != [st.st_ino, st.st_mtime_ns, st.st_size]
+                or data["fold"] != FOLD_STAMP):
             return None
-        counts: Counter[tuple[str, str]] = Counter()
-        for text, label, n in data["counts"]:
-            if type(text) is not str or type(label) is not str or type(n) is not int or n <= 0:
+        counts: Counter[Key] = Counter()
+        for text, label, n, words in data["counts"]:
+            if (type(text) is not str or type(label) is not str or type(n) is not int or n <= 0
+                    or not all(type(w) is str for w in words)):
                 return None
-            counts[(text, label)] = n
+            counts[(tuple(words), label)] += n
         return counts
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -15,17 +15,19 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import regex as _regex
 
+from store.annotation.entity_counts import fold_counts
 from store.annotation.record import Kind
 from store.annotators import PREDICTIONS_PREFIX, is_predictions
 from store.db.atomic import write_atomic
 from store.db.storage import loads
 from store.errors import StoreError
-from store.text.normalize import CLITIC_PREFIX, WORD, quick_fold
+from store.text.normalize import CLITIC_PREFIX, WORD, folded_words, quick_fold
 
 PATTERNS_FILE = "patterns.jsonl"
 MAX_WORDS = 8
@@ -33,7 +35,6 @@ _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
 REGEX_SECONDS = 0.2
 """How long one token pattern's REGEX may run over one article (see store.assist.claim_rules.REGEX_SECONDS): a
 pattern that runs out is reported once and skipped from then on."""
-
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -48,65 +49,51 @@ class Suggestion:
     def key(self) -> tuple[int, int, str]:
         return (self.start, self.end, self.label)
 
-
 def words(text: str) -> list[tuple[int, int, str]]:
     """(start, end, folded word) of every word of `text`."""
     return [(m.start(), m.end(), quick_fold(m.group())) for m in WORD.finditer(text)]
-
-
-def _key(text: str) -> tuple[str, ...]:
-    return tuple(w for _, _, w in words(text))
-
 
 class PhraseMatcher:
     """Folded word sequences -> label (the label most often given to that string)."""
 
     def __init__(self) -> None:
-        self._votes: dict[tuple[str, ...], Counter[str]] = {}
+        self._votes: dict[tuple[str, ...], dict[str, int]] = {}
         self._best: dict[tuple[str, ...], str] = {}
         self.longest = 1
 
     def add(self, text: str, label: str, weight: int = 1) -> None:
         """Count `weight` votes for `label` on `text` (a negative weight takes votes back)."""
-        key = _key(text)
-        if not key or len(key) > MAX_WORDS:
-            return
-        votes = self._votes.setdefault(key, Counter())
-        votes[label] += weight
-        if votes[label] <= 0:
-            del votes[label]
-        if votes:
-            self._best[key] = votes.most_common(1)[0][0]
-            self.longest = max(self.longest, len(key))
-        else:
-            del self._votes[key]
-            self._best.pop(key, None)
+        self.add_counts({(folded_words(text), label): weight})
 
-    def add_counts(self, counts: Mapping[tuple[str, str], int]) -> None:
-        """`add` for many (text, label) -> votes at once: each text folded once, each best label chosen once."""
-        keys: dict[str, tuple[str, ...]] = {}
+    def add_counts(self, counts: Mapping[tuple[tuple[str, ...], str], int]) -> None:
+        """`add` for many (folded words, label) -> votes at once (store.annotation.entity_counts.fold_counts),
+        each best label chosen once: the most voted, the first given among equals."""
+        all_votes, best = self._votes, self._best
         touched: dict[tuple[str, ...], None] = {}
-        for (text, label), weight in counts.items():
-            key = keys.get(text)
-            if key is None:
-                key = keys[text] = _key(text)
+        for (key, label), weight in counts.items():
             if not key or len(key) > MAX_WORDS:
                 continue
-            votes = self._votes.get(key)
+            votes = all_votes.get(key)
             if votes is None:
-                votes = self._votes[key] = Counter()
-            votes[label] += weight
-            touched[key] = None
-        for key in touched:
-            votes = self._votes[key]
-            for label in [label for label, n in votes.items() if n <= 0]:
-                del votes[label]
-            if votes:
-                self._best[key] = votes.most_common(1)[0][0]
-                self.longest = max(self.longest, len(key))
+                all_votes[key] = {label: weight}
             else:
-                del self._votes[key]
-                self._best.pop(key, None)
+                votes[label] = votes.get(label, 0) + weight
+            touched[key] = None
+        longest = self.longest
+        for key in touched:
+            votes = all_votes[key]
+            if len(votes) == 1 and next(iter(votes.values())) > 0:
+                best[key] = next(iter(votes))
+            else:
+                for label in [label for label, n in votes.items() if n <= 0]:
+                    del votes[label]
+                if not votes:
+                    del all_votes[key]
+                    best.pop(key, None)
+                    continue
+                best[key] = max(votes.items(), key=itemgetter(1))[0]  # (max keeps the first of equals)
+            longest = max(longest, len(key))
+        self.longest = longest
 
     def __len__(self) -> int:
         return len(self._best)
@@ -136,7 +123,6 @@ class PhraseMatcher:
                 i += 1
         return found
 
-
 def _variants(word: str) -> list[tuple[str, int]]:
     """The word, and the word without each possible clitic prefix (و، وب، وبال...): (head, chars cut)."""
     clitic = _CLITIC.match(word)
@@ -148,7 +134,6 @@ def _variants(word: str) -> list[tuple[str, int]]:
             out.append(("ا" + word[n:], n - 1))  # لل = ل + ال with the alef elided: لِلمديرية -> المديرية
     return out
 
-
 def _skip(text: str, start: int, folded_chars: int) -> int:
     """How many characters of `text` from `start` make up the first `folded_chars` folded characters."""
     if not folded_chars:
@@ -159,7 +144,6 @@ def _skip(text: str, start: int, folded_chars: int) -> int:
     while start + n < len(text) and not quick_fold(text[start + n]):
         n += 1  # marks on the clitic stay with it
     return n
-
 
 @dataclass(frozen=True)
 class TokenPattern:
@@ -197,9 +181,7 @@ class TokenPattern:
                 out.append((ws[i][0], ws[i + n - 1][1], self.label))
         return out
 
-
 _REGEXES: dict[str, Any] = {}
-
 
 def _compiled(pattern: str) -> Any:
     """A REGEX of a token pattern, compiled once (by the `regex` module, which can stop on a time limit)."""
@@ -208,9 +190,7 @@ def _compiled(pattern: str) -> Any:
         found = _REGEXES[pattern] = _regex.compile(pattern)
     return found
 
-
 _TOKEN_KEYS = {"TEXT", "LOWER", "NORM", "REGEX", "IS_DIGIT"}
-
 
 def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, list[TokenPattern]]:
     """Read patterns.jsonl: {"label": "ORG", "pattern": "phrase"} or {"label": ..., "pattern": [{...}, ...]}.
@@ -260,7 +240,6 @@ def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, lis
                              f"{', '.join(sorted(_TOKEN_KEYS))}")
     return phrases, tokens
 
-
 class Rejections:
     """Suggestions an annotator rejected, so they do not come back (`suggestions/<annotator>.json`)."""
 
@@ -297,7 +276,6 @@ class Rejections:
             raise StoreError(f"{self.path}: cannot save the rejection ({exc.strerror})") from exc
         self._keys = keys
 
-
 class Suggester:
     """Suggestions for one annotator over a workspace; built once, updated as the annotator tags."""
 
@@ -309,7 +287,7 @@ class Suggester:
         self._mine: dict[str, tuple[str, str]] = {}
         """This annotator's entities as counted (id -> text, label): `follow` keeps them exact by id."""
         entity = Kind.ENTITY  # (looked up once: every record is read)
-        everyone: Counter[tuple[str, str]] = Counter()
+        everyone: Counter[tuple[tuple[str, ...], str]] = Counter()
         for name in workspace.annotators():
             if is_predictions(name):
                 self.predictions.append(name)
@@ -317,10 +295,10 @@ class Suggester:
             if name == annotator:  # kept exact by id as they tag (see `follow`): from the records
                 rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == entity]
                 self._mine = {row["id"]: (row["text"], row["label"]) for row in rows}
-                everyone.update((row["text"], row["label"]) for row in rows)
-            else:  # a teammate's tags as of their last fold, without their records
+                everyone.update(fold_counts(Counter((row["text"], row["label"]) for row in rows)))
+            else:  # a teammate's tags as of their last fold, folded when written, without their records
                 everyone.update(workspace.entity_counts(name))
-        self.tagged.add_counts(everyone)  # each distinct string folded once, not per tag nor per annotator
+        self.tagged.add_counts(everyone)
         self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
         self.rejections = Rejections(workspace.path, annotator)
         self.problems: list[str] = []

@@ -9,7 +9,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from store.annotation.entity_counts import count_entities, entities_path, read_entity_counts, write_entity_counts
+from store.annotation.entity_counts import (
+    count_entities,
+    entities_path,
+    fold_counts,
+    read_entity_counts,
+    write_entity_counts,
+)
 from store.annotation.record import ANNOTATIONS_TABLE
 from store.annotation.record import stored_problem as annotation_problem
 from store.annotation.summary import SummaryReader, current_tables, summarize, summary_path, write_summary
@@ -74,7 +80,7 @@ def _check_summary(db: Path, dry_run: bool) -> Iterator[Finding]:
             tables, stamp = current_tables(db)
         except CorruptFileError:
             return  # reported above, and not repaired (dry run, or in use): these wait for the records
-        summaries, counts = summarize(tables), count_entities(tables.get(ANNOTATIONS_TABLE, {}).values())
+        summaries, counts = summarize(tables), fold_counts(count_entities(tables.get(ANNOTATIONS_TABLE, {}).values()))
         for path, shown, truth, write, what in (
                 (summary_path(db), SummaryReader(db).read(), summaries,
                  lambda: write_summary(db, summaries, stamp), f"{len(summaries)} article(s) summarized"),

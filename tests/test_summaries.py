@@ -265,3 +265,45 @@ def test_entity_counts_folded_otherwise_or_of_another_database_are_not_trusted(w
                     {**good, "counts": [[*row[:2], -1, row[3]] for row in good["counts"]]}):
         entities_path(db).write_bytes(json.dumps(changed).encode())
         assert read_entity_counts(db) is None
+
+
+def test_a_writer_reads_its_database_when_first_needed_if_it_is_the_last_folds(workspace_path: Path,
+                                                                                monkeypatch) -> None:
+    """The app takes the lock and shows the library (summaries) without reading the annotator's database; the
+    first lookup reads it, once; saves and the next session are as always."""
+    from store.db import journal
+
+    _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
+    reads: list[Path] = []
+    real = journal.read_database
+    monkeypatch.setattr(journal, "read_database", lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    ws = Workspace.open(workspace_path)
+    try:
+        notes = ws.annotations("alice")
+        notes.acquire()
+        rows = article_rows(ws, "alice", team=False)
+        assert reads == [] and sum(r.entities for r in rows) == 2
+        article = ws.articles()[0]
+        assert [r["label"] for r in notes.for_article(article.id) if r["kind"] == "entity"] == ["PER"]
+        assert len(reads) == 1
+        start, end = list(WORD.finditer(article.body))[9].span()
+        notes.add_entity(article.id, start, end, "LOC")
+    finally:
+        ws.close()
+    assert len(reads) == 1
+    again = Workspace.open(workspace_path)
+    try:
+        assert sorted(r["label"] for r in again.annotations("alice").for_article(article.id)
+                      if r["kind"] == "entity") == ["LOC", "PER"]
+    finally:
+        again.close()
+    # A database that is not the last fold's (rewritten since) is read, and checked, at once.
+    db = workspace_path / "annotations" / "alice.json"
+    db.write_bytes(db.read_bytes() + b" ")
+    reads.clear()
+    ws = Workspace.open(workspace_path)
+    try:
+        ws.annotations("alice")
+        assert reads == [db]
+    finally:
+        ws.close()

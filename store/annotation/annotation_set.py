@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from store.annotation.entity_counts import read_entity_counts, write_entity_counts
+from store.annotation.entity_counts import entity_counts_fresh, write_entity_counts
 from store.annotation.labels import Schema
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, STATES, Annotation, Kind, sort_key, state_of
 from store.annotation.record import stored_problem as record_problem
@@ -86,8 +86,12 @@ class AnnotationSet:
         self.path = path
         self._article = article
         self._schema = schema
+        # A writer whose database is the one its summary was made from (the last fold's, unchanged) reads it when
+        # first needed: the library needs only the summary (a damaged or changed database is read, and refused,
+        # now, as before).
+        lazy = not read_only and SummaryReader(path).read() is not None
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
-                                 read_only=read_only, check=record_problem)
+                                 read_only=read_only, check=record_problem, lazy=lazy)
         if not read_only:
             self._store.after_fold = partial(_write_derived, path)
         self._summaries: dict[str, Summary] | None = None
@@ -166,7 +170,7 @@ class AnnotationSet:
         "annotator X is already open in process PID on HOST" if another process is. A summary file that is
         missing or stale (store.annotation.summary) is written then."""
         self._store.acquire()
-        if SummaryReader(self.path).read() is None or read_entity_counts(self.path) is None:
+        if SummaryReader(self.path).read() is None or not entity_counts_fresh(self.path):
             with self._store.lock:
                 _write_derived(self.path, self._store.tables, self._store.position())
 

@@ -79,6 +79,21 @@ def _folded_texts(db_path: Path) -> dict[str, tuple[str, ...]]:
     return {}
 
 
+def entity_counts_fresh(db_path: Path) -> bool:
+    """Whether `alice.entities` is of the database as it is now and folded the same way (its header alone is read:
+    the file is written header first)."""
+    try:
+        st = os.stat(db_path)
+        with open(entities_path(db_path), "rb") as handle:
+            head = handle.read(256)
+        cut = head.find(b',"counts":')
+        data = loads(head[:cut] + b"}") if cut > 0 else None
+        return (isinstance(data, dict) and data.get("version") == VERSION and data.get("fold") == FOLD_STAMP
+                and data.get("stamp") == [st.st_ino, st.st_mtime_ns, st.st_size])
+    except (OSError, ValueError):
+        return False
+
+
 def read_entity_counts(db_path: Path) -> Counter[Key] | None:
     """(folded words, label) -> count as of the annotator's last fold, or None when the file is missing,
     damaged, not of the database as it is now, or folded otherwise."""

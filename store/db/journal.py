@@ -59,7 +59,7 @@ from store.db.journal_format import (
 )
 from store.db.lock import open_lock, read_holder, try_lock, write_holder
 from store.db.storage import cannot_save, quiet_gc
-from store.errors import LockedError, StoreError, UnsavedError
+from store.errors import CorruptFileError, LockedError, StoreError, UnsavedError
 
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
@@ -81,10 +81,13 @@ class JournalStore:
     `damage`), so a user can still see their work while `tahqiq doctor` or a backup repairs it.
     `keep_unsaved`: a save that fails (disk full, read-only folder) is kept in memory, applied, and written
     by `flush` once it can be (the app's mode); otherwise a failed save changes nothing.
+    `lazy` (a writer only): the database is read when `tables`, a lookup or a save first needs it, not when
+    opened; taking the lock then reads (and checks) only the journal. For a database known to be the one the
+    last fold wrote (store.annotation.annotation_set decides), so that an app shows its first screen first.
     """
 
     def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
-                 read_only: bool = False, check: Check | None = None) -> None:
+                 read_only: bool = False, check: Check | None = None, lazy: bool = False) -> None:
         self.check = check
         """`check(table, record)`: what makes a record read from the files unusable, or None (see
         store.annotation.annotation_set)."""
@@ -93,9 +96,10 @@ class JournalStore:
         self.lock_path = self.db_path.with_suffix(LOCK_SUFFIX)
         self.owner = owner
         self.lock = threading.RLock()
-        self.tables: dict[str, dict[str, dict[str, Any]]] = {}
+        self._tables: dict[str, dict[str, dict[str, Any]]] = {}
         self._index_fields = indexes or {}
-        self.index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
+        self._index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
+        self._loaded = False
         self._next: dict[str, int] = {}
         self._db_stamp: tuple[int, int, int] | None = None
         self._j_ino: int | None = None
@@ -117,7 +121,20 @@ class JournalStore:
         self.after_fold: Callable[[dict[str, dict[str, dict[str, Any]]], tuple], None] | None = None
         """Called by the writer after each fold with the tables folded and `position()` just after: to write
         what is derived from them (store.annotation.summary); what it raises is ignored (derived data)."""
-        self._load_full()
+        if not lazy or read_only:
+            self._load_full()
+
+    @property
+    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The tables (table -> key -> record), read from the files on first use when opened `lazy`."""
+        self._ensure_loaded()
+        return self._tables
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            with self.lock:
+                if not self._loaded:
+                    self._load_full()
 
     # ----- reading --------------------------------------------------------------------------------
     def _ensure_db(self) -> None:
@@ -137,7 +154,8 @@ class JournalStore:
         self.damage = []
         tables, ops, stamp, j_ino, used = read_database(self.db_path, self.check,
                                                         self.damage if self.read_only else None)
-        self.tables = tables
+        self._tables = tables
+        self._loaded = True
         self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
         self._reindex()
         for op in ops:
@@ -148,12 +166,12 @@ class JournalStore:
         self.generation += 1
 
     def _reindex(self) -> None:
-        self.index = {}
+        self._index = {}
         self._next = {}
         for table, fields in self._index_fields.items():
             for f in fields:
-                self.index[(table, f)] = {}
-        for table, rows in self.tables.items():
+                self._index[(table, f)] = {}
+        for table, rows in self._tables.items():
             top = 0
             for key, record in rows.items():
                 self._index_add(table, key, record)
@@ -164,26 +182,26 @@ class JournalStore:
         for f in self._index_fields.get(table, ()):
             value = record.get(f)
             try:
-                self.index[(table, f)].setdefault(value, {})[key] = None
+                self._index[(table, f)].setdefault(value, {})[key] = None
             except TypeError:  # unhashable value: not indexed (never matched by a lookup)
                 pass
 
     def _index_remove(self, table: str, key: str, record: dict[str, Any]) -> None:
         for f in self._index_fields.get(table, ()):
             try:
-                bucket = self.index[(table, f)].get(record.get(f))
+                bucket = self._index[(table, f)].get(record.get(f))
             except TypeError:
                 continue
             if bucket is not None:
                 bucket.pop(key, None)
                 if not bucket:
-                    del self.index[(table, f)][record.get(f)]
+                    del self._index[(table, f)][record.get(f)]
 
     def _apply(self, op: Op) -> None:
         if op[0] == SUMMARY_OP:
             return  # derived data for readers that skip the records (store.annotation.summary)
         table, key = op[1], op[2]
-        rows = self.tables.setdefault(table, {})
+        rows = self._tables.setdefault(table, {})
         old = rows.get(key)
         if old is not None:
             self._index_remove(table, key, old)
@@ -197,9 +215,23 @@ class JournalStore:
     def refresh(self) -> None:
         """Catch up with what another process saved (cheap: two stats when nothing changed)."""
         with self.lock:
-            if self._lock_fd is not None:
-                return  # the writer holds the lock: nobody else changes these files
+            if self._lock_fd is not None or not self._loaded:
+                return  # the writer holds the lock: nobody else changes these files; or not read yet
             self._catch_up()
+
+    def _scan_journal(self) -> None:
+        """The journal's inode and whole-line length, every line checked (CorruptFileError as when loading),
+        without reading the database: what a writer opened `lazy` needs to take the lock."""
+        try:
+            with open(self.journal_path, "rb") as handle:
+                j_ino: int | None = os.fstat(handle.fileno()).st_ino
+                data = handle.read()
+        except FileNotFoundError:
+            j_ino, data = None, b""
+        except OSError as exc:
+            raise CorruptFileError(f"{self.journal_path}: cannot read: {exc.strerror}") from exc
+        _, used, _torn = parse_journal(data, self.journal_path, check=self.check)
+        self._j_ino, self._j_off = j_ino, used
 
     def _catch_up(self) -> None:
         """Read what changed on disk since the last read: the new journal lines, or all if folded meanwhile."""
@@ -235,16 +267,19 @@ class JournalStore:
         """(database (inode, mtime_ns, size), journal inode, journal bytes read): what the tables hold now
         (with `tables`, under `lock`; for derived files that readers check against the files)."""
         with self.lock:
+            self._ensure_loaded()
             return (self._db_stamp, self._j_ino, self._j_off)
 
     def keys(self, table: str, field: str, value: Any) -> list[str]:
         """Keys of the records of `table` whose `field` equals `value` (an indexed field), in key order."""
+        self._ensure_loaded()
         try:
-            return sorted(self.index[(table, field)].get(value, ()), key=_int)
+            return sorted(self._index[(table, field)].get(value, ()), key=_int)
         except TypeError:
             return []
 
     def next_key(self, table: str) -> str:
+        self._ensure_loaded()
         return str(self._next.get(table, 1))
 
     # ----- writing --------------------------------------------------------------------------------
@@ -276,7 +311,10 @@ class JournalStore:
                 remove_stale_temp_files(path)  # a killed writer's (only this annotator's writers make them)
             try:
                 self._ensure_db()
-                self._catch_up()  # what the previous writer saved last
+                if self._loaded:
+                    self._catch_up()  # what the previous writer saved last
+                else:
+                    self._scan_journal()  # (the database is read when first needed)
                 self._cut_torn_tail()
                 created = not self.journal_path.exists()
                 self._j_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -319,6 +357,7 @@ class JournalStore:
                 line = encode_line(ops)
             except ValueError as exc:
                 raise StoreError(f"{self.journal_path}: cannot save ({exc}); nothing was changed") from exc
+            self._ensure_loaded()
             if self.keep_unsaved and not self.read_only:
                 self._unsaved.append((line, ops))
                 for op in ops:
@@ -480,13 +519,14 @@ _OPEN_LOCK = threading.Lock()
 
 
 def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
-               read_only: bool = False, check: Check | None = None) -> JournalStore:
-    """The process-wide store of `db_path` (one per file and mode, shared by every Workspace of this process)."""
+               read_only: bool = False, check: Check | None = None, lazy: bool = False) -> JournalStore:
+    """The process-wide store of `db_path` (one per file and mode, shared by every Workspace of this process);
+    `lazy`: a writer's database is read when first needed, not now (see JournalStore)."""
     key = os.path.realpath(db_path) + (" (read-only)" if read_only else "")
     with _OPEN_LOCK:
         store = _OPEN.get(key)
         if store is None:
-            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only, check=check)
+            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only, check=check, lazy=lazy)
             _OPEN[key] = store
         else:
             store.refresh()

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from textual.widgets import DataTable
 
 from store import Workspace
 from store.text.normalize import find_all
 from tui.app import make_app
 from tui.bidi import visual_line
 from tui.screens.reader import ReaderScreen
+from tui.widgets.article_table import ArticleTable
 from tui.widgets.article_view import ArticleView
 
 ARTICLE = "52f015e52f40b84e"
@@ -36,9 +36,8 @@ pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, 
 async def test_app_lists_the_five_seeds_and_opens_one(workspace_path: Path) -> None:
     app = make_app(Workspace.open(workspace_path), "alice")
     async with app.run_test(size=(120, 30)) as pilot:
-        table = app.screen.query_one(DataTable)
-        assert table.row_count == 5
-        keys = [row.key.value for row in table.ordered_rows]
+        table = app.screen.query_one(ArticleTable)
+        keys = [row.id for row in table.rows]
         assert keys == [a.id for a in app.workspace.articles()]
         await pilot.press("down", "down", "down", "enter")
         await pilot.pause()

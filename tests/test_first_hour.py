@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from store import Workspace
 from store.db.journal import _OPEN
@@ -19,6 +19,7 @@ from tui.dialogs.claim_form import ClaimForm
 from tui.dialogs.credibility_form import CredibilityForm
 from tui.screens.reader import ReaderScreen
 from tui.widgets.annotation_panel import AnnotationPanel
+from tui.widgets.article_table import ArticleTable
 
 pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
@@ -98,9 +99,9 @@ async def test_a_note_alone_stores_no_score(workspace_path: Path) -> None:
         assert "no score" in str(panel.get_option_at_index(0).prompt)
         await pilot.press("escape")
         await pilot.pause()
-        table = app.screen.query_one(DataTable)
-        row = table.get_row(ARTICLE)
-        assert row[[c.key.value for c in table.ordered_columns].index("credibility")] == "-"
+        table = app.screen.query_one(ArticleTable)
+        row = table.cell_texts(table.rows[table.index_of(ARTICLE)])
+        assert row[[key for key, _, _ in table.columns].index("credibility")].strip() == "-"
     _close(app)
     [record] = Workspace.open(workspace_path).annotations("alice").for_article(ARTICLE)
     assert record["attributes"] == {"score": None, "indicators": [], "note": "عنوان مثير"}
@@ -294,13 +295,14 @@ async def test_library_fits_narrow_terminals(workspace_path: Path, width: int) -
     app = _fresh(workspace_path)
     async with app.run_test(size=(width, 30)) as pilot:
         await pilot.pause()
-        table = app.screen.query_one(DataTable)
-        used = sum(c.get_render_width(table) for c in table.ordered_columns)
+        table = app.screen.query_one(ArticleTable)
+        used = sum(w + 2 for _, _, w in table.columns)
         assert used <= width - 2
-        headers = [str(c.label) for c in table.ordered_columns]
+        headers = [label for _, label, _ in table.columns]
         assert {"Cred", "Mean", "E", "C"} <= set(headers)
+        assert table.render_line(0).text.split() == headers  # the header as drawn: every label, in order
         title = app.workspace.article(ARTICLE).title
-        cell = str(table.get_row(ARTICLE)[headers.index("Title")])
+        cell = table.cell_texts(table.rows[table.index_of(ARTICLE)])[headers.index("Title")]
         first_word = app.display_options.snippet(title.split()[0], 20)
         assert cell.rstrip().endswith(first_word)  # RTL: the beginning is at the right, never cut
     _close(app)

@@ -57,6 +57,7 @@ from tui.screens.agreement import AgreementScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
 from tui.screens.review import ReviewScreen
+from tui.widgets.article_table import ArticleTable
 
 SIZE = (120, 36)
 ARTICLE = "52f015e52f40b84e"     # the seed the reader states use
@@ -188,8 +189,7 @@ async def select_row(run: Run, article_id: str) -> None:
     """Put the library's cursor on an article (where the arrow keys would take it)."""
     screen = run.app.screen
     assert isinstance(screen, LibraryScreen), screen
-    table = screen.query_one(DataTable)
-    table.move_cursor(row=table.get_row_index(article_id), animate=False)
+    assert screen.query_one(ArticleTable).select(article_id)
     await settle(run.pilot)
     assert screen.current_id() == article_id
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from textual.widgets import DataTable, Input, Label, ProgressBar
+from textual.widgets import Input, Label, ProgressBar
 
 from store import Workspace
 from store.db import journal
@@ -19,6 +19,7 @@ from store.session import SessionState
 from tui.app import make_app
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
+from tui.widgets.article_table import ArticleTable
 
 pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, not the clock (conftest.py)
 
@@ -35,8 +36,14 @@ def close_for_restart(workspace: Workspace) -> None:
 
 
 def shown(app) -> list[str]:
-    table = app.screen.query_one(DataTable)
-    return [str(row.key.value) for row in table.ordered_rows]
+    return [row.id for row in app.screen.query_one(ArticleTable).rows]
+
+
+def cells(app, article_id: str) -> dict[str, str]:
+    """What an article's row shows in each column, as drawn (trailing blanks dropped)."""
+    table = app.screen.query_one(ArticleTable)
+    row = table.rows[table.index_of(article_id)]
+    return {key: text.rstrip() for (key, _, _), text in zip(table.columns, table.cell_texts(row))}
 
 
 async def wait_rows(pilot, app, predicate, tries: int = 50) -> list[str]:
@@ -58,10 +65,10 @@ async def test_sort_by_date_and_reverse_and_persist(workspace_path: Path) -> Non
         assert shown(app)[-2:] == [IDS[0], IDS[1]]  # dated articles after undated ones, 2014 before 2016
         await pilot.press("r")
         assert shown(app)[:2] == [IDS[1], IDS[0]]
-        table = screen.query_one(DataTable)
-        keys = [str(k.value) for k in table.columns]
-        x = sum(table.columns[k].get_render_width(table) for k in list(table.columns)[:keys.index("source")])
-        await pilot.click(DataTable, offset=(x + 2, 0))  # the Source header
+        table = screen.query_one(ArticleTable)
+        keys = [key for key, _, _ in table.columns]
+        x = sum(width + 2 for _, _, width in table.columns[:keys.index("source")])
+        await pilot.click(ArticleTable, offset=(x + 2, 0))  # the Source header
         assert screen.sort_key == "source"
     close_for_restart(app.workspace)
     # The sort survives a restart.
@@ -86,10 +93,9 @@ async def test_filters_and_progress_numbers(workspace_path: Path) -> None:
         bar = screen.query_one(ProgressBar)
         assert (bar.progress, bar.total) == (1, 5)
         assert "me 1/5 · team 2/5" in str(screen.query_one("#progress-text", Label).render())
-        table = screen.query_one(DataTable)
-        row = table.get_row(IDS[0])
-        assert row[0] == " ● done" and row[4] == "2" and row[5] == "3.0"
-        assert table.get_row(IDS[3])[0] == " ◐ doing" and table.get_row(IDS[3])[6] == "1"
+        row = cells(app, IDS[0])
+        assert row["state"] == " ● done" and row["credibility"] == "2" and row["mean"] == "3.0"
+        assert cells(app, IDS[3])["state"] == " ◐ doing" and cells(app, IDS[3])["entities"] == "1"
 
         await pilot.press("f")
         await pilot.pause()
@@ -270,12 +276,11 @@ async def test_assigned_first_triage_follows_and_teammates_saves_appear(workspac
             "ws.annotations('bob').set_credibility(sys.argv[2], 1); "
             "ws.annotations('bob').set_state(sys.argv[2], 'done')"),
             str(workspace_path), IDS[1]], check=True)
-        table = app.screen.query_one(DataTable)
         for _ in range(60):
             await pilot.pause(0.1)
-            if table.get_row(IDS[1])[5] == "1.0":
+            if cells(app, IDS[1])["mean"] == "1.0":
                 break
-        assert table.get_row(IDS[1])[5] == "1.0"
+        assert cells(app, IDS[1])["mean"] == "1.0"
         assert "team 1/5" in str(app.screen.query_one("#progress-text", Label).render())
         expected = [i for i in shown(app) if i in mine]
         await pilot.press("t")
@@ -284,9 +289,10 @@ async def test_assigned_first_triage_follows_and_teammates_saves_appear(workspac
         assert body  # the teammate's article text was untouched
 
 
-async def test_large_workspace_shows_its_first_rows_then_the_team_figures(workspace_path: Path, monkeypatch) -> None:
-    """The paths a 100,000-article workspace takes, forced on the seeds: a capped table (sorting still sees
-    every article), and the team's figures loaded after the first screen."""
+async def test_large_workspace_shows_every_row_then_the_team_figures(workspace_path: Path, monkeypatch) -> None:
+    """The path a 100,000-article workspace takes, forced on the seeds: every article in the table (no cap,
+    no "first N shown"), the cursor on the last article opened, the team's figures loaded after the first
+    screen, and the cursor kept on its article when the sort changes."""
     from tui.screens import library
 
     ws = Workspace.open(workspace_path)
@@ -295,20 +301,21 @@ async def test_large_workspace_shows_its_first_rows_then_the_team_figures(worksp
     ws.annotations("carol").set_credibility(articles[0].id, 4)
     ws.annotations("bob").set_state(articles[1].id, "done")
     ws.close()
-    monkeypatch.setattr(library, "TABLE_LIMIT", 3)
     monkeypatch.setattr(library, "TEAM_IN_BACKGROUND_FROM", 0)
-    SessionState(workspace_path, "alice").set("last_article", articles[4].id)  # 5th: past the 3 shown
+    SessionState(workspace_path, "alice").set("last_article", articles[4].id)
     app = make_app(Workspace.open(workspace_path), "alice")
     async with app.run_test(size=(140, 30)) as pilot:
         screen = app.screen
-        table = screen.query_one(DataTable)
-        assert table.row_count == 4 and screen.current_id() == articles[4].id  # the last article stays
-        assert "first 3 of 5 shown" in str(screen.query_one("#filter-text", Label).render())
+        table = screen.query_one(ArticleTable)
+        assert len(table.rows) == 5 and screen.current_id() == articles[4].id
+        assert "shown" not in str(screen.query_one("#filter-text", Label).render())
         await app.workers.wait_for_complete()
         await pilot.pause()
         row = next(r for r in screen.rows if r.id == articles[0].id)
         assert row.credibility_mean == 3.0  # bob's and carol's, read in the background
         assert "team 1/5" in str(screen.query_one("#progress-text", Label).render())
-        await pilot.press("s")  # sort (cycles the key): still every article behind the 3 rows shown
+        before = shown(app)
+        await pilot.press("s")  # sort (cycles the key): the rows move, the cursor stays on its article
         await pilot.pause()
-        assert len(screen.visible_rows()) == 5 and table.row_count == 3
+        assert shown(app) != before and sorted(shown(app)) == sorted(before)
+        assert screen.current_id() == articles[4].id

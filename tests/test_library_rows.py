@@ -1,5 +1,6 @@
-"""The library's table lays out a title when its row is drawn, not when the row is added: at 300 articles the
-first screen lays out the rows it shows (plus the pinned one), and paging down lays out the next page."""
+"""The library's table holds every article and lays out a title only when its line is drawn: at 3,000 articles
+the first screen lays out the rows it shows, End reaches the last article and Enter opens it, paging lays
+out one page, and a resize keeps the cursor on its article."""
 
 from __future__ import annotations
 
@@ -7,55 +8,131 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from store import Workspace
 from tui.app import make_app
 from tui.bidi.display import DisplayOptions
 from tui.screens.library import LibraryScreen
+from tui.screens.reader import ReaderScreen
+from tui.widgets.article_table import ArticleTable
 
 pytestmark = pytest.mark.usefixtures("quiet_waits")
 
-TITLES = [f"خبر رقم {i} عن المغرب والجزائر" for i in range(300)]
+COUNT = 3000
+TITLES = [f"خبر رقم {i} عن المغرب والجزائر" for i in range(COUNT)]
+PAGE = 40
+"""More than the rows a 30-line terminal shows."""
 
 
-@pytest.fixture
-def big_path(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def big_path(tmp_path_factory) -> Path:
+    """3,000 small articles imported from one JSONL file (built once: the tests only read it)."""
+    tmp_path = tmp_path_factory.mktemp("many")
     src = tmp_path / "many.jsonl"
-    src.write_text("".join(json.dumps({"id": f"a{i:03}", "title": t, "text": f"{t}. نص الخبر {i}."},
+    src.write_text("".join(json.dumps({"id": f"a{i:04}", "title": t, "text": f"{t}. نص الخبر {i}."},
                                       ensure_ascii=False) + "\n" for i, t in enumerate(TITLES)), encoding="utf-8")
     ws = Workspace.open(tmp_path / "ws")
-    assert len(ws.import_paths([src]).imported) == 300
+    assert len(ws.import_paths([src]).imported) == COUNT
     ws.close()
     return tmp_path / "ws"
 
 
-async def test_titles_are_laid_out_as_their_rows_are_drawn(big_path: Path, monkeypatch) -> None:
-    laid_out: list[str] = []
+@pytest.fixture
+def laid_out(monkeypatch) -> list[str]:
+    """Every text the bidi engine lays out as a table cell, in order."""
+    texts: list[str] = []
     cell = DisplayOptions.cell
 
     def counting(self, text: str, width: int) -> str:
-        laid_out.append(text)
+        texts.append(text)
         return cell(self, text, width)
 
     monkeypatch.setattr(DisplayOptions, "cell", counting)
+    return texts
+
+
+def titles_in(texts: list[str]) -> set[str]:
+    return {t for t in texts if t in TITLES}
+
+
+def on_screen(table: ArticleTable) -> list[str]:
+    """The lines of the table as drawn (the header first)."""
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+async def test_every_row_is_reachable_and_only_drawn_rows_are_laid_out(big_path: Path, laid_out) -> None:
     app = make_app(Workspace.open(big_path), "alice")
-    async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
-        assert isinstance(app.screen, LibraryScreen)
-        table = app.screen.query_one(DataTable)
-        assert table.row_count == 300
-        titles_first = {t for t in laid_out if t in TITLES}
-        assert 0 < len(titles_first) <= 40, len(titles_first)  # the rows on screen, not 300
-        await pilot.press("pagedown")
-        await pilot.pause()
-        titles_after = {t for t in laid_out if t in TITLES}
-        assert len(titles_after) > len(titles_first)  # the next page, laid out as it is drawn
-        row = table.get_row(table.coordinate_to_cell_key(table.cursor_coordinate).row_key)
-        title = str(row[[c.label.plain for c in table.ordered_columns].index("Title")])
-        assert title.strip() and title == DisplayOptions().cell(title_of(table, app), len(title))
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, LibraryScreen)
+            table = app.screen.query_one(ArticleTable)
+            assert len(table.rows) == COUNT
+            first = titles_in(laid_out)
+            assert 0 < len(first) <= PAGE, len(first)  # the rows on screen, not 3,000
+            await pilot.press("pagedown")
+            await pilot.pause()
+            paged = titles_in(laid_out)
+            assert len(first) < len(paged) <= 2 * PAGE  # the next page, laid out as it is drawn
+            await pilot.press("end")
+            await pilot.pause()
+            last = table.rows[-1]
+            assert table.cursor == COUNT - 1 and app.screen.current_id() == last.id
+            assert last.title in titles_in(laid_out) and len(titles_in(laid_out)) <= 3 * PAGE
+            cell = table.cell_texts(last)[[k for k, _, _ in table.columns].index("title")]
+            assert cell.strip() and cell == DisplayOptions().cell(last.title, len(cell))
+            assert on_screen(table)[-1].find(cell) >= 0  # the last article is the bottom line
+            await pilot.press("up", "home")
+            assert table.cursor == 0 and table.scroll_y == 0
+            await pilot.press("end", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ReaderScreen) and app.screen.article.id == last.id
+    finally:
+        app.workspace.close()
 
 
-def title_of(table: DataTable, app) -> str:
-    key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-    return app.workspace.article(key).title
+async def test_a_click_moves_the_cursor_and_a_second_click_opens(big_path: Path) -> None:
+    app = make_app(Workspace.open(big_path), "alice")
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one(ArticleTable)
+            await pilot.press("pagedown", "pagedown")
+            top = round(table.scroll_y)
+            assert top > 0
+            plain = table.render_line(3)
+            await pilot.hover(ArticleTable, offset=(30, 3))  # the third row on screen
+            assert table.render_line(3) != plain and table.render_line(3).text == plain.text  # highlighted
+            await pilot.click(ArticleTable, offset=(30, 3))
+            target = table.rows[top + 2].id
+            assert app.screen.current_id() == target
+            await pilot.click(ArticleTable, offset=(30, 3))
+            await pilot.pause()
+            assert isinstance(app.screen, ReaderScreen) and app.screen.article.id == target
+    finally:
+        app.workspace.close()
+
+
+async def test_a_resize_keeps_the_cursor_article_on_screen(big_path: Path) -> None:
+    app = make_app(Workspace.open(big_path), "alice")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one(ArticleTable)
+            table.cursor = 2500  # far past the 500 rows the DataTable held
+            await pilot.pause()
+            chosen = app.screen.current_id()
+            wide = [key for key, _, _ in table.columns]
+            await pilot.resize_terminal(50, 16)
+            for _ in range(50):  # Textual sends the resize on idle: wait for it (the clock, not a bare pause)
+                await pilot.pause(0.02)
+                if table.size.width < 100:
+                    break
+            await pilot.pause()
+            assert [key for key, _, _ in table.columns] != wide  # narrower: the outlet and date went
+            assert app.screen.current_id() == chosen
+            row = table.rows[table.cursor]
+            title = table.cell_texts(row)[[key for key, _, _ in table.columns].index("title")]
+            assert any(title in line for line in on_screen(table)[1:])  # still on screen after the resize
+    finally:
+        app.workspace.close()

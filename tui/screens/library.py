@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
+from textual.widgets import Footer, Header, Input, Label, ProgressBar
 
 from store import StoreError
 from store.search.index import SearchIndex
@@ -25,76 +22,22 @@ from store.team.stats import (
     workspace_stamp,
 )
 from store.wording import counted
-from tui.bidi import DisplayOptions, display_options
+from tui.bidi import display_options
 from tui.dialogs.filter_form import FilterForm
 from tui.screens.agreement import AgreementScreen
 from tui.screens.base import AppScreen
 from tui.screens.deliver import export_jsonl
 from tui.screens.review import ReviewScreen
 from tui.triage import Triage
+from tui.widgets.article_table import ArticleTable, columns_for
 from tui.widgets.bidi_input import BidiInput
 from tui.widgets.bidi_label import BidiLabel
 
 POLL_SECONDS = 2.0
-TABLE_LIMIT = 500
-"""Rows the table holds at once: sorting, filters and search always work on every article, and the first
-TABLE_LIMIT of the result are shown (a table of 100,000 rows takes minutes to build)."""
+"""How often the library checks for teammates' saves."""
 TEAM_IN_BACKGROUND_FROM = 5000
 """From this many articles, the first screen shows this annotator's figures and the team's (every other
 annotator's database) follow from a background thread."""
-"""How often the library checks for teammates' saves."""
-COLUMNS = [("state", "State", 8), ("title", "Title", 0), ("source", "Source", 12),
-           ("date", "Date", 10), ("credibility", "Cred", 4), ("mean", "Mean", 4),
-           ("entities", "E", 3), ("claims", "C", 3)]
-"""Key, header and width of each column; the title takes the width the others leave (see `columns_for`)."""
-NARROW_DROPS = ("source", "date")
-"""Columns left out when the title would get fewer than MIN_TITLE cells (the reader shows them)."""
-MIN_TITLE, MAX_TITLE = 16, 60
-CELL_PADDING = 2
-"""DataTable's padding around each cell (one column each side), plus the scrollbar below."""
-SCROLLBAR = 2
-
-
-def columns_for(width: int) -> list[tuple[str, str, int]]:
-    """The columns that fit a terminal `width` columns wide: every figure stays visible, the title gets what
-    is left (cut at its logical end), and outlet and date go first when even that is too narrow."""
-    def title_room(columns: list[tuple[str, str, int]]) -> int:
-        return width - SCROLLBAR - sum(w + CELL_PADDING for key, _, w in columns if key != "title") - CELL_PADDING
-
-    columns = list(COLUMNS)
-    if title_room(columns) < MIN_TITLE:
-        columns = [c for c in columns if c[0] not in NARROW_DROPS]
-    title = max(8, min(MAX_TITLE, title_room(columns)))
-    return [(key, label, title if key == "title" else w) for key, label, w in columns]
-STATE_MARK = {"not started": "· todo", "in progress": "◐ doing", "done": "● done"}
-ASSIGNED_MARK = "▸"
-
-
-class LazyCell:
-    """A table cell laid out by the bidi engine when it is first drawn (or read as text), not when its row is
-    added: the table holds up to TABLE_LIMIT rows and the screen shows a few dozen, and laying out every title
-    was most of the library's first screen. The cell is `width` cells wide, whatever the text."""
-
-    __slots__ = ("text", "width", "options", "_shown")
-
-    def __init__(self, text: str, width: int, options: DisplayOptions) -> None:
-        self.text, self.width, self.options = text, width, options
-        self._shown: Text | None = None
-
-    @property
-    def shown(self) -> Text:
-        if self._shown is None:
-            self._shown = Text(self.options.cell(self.text, self.width), no_wrap=True)
-        return self._shown
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.width, self.width)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.shown
-
-    def __str__(self) -> str:
-        return self.shown.plain
 
 
 class LibraryScreen(AppScreen):
@@ -136,17 +79,13 @@ class LibraryScreen(AppScreen):
             yield ProgressBar(id="progress", show_eta=False)
             yield Label("", id="progress-text", markup=False)
             yield Label("", id="filter-text", markup=False)
-        yield DataTable(id="articles", cursor_type="row", zebra_stripes=True)
+        yield ArticleTable(columns_for(self.app.size.width), id="articles")
         yield BidiLabel("", id="hit-context")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        self.columns = columns_for(self.app.size.width)
-        for key, label, width in self.columns:
-            table.add_column(label, width=width, key=key)
-        self._cells: dict[tuple[str, int], Text] = {}
-        self._large = len(self.app.workspace.articles()) >= TEAM_IN_BACKGROUND_FROM
+        table = self.query_one(ArticleTable)
+        self._large = len(self.app.workspace.catalog().ids) >= TEAM_IN_BACKGROUND_FROM
         self.reload(team=not self._large)
         if self._large:
             self.query_one("#progress-text", Label).update(" loading the team's figures… ")
@@ -158,14 +97,10 @@ class LibraryScreen(AppScreen):
             self._select(last)
 
     def on_resize(self, event: events.Resize) -> None:
+        table = self.query_one(ArticleTable)
         columns = columns_for(event.size.width)
-        if columns != getattr(self, "columns", columns):
-            self.columns = columns
-            table = self.query_one(DataTable)
-            table.clear(columns=True)
-            for key, label, width in columns:
-                table.add_column(label, width=width, key=key)
-            self.refresh_table()
+        if columns != table.columns:
+            table.columns = columns  # the cursor stays on its article
 
     def on_screen_resume(self) -> None:
         if workspace_stamp(self.app.workspace) != self._stamp:  # (not on the first show, right after mount)
@@ -214,24 +149,9 @@ class LibraryScreen(AppScreen):
         return sorted(rows, key=lambda r: not r.assigned)  # stable: "assigned to me" first
 
     def refresh_table(self) -> None:
-        table = self.query_one(DataTable)
-        keep = self.current_id()
-        table.clear()
-        visible = self.visible_rows()
-        shown = visible[:TABLE_LIMIT]
-        pinned = keep or self.app.session.get("last_article")
-        if pinned and len(visible) > TABLE_LIMIT and all(r.id != pinned for r in shown):
-            shown += [r for r in visible[TABLE_LIMIT:] if r.id == pinned]  # the article you were on stays
-        for r in shown:
-            cells = {"state": (ASSIGNED_MARK if r.assigned else " ") + STATE_MARK[r.state],
-                     "source": r.source or "-", "date": r.date or "-", "credibility": str(r.credibility or "-"),
-                     "mean": f"{r.credibility_mean:.1f}" if r.credibility_mean is not None else "-",
-                     "entities": str(r.entities), "claims": str(r.claims)}
-            table.add_row(*[self._cell(r.title, width) if key == "title" else
-                            self._cell(cells[key], width) if key == "source" else cells[key]
-                            for key, _, width in self.columns], key=r.id)
-        if keep:
-            self._select(keep)
+        """Show the rows of the current sort, filter and search; the cursor stays on its article."""
+        table = self.query_one(ArticleTable)
+        table.show(self.visible_rows(), keep=table.current_id or self.app.session.get("last_article"))
         mine, team, total = progress(self.rows, self.app.annotator)
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=mine)
@@ -240,33 +160,16 @@ class LibraryScreen(AppScreen):
         described = self.filters.describe()
         self.query_one("#filter-text", Label).update(display_options(self).line(
             f"sort {self.sort_key}{arrow}" + (f" · {described}" if described else "")
-            + (f" · {counted(len(self.hits), 'article')} match" if self.query_text else "")
-            + (f" · first {TABLE_LIMIT} of {len(visible)} shown: search or filter to narrow"
-               if len(visible) > TABLE_LIMIT else "")))
+            + (f" · {counted(len(self.hits), 'article')} match" if self.query_text else "")))
         self.app.session.set("library", {"sort": self.sort_key, "reverse": self.sort_reverse,
                                          "filters": {k: v for k, v in vars(self.filters).items() if v is not None}})
         self._show_context()
 
-    def _cell(self, text: str, width: int) -> LazyCell:
-        """A table cell in visual order, right-aligned when it reads right to left, laid out when first drawn."""
-        cell = self._cells.get((text, width))
-        if cell is None:  # titles never change and outlets repeat: lay each out once
-            cell = LazyCell(text, width, display_options(self))
-            self._cells[(text, width)] = cell
-        return cell
-
     def current_id(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one(ArticleTable).current_id
 
     def _select(self, article_id: str) -> None:
-        table = self.query_one(DataTable)
-        try:
-            table.move_cursor(row=table.get_row_index(article_id))
-        except Exception:  # noqa: BLE001 - the article is filtered out
-            pass
+        self.query_one(ArticleTable).select(article_id)  # False: the article is filtered out
 
     # ----- search -------------------------------------------------------------------------------
     def action_search(self) -> None:
@@ -289,16 +192,16 @@ class LibraryScreen(AppScreen):
 
     @on(Input.Submitted, "#search")
     def search_submitted(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(ArticleTable).focus()
 
     def action_clear_search(self) -> None:
         box = self.query_one("#search", Input)
         if box.value:
             box.value = ""
-        self.query_one(DataTable).focus()
+        self.query_one(ArticleTable).focus()
 
-    @on(DataTable.RowHighlighted)
-    def _show_context(self, event: DataTable.RowHighlighted | None = None) -> None:
+    @on(ArticleTable.Highlighted)
+    def _show_context(self, event: ArticleTable.Highlighted | None = None) -> None:
         label = self.query_one("#hit-context", BidiLabel)
         article_id = self.current_id()
         count = self.hits.get(article_id or "", 0) if self.query_text else 0
@@ -315,9 +218,9 @@ class LibraryScreen(AppScreen):
         label.refresh(layout=True)
 
     # ----- sort and filter ----------------------------------------------------------------------
-    @on(DataTable.HeaderSelected)
-    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        key = str(event.column_key.value)
+    @on(ArticleTable.HeaderSelected)
+    def header_clicked(self, event: ArticleTable.HeaderSelected) -> None:
+        key = event.key
         self.sort_reverse = not self.sort_reverse if key == self.sort_key else False
         self.sort_key = key
         self.refresh_table()
@@ -342,9 +245,9 @@ class LibraryScreen(AppScreen):
                                         self.app.workspace.annotators()), apply)
 
     # ----- open and triage ----------------------------------------------------------------------
-    @on(DataTable.RowSelected)
-    def open_article(self, event: DataTable.RowSelected) -> None:
-        article_id = str(event.row_key.value)
+    @on(ArticleTable.Selected)
+    def open_article(self, event: ArticleTable.Selected) -> None:
+        article_id = event.article_id
         # The box may be ahead of the last finished search: open with what the user typed.
         typed = self.query_one("#search", Input).value.strip() if self.query_text else ""
         if self._open_reader(article_id, query=typed or None):

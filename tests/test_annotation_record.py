@@ -41,6 +41,28 @@ def test_sort_key_puts_credibility_first_then_text_order() -> None:
     assert sort_key(record("credibility", None, None)) == (-1, 0)
 
 
+def test_a_credibility_whose_null_span_is_absent_is_valid_and_sorted_first(workspace_path: Path) -> None:
+    """record_problem lets a field that may be null be absent; everything that reads records must then cope
+    (an export once failed with KeyError 'end' on such a record, a byte flipped in a key)."""
+    record = {"id": "c", "article_id": ARTICLE, "kind": "credibility", "label": "CREDIBILITY",
+              "attributes": {"score": 3, "indicators": [], "note": None}, "created": "", "updated": ""}
+    assert record_problem(record) is None and sort_key(record) == (-1, 0)
+    path = workspace_path / "annotations" / "alice.json"
+    path.write_text(json.dumps({"annotations": {"1": record}}), encoding="utf-8")
+    ws = Workspace.open(workspace_path)
+    try:
+        notes = ws.annotations("alice")
+        assert notes.for_article(ARTICLE) == [record] and notes.mismatches(ARTICLE) == []
+        import io
+
+        from store.exchange import export
+        out = io.StringIO()
+        export(ws, "jsonl", out=out)
+        assert json.loads(out.getvalue())["credibility"]["score"] == 3
+    finally:
+        ws.close()
+
+
 @pytest.mark.parametrize("recorded, annotated, state", [
     (None, False, "not started"), (None, True, "in progress"),
     ("not started", True, "not started"), ("in progress", False, "in progress"),

@@ -331,7 +331,7 @@ class AnnotationSet:
         """Annotations whose stored text no longer equals the body at their offsets (never shifted silently)."""
         body = self._article(article_id).body
         return [r for r in self.for_article(article_id)
-                if r["start"] is not None and body[r["start"]:r["end"]] != r["text"]]
+                if r.get("start") is not None and body[r["start"]:r["end"]] != r["text"]]
 
     def remove(self, annotation_id: str) -> Annotation:
         """Delete an annotation by id and return it (so it can be restored by undo)."""

@@ -59,7 +59,8 @@ def state_of(recorded: str | None, annotated: bool) -> str:
 
 def sort_key(record: Annotation) -> tuple[int, int]:
     """Text order of records of one article: by start then end, a credibility (no span) first."""
-    return (record["start"] if record["start"] is not None else -1, record["end"] or 0)
+    start = record.get("start")  # (a credibility's null span may be absent: record_problem allows it)
+    return (start if start is not None else -1, record.get("end") or 0)
 
 
 def _types(hint: Any) -> tuple[type, ...]:

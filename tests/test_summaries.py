@@ -307,3 +307,35 @@ def test_a_writer_reads_its_database_when_first_needed_if_it_is_the_last_folds(w
         assert reads == [db]
     finally:
         ws.close()
+
+
+def test_the_library_rows_follow_saves_recomputing_only_the_rows_that_changed(workspace_path: Path) -> None:
+    from store.team.stats import LibraryRows
+
+    _annotate(workspace_path, "bob", [(0, "LOC")], 2, "done")
+    mine, theirs = Workspace.open(workspace_path), Workspace.open(workspace_path)
+    try:
+        kept = LibraryRows(mine, "alice")
+        first = kept.rows()
+        before = list(first)
+        articles = theirs.articles()
+        bob = theirs.annotations("bob")
+        rng = random.Random(3)
+        for step in range(12):
+            article = articles[step % 4]
+            spans = [m.span() for m in WORD.finditer(article.body)]
+            if step % 3 == 2:
+                bob.set_credibility(article.id, rng.choice([1, 5]))
+            else:
+                try:
+                    bob.add_entity(article.id, *spans[rng.randrange(30, 60)], rng.choice(["PER", "ORG"]))
+                except Exception:  # noqa: BLE001 - the same word twice: refused, as in the app
+                    pass
+            now = kept.rows()
+            assert now is first  # the same list: a few slots replaced, nothing rebuilt
+            assert now == article_rows(mine, "alice"), step  # what reading everything gives
+        changed = {row.id for row, old in zip(first, before) if row is not old}
+        assert changed <= {a.id for a in articles[:4]} and changed
+    finally:
+        mine.close()
+        theirs.close()

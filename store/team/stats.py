@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from store.annotation.record import STATES, state_of
+from store.annotation.summary import Summary
 from store.annotators import is_human
 from store.errors import StoreError
 from store.team import assign
@@ -86,45 +89,112 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
                  problems: list[str] | None = None) -> list[ArticleRow]:
     """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean.
 
-    `team=False` reads only `annotator`'s own annotations (no mean, no team progress): quick enough for a
-    first screen when a large team's databases take seconds to load. Given a `problems` list, a damaged
-    assignments.json is told there (one line) and the rows come without assignments, instead of an error."""
+    `team=False` reads only `annotator`'s own summaries (no mean, no team progress). Given a `problems` list,
+    a damaged assignments.json is told there (one line) and the rows come without assignments, instead of an
+    error. (LibraryRows keeps them, to refresh only what changed.)"""
+    return LibraryRows(workspace, annotator, team).rows(problems)
+
+
+class LibraryRows:
+    """The library's rows, kept between refreshes: `rows()` reads every annotator's summaries (cheap: files
+    and new journal lines) and recomputes only the rows of articles whose summary changed for someone, so
+    a teammate's save costs a few rows, not the corpus. The whole list is rebuilt when the corpus, the
+    assignment or the set of annotators changed. Thread-safe (the library refreshes from a worker)."""
+
+    def __init__(self, workspace: Workspace, annotator: str, team: bool = True) -> None:
+        self.workspace, self.annotator, self.team = workspace, annotator, team
+        self._lock = threading.Lock()
+        self._list: list[ArticleRow] = []
+        self._at: dict[str, int] = {}
+        """Article id -> its row's place in the list."""
+        self._basis: tuple = ()
+        self._seen: dict[str, dict[str, Summary]] = {}
+
+    def rows(self, problems: list[str] | None = None) -> list[ArticleRow]:
+        """Every article's row in corpus order (the same list while nothing forces a rebuild; a changed row is
+        replaced by a new one in its place)."""
+        with self._lock:
+            ws = self.workspace
+            try:
+                assignment, stamp = assign.load(ws.path), _stamp(ws.path / assign.ASSIGNMENTS_FILE)
+            except StoreError as exc:
+                if problems is None:
+                    raise
+                problems.append(f"{exc}; shown without assignments")
+                assignment, stamp = {}, "damaged"
+            catalog = ws.catalog()
+            names = [n for n in ws.annotators() if is_human(n) and (self.team or n == self.annotator)]
+            summaries = {name: ws.summaries(name) for name in names}
+            own = summaries.get(self.annotator) or ws.summaries(self.annotator)
+            watched = {**summaries, self.annotator: own}
+            basis = (id(catalog), len(catalog.ids), stamp, tuple(names))
+            if basis != self._basis:
+                self._rebuild(catalog, assignment, summaries, own)
+                self._basis = basis
+            else:
+                changed: set[str] = set()
+                for name, now in watched.items():
+                    before = self._seen.get(name, {})
+                    changed.update(k for k, v in now.items() if before.get(k) != v)
+                    changed.update(before.keys() - now.keys())
+                for article_id in changed:
+                    at = self._at.get(article_id)
+                    if at is not None:  # a new row in the slot: a reader of the list never sees one half-filled
+                        old = self._list[at]
+                        row = ArticleRow(old.id, old.title, old.source, old.date, assigned=old.assigned)
+                        _fill(row, self.annotator, summaries, own)
+                        self._list[at] = row
+            self._seen = {name: dict(now) for name, now in watched.items()}
+            return self._list
+
+    def _rebuild(self, catalog, assignment: dict, summaries: dict[str, dict[str, Summary]],
+                 own: dict[str, Summary]) -> None:
+        me = self.annotator
+        self._list = [ArticleRow(i, t, s, d, assigned=me in assignment.get(i, ()))
+                      for i, t, s, d in zip(catalog.ids, catalog.titles, catalog.sources, catalog.dates)]
+        self._at = {row.id: n for n, row in enumerate(self._list)}
+        touched = set(own)
+        for now in summaries.values():
+            touched.update(now)
+        for row in self._list:
+            if row.id in touched:
+                _fill(row, me, summaries, own)
+
+
+def _fill(row: ArticleRow, annotator: str, summaries: dict[str, dict[str, Summary]],
+          own: dict[str, Summary]) -> None:
+    """`row`'s figures from every annotator's summary of its article (`summaries`: the humans counted)."""
+    annotators: set[str] = set()
+    done_by: set[str] = set()
+    scores: list[int] = []
+    for name, now in summaries.items():
+        summary = now.get(row.id)
+        if summary is None:
+            continue
+        if summary.records or summary.state not in (None, "not started"):
+            annotators.add(name)
+        if summary.state == "done":
+            done_by.add(name)
+        if summary.score is not None:
+            scores.append(summary.score)
+    mine = own.get(row.id)
+    if mine is not None and annotator in summaries:
+        row.entities, row.claims, row.credibility = mine.entities, mine.claims, mine.score
+        row.labels = frozenset((*mine.labels, "CLAIM") if mine.claims else mine.labels)
+    else:
+        row.entities, row.claims, row.credibility, row.labels = 0, 0, None, NOBODY
+    row.annotators = frozenset(annotators) if annotators else NOBODY
+    row.done_by = frozenset(done_by) if done_by else NOBODY
+    row.state = state_of(mine.state if mine is not None else None, annotator in annotators)
+    row.credibility_mean = round(sum(scores) / len(scores), 2) if scores else None  # (as statistics.mean: ints)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
-        assignment = assign.load(workspace.path)
-    except StoreError as exc:
-        if problems is None:
-            raise
-        problems.append(f"{exc}; shown without assignments")
-        assignment = {}
-    catalog = workspace.catalog()
-    rows = {i: ArticleRow(i, t, s, d, assigned=annotator in assignment.get(i, ()))
-            for i, t, s, d in zip(catalog.ids, catalog.titles, catalog.sources, catalog.dates)}
-    scores: dict[str, list[int]] = {}
-    names = workspace.annotators() if team else [n for n in workspace.annotators() if n == annotator]
-    for name in names:
-        if not is_human(name):
-            continue  # imported predictions are suggestions, and gold is the reviewer's result
-        mine = name == annotator
-        for article_id, summary in workspace.summaries(name).items():
-            row = rows.get(article_id)
-            if row is None:
-                continue
-            if summary.records or summary.state not in (None, "not started"):
-                row.annotators = row.annotators | {name}
-            if summary.state == "done":
-                row.done_by = row.done_by | {name}
-            if summary.score is not None:
-                scores.setdefault(article_id, []).append(summary.score)
-            if mine:
-                row.entities, row.claims, row.credibility = summary.entities, summary.claims, summary.score
-                row.labels = frozenset((*summary.labels, "CLAIM") if summary.claims else summary.labels)
-    own = workspace.summaries(annotator)
-    for row in rows.values():
-        summary = own.get(row.id)
-        row.state = state_of(summary.state if summary is not None else None, annotator in row.annotators)
-        if row.id in scores:
-            row.credibility_mean = round(sum(scores[row.id]) / len(scores[row.id]), 2)  # (as statistics.mean: ints)
-    return list(rows.values())
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def workspace_stamp(workspace: Workspace) -> tuple:

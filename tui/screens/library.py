@@ -17,6 +17,7 @@ from store.team.stats import (
     SORT_KEYS,
     ArticleRow,
     Filters,
+    LibraryRows,
     article_rows,
     progress,
     workspace_stamp,
@@ -64,6 +65,8 @@ class LibraryScreen(AppScreen):
         self.filters = Filters(**{k: v for k, v in state.get("filters", {}).items()
                                   if k in Filters.__dataclass_fields__})
         self.rows: list[ArticleRow] = []
+        self._team_rows = LibraryRows(self.app.workspace, self.app.annotator)
+        """Everyone's figures, kept: a refresh recomputes only the rows whose summaries changed."""
         self.query_text = ""
         self.hits: dict[str, int] = {}
         """Article id -> number of hits of the current search."""
@@ -111,7 +114,7 @@ class LibraryScreen(AppScreen):
         """Everyone's figures, read off the UI thread; shown when ready."""
         stamp = workspace_stamp(self.app.workspace)
         problems: list[str] = []
-        rows = article_rows(self.app.workspace, self.app.annotator, problems=problems)
+        rows = self._team_rows.rows(problems)
         self.app.call_from_thread(self._show_rows, rows, stamp, problems)
 
     def _show_rows(self, rows: list[ArticleRow], stamp: tuple, problems: list[str] = ()) -> None:
@@ -132,7 +135,8 @@ class LibraryScreen(AppScreen):
         this annotator's (see TEAM_IN_BACKGROUND_FROM)."""
         self._stamp = workspace_stamp(self.app.workspace)
         problems: list[str] = []
-        self.rows = article_rows(self.app.workspace, self.app.annotator, team=team, problems=problems)
+        self.rows = (self._team_rows.rows(problems) if team
+                     else article_rows(self.app.workspace, self.app.annotator, team=False, problems=problems))
         self._tell(problems)
         self.refresh_table()
 

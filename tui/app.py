@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from textual import events
 from textual.actions import SkipAction
@@ -39,6 +40,11 @@ class TahqiqApp(App[None]):
     SAVE_RETRY_SECONDS = 2.0
     SESSION_SAVE_SECONDS = 3.0
     """Cursor places are written after this pause (and on leaving an article, and on exit)."""
+    IDLE_SECONDS = 0.3
+    """The suggestion index is built once the user has left keys and mouse alone this long (after the first
+    screen), and its build waits between files while they are busy (`_wait_until_idle`)."""
+    IDLE_WAIT_LIMIT = 5.0
+    """The longest the build waits at one step for the user to pause."""
 
     def __init__(self, workspace: Workspace, annotator: str, bidi: str = "app", shaping: bool = True,
                  notice: str | None = None) -> None:
@@ -61,6 +67,11 @@ class TahqiqApp(App[None]):
         self.history.listeners.append(self._follow_changes)
         self._suggester: Suggester | None = None
         self._suggester_lock = threading.Lock()
+        self._building = False
+        """A build of the suggestion index is under way (`_warm_up`)."""
+        self._last_input = time.monotonic()
+        """When a key, click or scroll last came (the first screen counts as one)."""
+        self._build_error: StoreError | None = None
         self._pending_lock = threading.Lock()
         self._pending_changes: list[list[Change]] = []
         self._claim_rules: list[ClaimRule] | None = None
@@ -78,7 +89,7 @@ class TahqiqApp(App[None]):
         self.push_screen(LibraryScreen())
         # after the first screen is drawn: building it reads everyone's annotations, and competing with
         # the first paint for the interpreter made a large workspace's start seconds slower
-        self.call_after_refresh(lambda: self.run_worker(self._warm_up, thread=True, group="warm-up"))
+        self.call_after_refresh(self._after_first_screen)
         if self.workspace.read_only:
             self.notify("Opened read-only: you can look, nothing is saved", severity="warning", timeout=10)
         for name, damage in self.workspace.damaged.items():
@@ -150,34 +161,86 @@ class TahqiqApp(App[None]):
             return
         self.exit()
 
+    def _after_first_screen(self) -> None:
+        self.run_worker(self._prepare_reader, thread=True, group="warm-up")
+        self._warm_up_when_idle()
+
+    def _prepare_reader(self) -> None:
+        """What the first Enter would otherwise pay for, done in the background: the reader's module imported,
+        and the article the library starts on read (at 100,000 articles, the first article read builds the id
+        map: ~0.1 s)."""
+        import tui.screens.reader  # noqa: F401
+
+        last = self.session.get("last_article")
+        if isinstance(last, str):
+            try:
+                self.workspace.article(last)
+            except StoreError:
+                pass  # said when it is opened
+
     def _warm_up(self) -> None:
-        """Build the suggestion index in the background so the first article opens without waiting."""
+        """Build the suggestion index in the background so that no article waits for it (a reader opened before
+        it is ready shows its suggestions when it is: `_suggestions_ready`)."""
         try:
             self.suggester  # noqa: B018
-        except StoreError:
-            return  # reported when the reader asks for suggestions
+        except StoreError as exc:  # (a broken patterns file): the reader says it, and a later call tries again
+            self._build_error = exc
+        finally:
+            self._building = False
         self.call_from_thread(self._suggestions_ready)
 
     def _suggestions_ready(self) -> None:
-        """A reader opened while the index was being built shows none; it shows them now."""
-        ready = getattr(self.screen, "suggestions_ready", None)
-        if ready is not None:
-            ready()
+        """Readers opened while the index was being built show none; they show them now (any reader on the
+        stack, so one under a dialog too)."""
+        for screen in self.screen_stack:
+            ready = getattr(screen, "suggestions_ready", None)
+            if ready is not None:
+                ready()
 
-    def suggester_or_none(self, wait: float = 0.25) -> Suggester | None:
-        """The suggester, built here if nobody is building it; None if the background build takes longer
-        than `wait` (a large workspace just opened): the reader opens at once and is refreshed later."""
-        if not self._suggester_lock.acquire(timeout=wait):
-            return None
-        self._suggester_lock.release()
-        return self.suggester
+    def suggester_or_none(self) -> Suggester | None:
+        """The suggester if it is built, else None at once: the reader never waits for the build (seconds at
+        100,000 articles), which is started here in the background if it is not under way. Raises the
+        StoreError the last build ended with, once."""
+        error, self._build_error = self._build_error, None
+        if error is not None:
+            raise error
+        if self._suggester is None:
+            self._start_warm_up()
+        return self._suggester
+
+    def _start_warm_up(self) -> None:
+        if not self._building:
+            self._building = True
+            self.run_worker(self._warm_up, thread=True, group="warm-up")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent) and not isinstance(event, events.MouseMove):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _warm_up_when_idle(self) -> None:
+        """Start the build once the user has been idle IDLE_SECONDS: an article opened at once is drawn without
+        the build competing for the interpreter (a reader asks for it itself, once it is drawn)."""
+        quiet = time.monotonic() - self._last_input
+        if quiet >= self.IDLE_SECONDS:
+            self._start_warm_up()
+        elif self._suggester is None:
+            self.set_timer(self.IDLE_SECONDS - quiet, self._warm_up_when_idle)
+
+    def _wait_until_idle(self) -> None:
+        """In the build's thread: wait while keys or clicks came in the last IDLE_SECONDS (IDLE_WAIT_LIMIT at most),
+        so that reading a large file, which holds the interpreter, starts while the user is not typing."""
+        deadline = time.monotonic() + self.IDLE_WAIT_LIMIT
+        while time.monotonic() < deadline and (wait := self.IDLE_SECONDS - (time.monotonic() - self._last_input)) > 0:
+            time.sleep(min(wait, 0.05))
 
     @property
     def suggester(self) -> Suggester:
         """Entity suggestions for this annotator, built on first use (it reads everyone's annotations)."""
         with self._suggester_lock:
             if self._suggester is None:
-                built = Suggester(self.workspace, self.annotator)
+                in_thread = threading.current_thread() is not threading.main_thread()
+                built = Suggester(self.workspace, self.annotator, pause=self._wait_until_idle if in_thread else None)
                 with self._pending_lock:
                     for changes in self._pending_changes:
                         built.follow(changes)

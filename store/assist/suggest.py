@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -30,6 +30,8 @@ from store.errors import StoreError
 from store.text.normalize import CLITIC_PREFIX, WORD, folded_words, quick_fold
 
 PATTERNS_FILE = "patterns.jsonl"
+ADD_CHUNK = 20_000
+"""Counted strings added to the index at a time while it is built (`Suggester`'s `pause` is called between)."""
 MAX_WORDS = 8
 _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
 REGEX_SECONDS = 0.2
@@ -279,7 +281,11 @@ class Rejections:
 class Suggester:
     """Suggestions for one annotator over a workspace; built once, updated as the annotator tags."""
 
-    def __init__(self, workspace: Any, annotator: str) -> None:
+    def __init__(self, workspace: Any, annotator: str, pause: Callable[[], None] | None = None) -> None:
+        """`pause`, if given, is called before each file is read and between steps of adding up the counts: a
+        caller building this in a thread waits there while its user is busy (reading one file can hold the
+        interpreter for a second at 100,000 articles)."""
+        pause = pause or (lambda: None)
         self.workspace = workspace
         self.annotator = annotator
         self.tagged = PhraseMatcher()
@@ -292,13 +298,17 @@ class Suggester:
             if is_predictions(name):
                 self.predictions.append(name)
                 continue
+            pause()
             if name == annotator:  # kept exact by id as they tag (see `follow`): from the records
                 rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == entity]
                 self._mine = {row["id"]: (row["text"], row["label"]) for row in rows}
                 everyone.update(fold_counts(Counter((row["text"], row["label"]) for row in rows)))
             else:  # a teammate's tags as of their last fold, folded when written, without their records
                 everyone.update(workspace.entity_counts(name))
-        self.tagged.add_counts(everyone)
+        counted_items = list(everyone.items())
+        for at in range(0, len(counted_items), ADD_CHUNK):  # (in steps, so that `pause` is reached often)
+            pause()
+            self.tagged.add_counts(dict(counted_items[at:at + ADD_CHUNK]))
         self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
         self.rejections = Rejections(workspace.path, annotator)
         self.problems: list[str] = []

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Header, Label, OptionList
 from store import Annotation, StoreError
 from store.annotation.annotation_set import moved_edge
 from store.annotation.history import History
-from store.annotation.record import Kind
+from store.annotation.record import Kind, state_of
 from store.assist.claim_rules import candidates
 from store.assist.suggest import Suggestion
 from store.exchange.records import Item, to_record
@@ -94,6 +94,9 @@ class ReaderScreen(AppScreen):
         self.schema = app.workspace.schema
         self.notes = app.workspace.annotations(app.annotator)
         self.history: History = app.history
+        self.suggestions: list[Suggestion] = []
+        """The suggestions shown (none until the annotations are first shown, just after the first paint)."""
+        self._annotations_shown = False
         for entity in self.schema.entities.values():
             shown = inert(entity.key)  # a key from labels.toml may be any character: never drawn raw
             binding = Binding(entity.key, f"tag('{entity.label}')", entity.label, id=f"tag-{entity.label}",
@@ -116,14 +119,21 @@ class ReaderScreen(AppScreen):
 
     def _meta_text(self) -> str:
         a = self.article
-        parts = [a.source or "", a.date or "", a.byline or "", f"[{self.notes.state(a.id)}]"]
+        parts = [a.source or "", a.date or "", a.byline or "", f"[{self._state()}]"]
         if self._controls:
             parts.append(f"⚠ {self._controls} bidi control characters (ctrl+t shows them)")
         return "  ·  ".join(p for p in parts if p)
 
+    def _state(self) -> str:
+        """This annotator's progress on the article: from the records once they are shown, before that from the
+        summary the library read (the same answer, without reading every record of a large workspace first)."""
+        if not self._annotations_shown:
+            summary = self.app.workspace.summaries(self.app.annotator).get(self.article.id)
+            return state_of(summary.state if summary else None, bool(summary and summary.records))
+        return self.notes.state(self.article.id)
+
     def on_mount(self) -> None:
         self.view.focus()
-        self.refresh_annotations()
         self.hits = find(self.body, self.search_query) if self.search_query else []
         if self.hits:
             self.view.set_highlights("search", [Highlight(s, e, SEARCH_STYLE) for s, e in self.hits])
@@ -136,6 +146,14 @@ class ReaderScreen(AppScreen):
         if self.triage is not None:
             self.sub_title = self.triage.summary()
             self.query_one("#triage-keys", Label).update(self._triage_keys())
+        # After the first paint: the text and its metadata are drawn first, then annotations, suggestions and
+        # claim marks (their colours come a frame later; a large workspace's records may be read first).
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        if not self.is_attached:
+            return
+        self.refresh_annotations()
         slow: list[str] = []
         try:
             marks = candidates(self.body, self.app.claim_rules, slow)
@@ -215,6 +233,7 @@ class ReaderScreen(AppScreen):
             Highlight(s.start, s.end, Style(color=self._colour(s.label), dim=True, italic=True))
             for s in self.suggestions])
         self.query_one(AnnotationPanel).show(rows, self.schema, suggestions=self.suggestions, body=self.body)
+        self._annotations_shown = True
         self.query_one("#byline", BidiLabel).text = self._meta_text()
         self.query_one("#byline", BidiLabel).refresh(layout=True)
 
@@ -229,7 +248,7 @@ class ReaderScreen(AppScreen):
         """Suggestions not overlapping this annotator's entities (a broken patterns file is reported once)."""
         try:
             taken = [(r["start"], r["end"]) for r in rows if r["kind"] == Kind.ENTITY]
-            suggester = self.app.suggester_or_none()
+            suggester = self.app.suggester_or_none()  # never waits: the app calls suggestions_ready later
             self._suggestions_waiting = suggester is None
             if suggester is None:
                 return []
@@ -244,8 +263,8 @@ class ReaderScreen(AppScreen):
             return []
 
     def suggestions_ready(self) -> None:
-        """The suggestion index is built (the app calls this once): show the suggestions if this screen showed
-        none for want of it; else what it shows is already what the index gives."""
+        """A build of the suggestion index ended (the app calls this): show the suggestions, or why there are
+        none, if this screen showed none for want of it; else what it shows is already what the index gives."""
         if self._suggestions_waiting:
             self.refresh_annotations()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress
 
 from bidi import get_display
 
@@ -42,6 +43,8 @@ class Levels:
     base_level: int  # level of the first paragraph (0 when the text is empty and not forced RTL)
 
 
+_FIRST_BYTE = bytes(int(b & 0xC0 != 0x80) for b in range(256))
+_DIGITS = bytes(b - 48 if 48 <= b <= 57 else b for b in range(256))  # ASCII digit -> its value
 _ENTRY = len("\n        Level(\n            0,\n        ),")
 _DIGIT = len("\n        Level(\n            ")
 
@@ -49,8 +52,51 @@ _DIGIT = len("\n        Level(\n            ")
 def _parse_levels(block: str, count: int) -> list[int]:
     """Levels from the (already validated) `levels` block; fast path when all are one digit."""
     if len(block) == _ENTRY * count:
-        return [b - 48 for b in block[_DIGIT::_ENTRY].encode("ascii")]
+        return list(block[_DIGIT::_ENTRY].encode("ascii").translate(_DIGITS))
     return [int(x[:-1]) for x in block.split()[1::3]]  # tokens "Level(", "N,", "),"
+
+
+_TEXT = re.compile(r'(?:[^"\\\n]|\\.)*')
+_TEXT_AT = len('BidiInfo {\n    text: "')
+_CLASSES_AT = '",\n    original_classes: ['
+_LEVELS_AT = '\n    ],\n    levels: ['
+_LEVEL_FIRST = "\n        Level(\n            "
+_LEVEL_NEXT, _LEVEL_LAST = ",\n        )," + _LEVEL_FIRST, ",\n        ),"
+_ONE_PARAGRAPH = ("\n    ],\n    paragraphs: [\n        ParagraphInfo {{\n            range: 0..{n},\n"
+                  "            level: Level(\n                {level},\n            ),\n        }},\n    ],\n}}")
+
+_PARAGRAPH_LEVEL_AT = _ONE_PARAGRAPH.format(n="", level="\0").index("\0")
+
+
+def _parse_common(dump: str, n: int) -> tuple[list[str], list[int], list[tuple[int, int, int]]] | None:
+    """(classes, levels, paragraphs) of a dump of `n` UTF-8 bytes in the common shape: one paragraph, levels of
+    one digit. Accepts only what `_DUMP` accepts, checking each part by rebuilding it (faster than the pattern);
+    None for any other dump, which is then matched against `_DUMP`."""
+    if not dump.startswith('BidiInfo {\n    text: "'):
+        return None
+    text_end = dump.find(_CLASSES_AT)  # the text holds no raw newline: its end is the first '",\n'
+    if text_end < 0 or _TEXT.fullmatch(dump, _TEXT_AT, text_end) is None:
+        return None
+    at = text_end + len(_CLASSES_AT)
+    levels_at = dump.find(_LEVELS_AT, at)
+    if levels_at < 0:
+        return None
+    classes = dump[at:levels_at].replace(",", " ").split()
+    joined = "".join(classes)
+    if (len(classes) != n or not (joined.isascii() and joined.isalpha() and joined.isupper())
+            or dump[at:levels_at] != "\n        " + ",\n        ".join(classes) + ","):
+        return None
+    at = levels_at + len(_LEVELS_AT)
+    end = at + _ENTRY * n
+    digits = dump[at + _DIGIT:end:_ENTRY]
+    if not (digits.isascii() and digits.isdigit() and len(digits) == n) \
+            or dump[at:end] != _LEVEL_FIRST + _LEVEL_NEXT.join(digits) + _LEVEL_LAST:
+        return None
+    level_at = end + _PARAGRAPH_LEVEL_AT + len(str(n))
+    level = dump[level_at:level_at + 1]  # the paragraph's level, if the rest is _ONE_PARAGRAPH
+    if not (level.isascii() and level.isdigit()) or dump[end:] != _ONE_PARAGRAPH.format(n=n, level=level):
+        return None
+    return classes, list(digits.encode("ascii").translate(_DIGITS)), [(0, n, int(level))]
 
 
 def resolve(text: str, direction: Direction = "auto") -> Levels:
@@ -61,29 +107,32 @@ def resolve(text: str, direction: Direction = "auto") -> Levels:
     if not text:
         return Levels([], [], [], 1 if forced == "rtl" else 0)
     dump = get_display(text, base_dir=_BASE_DIR[forced], debug=True)
-    m = _DUMP.fullmatch(dump) if isinstance(dump, str) else None
-    if m is None:
-        raise BidiDumpError(
-            "unexpected python-bidi get_display(debug=True) format; "
-            "tui.bidi.levels needs python-bidi>=0.6,<0.7: " + repr(str(dump)[:200])
-        )
-    byte_classes = m.group(1).replace(",", " ").split()
-    byte_levels = _parse_levels(m.group(2), len(byte_classes))
-    paras = [(int(a), int(b), int(lv)) for a, b, lv in _RANGE.findall(m.group(3))]
     data = text.encode("utf-8", "surrogatepass")
     n = len(data)
+    parsed = _parse_common(dump, n) if isinstance(dump, str) else None
+    if parsed is not None:
+        byte_classes, byte_levels, paras = parsed
+    else:
+        m = _DUMP.fullmatch(dump) if isinstance(dump, str) else None
+        if m is None:
+            raise BidiDumpError(
+                "unexpected python-bidi get_display(debug=True) format; "
+                "tui.bidi.levels needs python-bidi>=0.6,<0.7: " + repr(str(dump)[:200])
+            )
+        byte_classes = m.group(1).replace(",", " ").split()
+        byte_levels = _parse_levels(m.group(2), len(byte_classes))
+        paras = [(int(a), int(b), int(lv)) for a, b, lv in _RANGE.findall(m.group(3))]
     if len(byte_classes) != n or len(byte_levels) != n or not paras:
         raise BidiDumpError(f"python-bidi dump has {len(byte_classes)} classes / {len(byte_levels)} "
                             f"levels for {n} UTF-8 bytes ({len(paras)} paragraphs)")
     if len(data) == len(text):  # ASCII: bytes are code points
-        starts = range(n)
         classes, levels = byte_classes, byte_levels
     else:
-        starts = [i for i, b in enumerate(data) if b & 0xC0 != 0x80]
-        if len(starts) != len(text):
+        first_bytes = data.translate(_FIRST_BYTE)  # 1 for the first byte of a code point, else 0
+        classes = list(compress(byte_classes, first_bytes))
+        levels = list(compress(byte_levels, first_bytes))
+        if len(classes) != len(text):
             raise BidiDumpError("code point / UTF-8 byte mismatch")
-        classes = [byte_classes[i] for i in starts]
-        levels = [byte_levels[i] for i in starts]
     if len(paras) == 1:
         if paras[0][:2] != (0, n):
             raise BidiDumpError(f"paragraph range {paras[0][:2]} does not cover {n} bytes")
@@ -91,7 +140,7 @@ def resolve(text: str, direction: Direction = "auto") -> Levels:
     else:
         para_levels = []
         p = 0
-        for s in starts:
+        for s in (i for i, b in enumerate(data) if b & 0xC0 != 0x80):  # the first byte of each code point
             while s >= paras[p][1]:
                 p += 1
             para_levels.append(paras[p][2])

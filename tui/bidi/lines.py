@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +29,8 @@ class VisualLine:
     _columns: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        col = self.indent
-        for cell in self.cells:
-            self._columns.append(col)
-            col += cell.width
+        if self.cells:
+            self._columns = list(accumulate([c.width for c in self.cells[:-1]], initial=self.indent))
 
     @property
     def width(self) -> int:

@@ -20,8 +20,8 @@ cluster (what Textual's compositor measures). Two exceptions keep the bidi algor
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, chain, repeat
 
 import regex
 from bidi.mirror import MIRRORED
@@ -32,7 +32,7 @@ from tui.bidi.levels import REMOVED_CLASSES, resolve
 from tui.bidi.lines import Cell, VisualLine
 from tui.bidi.reorder import line_levels, reorder
 from tui.bidi.sanitize import BIDI_CONTROLS, REVEAL_SYMBOLS
-from tui.bidi.shaping import lam_alef, shape
+from tui.bidi.shaping import ALEFS, LAM_LIKE, lam_alef, shape
 
 TAB_WIDTH = 4
 BREAK_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000")
@@ -42,19 +42,17 @@ DOTTED_CIRCLE = "\u25cc"
 _GRAPHEME = regex.compile(r"\X")
 _PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
 _JOINERS = frozenset("\u200c\u200d")
+_SLOW_OR_LAM_ALEF = regex.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "\t]|[" + LAM_LIKE + "](?=[" + ALEFS + "])")
+"""What make_units leaves to `_unit_at` besides clusters and X9-removed characters: bidi controls, TAB, a lam
+before an alef (a lam-alef ligature if the lam is shaped initial or medial, see `lam_alef`)."""
 
 VIS, SPACE, HIDDEN = 0, 1, 2
 
 
-@dataclass(slots=True)
-class Unit:
-    """A grapheme (VIS), a break space (SPACE) or an undrawn control (HIDDEN): text[start:end]."""
-
-    kind: int
-    start: int
-    end: int
-    width: int
-    text: str  # drawn text (shaped, mirrored)
+Unit = tuple[int, int, int, int, str]
+"""(kind, start, end, width, drawn text): a grapheme (VIS), a break space (SPACE) or an undrawn control (HIDDEN)
+covering text[start:end]; drawn text is shaped and mirrored. Plain tuples: a paragraph makes one per grapheme."""
+KIND, START, END, WIDTH, TEXT = range(5)
 
 
 @lru_cache(maxsize=8192)
@@ -69,17 +67,21 @@ def _visible(text: str) -> tuple[str, int]:
     return sub, max(1, cell_len(sub))
 
 
+@lru_cache(maxsize=8192)
+def _width_text(text: str) -> tuple[int, str]:
+    """`_visible(text)` as the (width, text) tail of a Unit."""
+    drawn, w = _visible(text)
+    return w, drawn
+
+
 def cluster_ends(text: str) -> list[int]:
     """For each code point of `text`, the end of the extended grapheme cluster (UAX #29) holding it."""
     if text.isascii() and "\r\n" not in text:
         return list(range(1, len(text) + 1))
-    ends: list[int] = []
-    extend = ends.extend
-    pos = 0
-    for g in _GRAPHEME.findall(text):
-        pos += len(g)
-        extend([pos] * len(g))
-    return ends
+    sizes = list(map(len, _GRAPHEME.findall(text)))
+    if len(sizes) == len(text):
+        return list(range(1, len(text) + 1))
+    return list(chain.from_iterable(map(repeat, accumulate(sizes), sizes)))
 
 
 @lru_cache(maxsize=4096)
@@ -90,48 +92,65 @@ def _is_emoji(cluster: str) -> bool:
 def make_units(text: str, levels: list[int], classes: list[str], shaped: list[str],
                width: int, reveal: bool, mirror: bool = True) -> list[Unit]:
     """Split a paragraph into units, one per grapheme cluster (see the module doc for the exceptions).
-    Brackets are mirrored here (L4): their level is not changed by L1."""
-    units: list[Unit] = []
-    append = units.append
-    tab = min(TAB_WIDTH, width)
+    Brackets are mirrored here (L4): their level is not changed by L1.
+
+    Code points that are a grapheme on their own, neither a bidi control, X9-removed, a TAB nor a lam that may
+    join an alef, make one unit each, in bulk; `_unit_at` makes the others one by one."""
     ends = cluster_ends(text)
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in BIDI_CONTROLS or classes[i] in REMOVED_CLASSES:
-            if reveal and ch in BIDI_CONTROLS:
-                append(Unit(VIS, i, i + 1, 1, REVEAL_SYMBOLS[ch]))
-            else:
-                append(Unit(HIDDEN, i, i + 1, 0, ""))
-            i += 1
-            continue
-        if ch == "\t":
-            append(Unit(SPACE, i, i + 1, tab, " " * tab))
-            i += 1
-            continue
-        j, emoji = _grapheme_end(text, levels, classes, ends, i)
-        ligature = lam_alef(shaped[i], text[j]) if j < n and levels[j] == levels[i] else None
-        if ligature is not None:  # lam (+ its marks) and alef (+ its marks) drawn as one cell
-            k, _ = _grapheme_end(text, levels, classes, ends, j)
-            drawn, w = _visible(ligature + _drawn(text, classes, i + 1, j, False)
-                                + _drawn(text, classes, j + 1, k, False))
-            append(Unit(VIS, i, k, w, drawn))
-            i = k
-            continue
-        if j == i + 1:
-            if ch in BREAK_SPACES:
-                append(Unit(SPACE, i, j, 1, " "))
-                i = j
-                continue
-            base = shaped[i]
-        else:
-            base = shaped[i] + _drawn(shaped, classes, i + 1, j, emoji)
-        if mirror and levels[i] % 2 and ch in MIRRORED:
-            base = MIRRORED[ch] + base[1:]
-        drawn, w = _visible(base)
-        append(Unit(VIS, i, j, w, drawn))
-        i = j
+    n = len(text)
+    special = [m.start() for m in _SLOW_OR_LAM_ALEF.finditer(text)]
+    if not REMOVED_CLASSES.isdisjoint(classes):
+        special += [k for k in range(n) if classes[k] in REMOVED_CLASSES]
+    if len(set(ends)) != n:  # a cluster of more than one code point: all but its last code point
+        special += [k for k in range(n) if ends[k] != k + 1]
+    special.sort()
+    special.append(n)
+    units: list[Unit] = []
+    i = 0
+    for s in special:
+        if s < i:
+            continue  # inside the unit made last
+        if s > i:
+            units += [(SPACE, k, k + 1, 1, " ") if text[k] in BREAK_SPACES
+                      else (VIS, k, k + 1, *_width_text(MIRRORED[text[k]] if mirror and levels[k] % 2
+                                                        and text[k] in MIRRORED else shaped[k]))
+                      for k in range(i, s)]
+        if s == n:
+            break
+        unit = _unit_at(text, levels, classes, shaped, ends, s, min(TAB_WIDTH, width), reveal, mirror)
+        units.append(unit)
+        i = unit[END]
     return units
+
+
+def _unit_at(text: str, levels: list[int], classes: list[str], shaped: list[str], ends: list[int], i: int,
+             tab: int, reveal: bool, mirror: bool) -> Unit:
+    """The unit starting at code point i."""
+    ch = text[i]
+    n = len(text)
+    if ch in BIDI_CONTROLS or classes[i] in REMOVED_CLASSES:
+        if reveal and ch in BIDI_CONTROLS:
+            return VIS, i, i + 1, 1, REVEAL_SYMBOLS[ch]
+        return HIDDEN, i, i + 1, 0, ""
+    if ch == "\t":
+        return SPACE, i, i + 1, tab, " " * tab
+    j, emoji = _grapheme_end(text, levels, classes, ends, i)
+    ligature = lam_alef(shaped[i], text[j]) if j < n and levels[j] == levels[i] else None
+    if ligature is not None:  # lam (+ its marks) and alef (+ its marks) drawn as one cell
+        k, _ = _grapheme_end(text, levels, classes, ends, j)
+        drawn, w = _visible(ligature + _drawn(text, classes, i + 1, j, False)
+                            + _drawn(text, classes, j + 1, k, False))
+        return VIS, i, k, w, drawn
+    if j == i + 1:
+        if ch in BREAK_SPACES:
+            return SPACE, i, j, 1, " "
+        base = shaped[i]
+    else:
+        base = shaped[i] + _drawn(shaped, classes, i + 1, j, emoji)
+    if mirror and levels[i] % 2 and ch in MIRRORED:
+        base = MIRRORED[ch] + base[1:]
+    drawn, w = _visible(base)
+    return VIS, i, j, w, drawn
 
 
 def _grapheme_end(text: str, levels: list[int], classes: list[str], ends: list[int],
@@ -166,21 +185,22 @@ def break_lines(units: list[Unit], width: int) -> list[tuple[int, int]]:
     used, cand, seen = 0, None, False
     n = len(units)
     while i < n:
-        u = units[i]
-        if u.kind == HIDDEN:
+        kind, _, _, w, _ = units[i]
+        if kind == HIDDEN:
             i += 1
             continue
-        if u.kind == SPACE and seen:
-            cand = i + 1
-        elif u.kind == VIS:
-            if used + u.width > width and (seen or used > 0):
-                b = cand if cand is not None else i
-                lines.append((a, b))
-                a = i = b
-                used, cand, seen = 0, None, False
-                continue
+        if kind == SPACE:
+            if seen:
+                cand = i + 1
+        elif used + w > width and (seen or used > 0):
+            b = cand if cand is not None else i
+            lines.append((a, b))
+            a = i = b
+            used, cand, seen = 0, None, False
+            continue
+        else:
             seen = True
-        used += u.width
+        used += w
         i += 1
     lines.append((a, n))
     return lines
@@ -189,12 +209,14 @@ def break_lines(units: list[Unit], width: int) -> list[tuple[int, int]]:
 def _hung(units: list[Unit], a: int, b: int, last: bool, width: int) -> set[int]:
     """Indices of trailing break spaces of a line that are not drawn."""
     hung = set()
-    used = sum(u.width for u in units[a:b])
+    if b <= a or units[b - 1][KIND] == VIS:
+        return hung
+    used = sum([u[WIDTH] for u in units[a:b]])
     k = b - 1
-    while k >= a and units[k].kind != VIS:
-        if units[k].kind == SPACE and (not last or used > width):
+    while k >= a and units[k][KIND] != VIS:
+        if units[k][KIND] == SPACE and (not last or used > width):
             hung.add(k)
-            used -= units[k].width
+            used -= units[k][WIDTH]
         k -= 1
     return hung
 
@@ -213,24 +235,33 @@ def layout_paragraph(text: str, offset: int, index: int, width: int, direction: 
     if not units:
         return [VisualLine([], width if rtl else 0, rtl, offset, offset, index)]
     ranges = break_lines(units, width)
+    classes = info.classes
+    # No X9-removed character and no bidi control: every unit is drawn and has a level (the common case).
+    plain = REMOVED_CLASSES.isdisjoint(classes) and BIDI_CONTROLS.isdisjoint(text)
     out = []
     for r, (a, b) in enumerate(ranges):
         last = r == len(ranges) - 1
-        start = units[a].start if a < len(units) else len(text)
-        end = len(text) if last else units[b].start
-        final = line_levels(info.levels, info.classes, info.para_levels, start, end)
+        start = units[a][START] if a < len(units) else len(text)
+        end = len(text) if last else units[b][START]
+        final = line_levels(info.levels, classes, info.para_levels, start, end)
         hung = _hung(units, a, b, last, width)
-        classes = info.classes
-        items = [k for k in range(a, b) if units[k].kind != HIDDEN or classes[units[k].start] not in REMOVED_CLASSES]
-        item_levels = [None if classes[units[k].start] in REMOVED_CLASSES else final[units[k].start - start]
-                       for k in items]
-        if None in item_levels:  # revealed X9 characters
-            item_levels = _fill_removed(item_levels, info.base_level)
-        order = reorder(item_levels) if reorder_lines else range(len(items))
-        drawn = [units[items[pos]] for pos in order
-                 if units[items[pos]].kind != HIDDEN and items[pos] not in hung]
-        cells = [Cell(u.text, offset + u.start, offset + u.end, u.width) for u in drawn]
-        used = sum(u.width for u in drawn)
+        if plain:
+            line = units[a:b]
+            order = reorder([final[u[START] - start] for u in line]) if reorder_lines else range(len(line))
+            keep = len(line) - len(hung)  # hung spaces: the last units of the line
+            drawn = [line[pos] for pos in order if pos < keep] if hung else [line[pos] for pos in order]
+        else:
+            items = [k for k in range(a, b)
+                     if units[k][KIND] != HIDDEN or classes[units[k][START]] not in REMOVED_CLASSES]
+            item_levels = [None if classes[units[k][START]] in REMOVED_CLASSES else final[units[k][START] - start]
+                           for k in items]
+            if None in item_levels:  # revealed X9 characters
+                item_levels = _fill_removed(item_levels, info.base_level)
+            order = reorder(item_levels) if reorder_lines else range(len(items))
+            drawn = [units[items[pos]] for pos in order
+                     if units[items[pos]][KIND] != HIDDEN and items[pos] not in hung]
+        cells = [Cell(t, offset + s, offset + e, w) for _, s, e, w, t in drawn]
+        used = sum([u[WIDTH] for u in drawn])
         indent = max(0, width - used) if rtl and reorder_lines else 0
         out.append(VisualLine(cells, indent, rtl, offset + start, offset + end, index))
     return out

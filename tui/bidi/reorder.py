@@ -16,6 +16,12 @@ def line_levels(levels: list[int], classes: list[str], para_levels: list[int],
     """Levels of code points [start, end) after rule L1, treating the range as one line."""
     end = len(levels) if end is None else end
     out = levels[start:end]
+    if _SEPARATORS.isdisjoint(classes[start:end]):  # only the trailing run changes
+        i = end - 1
+        while i >= start and classes[i] in _TRAILING:
+            out[i - start] = para_levels[i]
+            i -= 1
+        return out
     trailing = True  # inside a run that reaches the line end or a separator
     for i in range(end - 1, start - 1, -1):
         cls = classes[i]
@@ -39,6 +45,8 @@ def reorder(levels: list[int]) -> list[int]:
     lo_odd = lo if lo % 2 else lo + 1
     if hi < lo_odd:
         return order
+    if hi == lo:  # one odd level: the whole line reversed
+        return order[::-1]
     lv = list(levels)
     for level in range(hi, lo_odd - 1, -1):
         i = 0

@@ -6,6 +6,7 @@ joined afterwards by `lam_alef` into one cell that covers both code points.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -13,20 +14,59 @@ from arabic_reshaper import ArabicReshaper
 
 ZWJ = "\u200d"
 _RESHAPER = ArabicReshaper(configuration={"delete_harakat": False, "support_ligatures": False})
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+_WORDS: dict[str, tuple[str, ...] | None] = {}
+"""Shaped forms of each word (text between ASCII spaces) met so far; None where the reshaper misaligned."""
+_WORDS_MAX = 20_000
 
 
 def _has_arabic(text: str) -> bool:
-    return any("\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f" or "\u08a0" <= c <= "\u08ff"
-               for c in text)
+    return _ARABIC.search(text) is not None
 
 
 def shape(text: str) -> list[str]:
-    """Per code point of `text`, the character to draw (its contextual form); ZWJ maps to itself."""
+    """Per code point of `text`, the character to draw (its contextual form); ZWJ maps to itself.
+
+    The reshaper joins nothing across a space (not one of its letters; harakat after it stay after it), so
+    reshaping a paragraph is reshaping each space-separated word: words are shaped once and remembered, the
+    ones not met yet in one call. Where a word's output misaligns, the whole paragraph takes the original
+    path (`_shape_whole`), so the result is always exactly that of reshaping the paragraph at once."""
     if not _has_arabic(text):
         return list(text)
-    out = _RESHAPER.reshape(text)
+    words = text.split(" ")
+    known = _WORDS
+    missing = [w for w in dict.fromkeys(words) if w not in known]
+    if missing:
+        if len(known) + len(missing) > _WORDS_MAX:
+            known.clear()
+        outs = _RESHAPER.reshape(" ".join(missing)).split(" ")
+        if len(outs) != len(missing):
+            return _shape_whole(text)
+        for word, out in zip(missing, outs):
+            known[word] = _align(word, out)
+    shaped: list[str] = []
+    extend = shaped.extend
+    for word in words:
+        forms = known.get(word)
+        if forms is None:
+            return _shape_whole(text)
+        extend(forms)
+        shaped.append(" ")
+    shaped.pop()
+    return shaped
+
+
+def _shape_whole(text: str) -> list[str]:
+    """`shape` of `text` reshaped in one piece."""
+    forms = _align(text, _RESHAPER.reshape(text))
+    return list(text) if forms is None else list(forms)  # unexpected reshaper behaviour: draw unshaped
+
+
+def _align(text: str, out: str) -> tuple[str, ...] | None:
+    """Per code point of `text`, its form in the reshaper's output `out`; None if `out` is not one code point
+    per code point of `text` but ZWJ (which the reshaper drops)."""
     if len(out) + text.count(ZWJ) != len(text):
-        return list(text)  # unexpected reshaper behaviour: draw unshaped rather than misalign
+        return None
     shaped = []
     j = 0
     for ch in text:
@@ -38,7 +78,7 @@ def shape(text: str) -> list[str]:
             # ch's own (ch itself or a presentation form of it) is out of place, so ch is drawn unshaped.
             shaped.append(form if form == ch or _form_of(form) == _form_of(ch) else ch)
             j += 1
-    return shaped
+    return tuple(shaped)
 
 
 @lru_cache(maxsize=1024)
@@ -51,6 +91,10 @@ def _form_of(form: str) -> str:
 _LAM_ALEF = {"\u0627": ("\ufefb", "\ufefc"), "\u0623": ("\ufef7", "\ufef8"),
              "\u0625": ("\ufef9", "\ufefa"), "\u0622": ("\ufef5", "\ufef6")}
 _LAM_INITIAL, _LAM_MEDIAL = "\ufedf", "\ufee0"
+ALEFS = "".join(_LAM_ALEF)
+"""The alefs that join a lam before them (`lam_alef`)."""
+LAM_LIKE = "\u0644\ufedd\ufede\ufedf\ufee0\U0001ee0b\U0001ee2b\U0001ee4b\U0001ee8b\U0001eeab"
+"""Every code point that is a lam under NFKC: `shape` draws no other as an initial or medial lam."""
 
 
 def lam_alef(shaped_lam: str, alef: str) -> str | None:

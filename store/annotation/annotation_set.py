@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -57,14 +58,21 @@ def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[i
     return start, end
 
 
-def _write_derived(db_path: Path, tables: dict[str, dict[str, Annotation]], at: tuple) -> None:
+def _write_derived(db_path: Path, tables: dict[str, dict[str, Annotation]], at: tuple,
+                   pause: Callable[[], None] | None = None, folded: dict[str, tuple[str, ...]] | None = None) -> None:
     """Write what readers use instead of the records (store.annotation.summary, entity_counts), from `tables` as
-    of `at` (store.db.journal.JournalStore.position); a disk that refuses is left be (readers read the records)."""
+    of `at` (store.db.journal.JournalStore.position); a disk that refuses is left be (readers read the records).
+    `pause`: called every few hundred records, so that a fold's thread lets saves run; `folded`: the texts'
+    folded words, kept between folds (store.annotation.entity_counts.write_entity_counts)."""
     try:
-        write_summary(db_path, summarize(tables), at)
-        write_entity_counts(db_path, tables, at[0])
+        write_summary(db_path, summarize(tables, pause), at)
+        write_entity_counts(db_path, tables, at[0], pause, folded)
     except OSError:
         pass
+
+
+def _yield_gil() -> None:
+    time.sleep(0)  # (lets another thread take the interpreter now, not at the next switch interval)
 
 
 class AnnotationSet:
@@ -93,7 +101,7 @@ class AnnotationSet:
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
                                  read_only=read_only, check=record_problem, lazy=lazy)
         if not read_only:
-            self._store.after_fold = partial(_write_derived, path)
+            self._store.after_fold = partial(_write_derived, path, pause=_yield_gil, folded={})
         self._summaries: dict[str, Summary] | None = None
         self._summaries_at = -1
         """The store's generation `_summaries` is of."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,20 @@ def entities_path(db_path: Path) -> Path:
     return Path(db_path).with_suffix(ENTITIES_SUFFIX)
 
 
-def count_entities(records: Iterable[Mapping[str, Any]]) -> Counter[tuple[str, str]]:
-    """(text, label) -> how many entity records tag that text with that label."""
+def count_entities(records: Iterable[Mapping[str, Any]],
+                   pause: Callable[[], None] | None = None) -> Counter[tuple[str, str]]:
+    """(text, label) -> how many entity records tag that text with that label; `pause()` called every 500
+    records (see store.annotation.summary.summarize)."""
     entity = Kind.ENTITY
-    return Counter((r["text"], r["label"]) for r in records if r["kind"] == entity)
+    if pause is None:
+        return Counter((r["text"], r["label"]) for r in records if r["kind"] == entity)
+    counts: Counter[tuple[str, str]] = Counter()
+    for n, r in enumerate(records):
+        if r["kind"] == entity:
+            counts[(r["text"], r["label"])] += 1
+        if n % 500 == 0:
+            pause()
+    return counts
 
 
 def fold_counts(counts: Mapping[tuple[str, str], int], known: Mapping[str, tuple[str, ...]] | None = None
@@ -54,12 +64,20 @@ def fold_counts(counts: Mapping[tuple[str, str], int], known: Mapping[str, tuple
 
 
 def write_entity_counts(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
-                        db_stamp: tuple[int, int, int] | None) -> None:
-    """Write `alice.entities` from an annotation database's tables (atomically; OSError if the disk refuses)."""
-    counts = count_entities(tables.get(ANNOTATIONS_TABLE, {}).values())
-    folded = _folded_texts(db_path)
+                        db_stamp: tuple[int, int, int] | None, pause: Callable[[], None] | None = None,
+                        folded: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Write `alice.entities` from an annotation database's tables (atomically; OSError if the disk refuses);
+    `pause` as in `count_entities`; `folded`: text -> folded words kept by the caller between writes (filled
+    from the last file when empty, and with what this write folds)."""
+    counts = count_entities(tables.get(ANNOTATIONS_TABLE, {}).values(), pause)
+    if folded is None:
+        folded = {}
+    if not folded:
+        folded.update(_folded_texts(db_path))
     rows = []
-    for (text, label), n in sorted(counts.items()):
+    for i, ((text, label), n) in enumerate(sorted(counts.items())):
+        if pause is not None and i % 500 == 0:
+            pause()
         words = folded.get(text)
         if words is None:
             words = folded[text] = folded_words(text)

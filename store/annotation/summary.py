@@ -16,7 +16,7 @@ carries summaries, and otherwise answers None, so the caller reads the records (
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,6 +27,8 @@ from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, r
 from store.db.storage import dumps, loads
 
 SUMMARY_SUFFIX = ".summary"
+PAUSE_EVERY = 500
+"""Records (or articles) between two `pause()` calls of work done in a fold's background thread."""
 VERSION = 1
 
 Stamp = tuple[tuple[int, int, int] | None, int | None, int]
@@ -68,15 +70,21 @@ def article_summary(annotations: Iterable[Mapping[str, Any]], state: str | None)
     return Summary(state, records, entities, claims, score, tuple(sorted(labels)))
 
 
-def summarize(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Summary]:
+def summarize(tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
+              pause: Callable[[], None] | None = None) -> dict[str, Summary]:
     """Article id -> summary, for every article with an annotation or a recorded state in `tables` (an
-    annotation database's tables). Records are taken in key order, as the database holds them."""
+    annotation database's tables). Records are taken in key order, as the database holds them. `pause()` is
+    called every PAUSE_EVERY records (a fold in the background lets a save's thread run)."""
     by_article: dict[str, list[Mapping[str, Any]]] = {}
-    for record in tables.get(ANNOTATIONS_TABLE, {}).values():
+    for n, record in enumerate(tables.get(ANNOTATIONS_TABLE, {}).values()):
         by_article.setdefault(record["article_id"], []).append(record)
+        if pause is not None and n % PAUSE_EVERY == 0:
+            pause()
     states = {row["article_id"]: row["state"] for row in tables.get(PROGRESS_TABLE, {}).values()}
     out: dict[str, Summary] = {}
-    for article_id in by_article.keys() | states.keys():
+    for n, article_id in enumerate(by_article.keys() | states.keys()):
+        if pause is not None and n % PAUSE_EVERY == 0:
+            pause()
         summary = article_summary(by_article.get(article_id, ()), states.get(article_id))
         if summary is not None:
             out[article_id] = summary

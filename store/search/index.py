@@ -181,11 +181,13 @@ class SearchIndex:
         found: dict[str, int] = {}
         with self.data_path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             limit = min(self.ends[-1], len(data))
+            ids, ends = self.ids, self.ends
             at = data.find(key, 0, limit)
-            while at != -1:
-                article = self.ids[bisect.bisect_right(self.ends, at)]
-                found[article] = found.get(article, 0) + 1
-                at = data.find(key, at + len(key), limit)
+            while at != -1:  # per article holding a hit: its hits counted at C speed, then on to the next
+                i = bisect.bisect_right(ends, at)
+                end = min(ends[i], limit)
+                found[ids[i]] = data[at:end].count(key)
+                at = data.find(key, end, limit)
         return found
 
 

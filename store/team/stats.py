@@ -68,13 +68,19 @@ class Filters:
             return False
         return not (self.annotator and self.annotator not in row.annotators)
 
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(v not in (None, "") for v in vars(self).values())
+
     def describe(self) -> str:
         """The active filters in one line ("" when none)."""
         return "  ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, ""))
 
 
+_STATE_ORDER = {state: n for n, state in enumerate(STATES)}
 SORT_KEYS = {
-    "state": lambda r: STATES.index(r.state),
+    "state": lambda r: _STATE_ORDER[r.state],
     "title": lambda r: r.title,
     "source": lambda r: r.source or "",
     "date": lambda r: r.date or "",

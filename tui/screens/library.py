@@ -146,11 +146,13 @@ class LibraryScreen(AppScreen):
             self._load_team() if self._large else self.reload()
 
     def visible_rows(self) -> list[ArticleRow]:
-        rows = [r for r in self.rows if self.filters.accepts(r)]
+        """The rows the filters and the search keep, in the chosen order, those assigned to me first."""
+        rows = [r for r in self.rows if self.filters.accepts(r)] if self.filters.active else list(self.rows)
         if self.query_text:
             rows = [r for r in rows if r.id in self.hits]
         rows.sort(key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
-        return sorted(rows, key=lambda r: not r.assigned)  # stable: "assigned to me" first
+        assigned = [r for r in rows if r.assigned]  # (a stable partition: the order within each part kept)
+        return assigned + [r for r in rows if not r.assigned] if assigned else rows
 
     def refresh_table(self) -> None:
         """Show the rows of the current sort, filter and search; the cursor stays on its article."""

@@ -21,7 +21,6 @@ from store.text.direction import paragraph_rule
 from store.wording import counted
 from tui.bidi import DisplayOptions, inert
 from tui.palette import BindingCommands
-from tui.screens.deliver import delivered
 from tui.screens.library import LibraryScreen
 
 
@@ -115,9 +114,13 @@ class TahqiqApp(App[None]):
         self.session.save()
 
     def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        from tui.screens.deliver import delivered  # not at the top: it and store.exchange cost the start ~65 ms
+
         delivered(self, event)
 
     def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        from tui.screens.deliver import delivered  # (as above)
+
         delivered(self, event)
 
     def action_toggle_keys(self) -> None:

@@ -27,7 +27,6 @@ from tui.bidi import display_options
 from tui.dialogs.filter_form import FilterForm
 from tui.screens.agreement import AgreementScreen
 from tui.screens.base import AppScreen
-from tui.screens.deliver import export_jsonl
 from tui.screens.review import ReviewScreen
 from tui.triage import Triage
 from tui.widgets.article_table import ArticleTable, columns_for
@@ -271,6 +270,8 @@ class LibraryScreen(AppScreen):
 
     def action_export(self) -> None:
         """Export everyone's annotations as tahqiq JSONL: a download in a browser, ~/Downloads in a terminal."""
+        from tui.screens.deliver import export_jsonl  # not at the top: it and store.exchange cost the start ~65 ms
+
         export_jsonl(self)
 
     def action_triage(self) -> None:

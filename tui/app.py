@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from textual import events
 from textual.actions import SkipAction
@@ -224,11 +225,16 @@ class TahqiqApp(App[None]):
     def _warm_up_when_idle(self) -> None:
         """Start the build once the user has been idle IDLE_SECONDS: an article opened at once is drawn without
         the build competing for the interpreter (a reader asks for it itself, once it is drawn)."""
+        self.when_idle(lambda: self._suggester is None and self._start_warm_up())
+
+    def when_idle(self, callback: Callable[[], object]) -> None:
+        """Call `callback` (on the UI thread) once no key, click or scroll came for IDLE_SECONDS: for background
+        work that would compete with what the user just asked for (a thread holds the interpreter while it runs)."""
         quiet = time.monotonic() - self._last_input
         if quiet >= self.IDLE_SECONDS:
-            self._start_warm_up()
-        elif self._suggester is None:
-            self.set_timer(self.IDLE_SECONDS - quiet, self._warm_up_when_idle)
+            callback()
+        else:
+            self.set_timer(self.IDLE_SECONDS - quiet, lambda: self.when_idle(callback))
 
     def _wait_until_idle(self) -> None:
         """In the build's thread: wait while keys or clicks came in the last IDLE_SECONDS (IDLE_WAIT_LIMIT at most),

@@ -91,7 +91,7 @@ class LibraryScreen(AppScreen):
         self.reload(team=not self._large)
         if self._large:
             self.query_one("#progress-text", Label).update(" loading the team's figures… ")
-            self.call_after_refresh(self._load_team)  # after the first paint: the thread competes for the GIL
+            self.app.when_idle(self._load_team)  # not while the user acts: the thread competes for the interpreter
         self.set_interval(POLL_SECONDS, self._poll)
         table.focus()
         last = self.app.session.get("last_article")

@@ -11,11 +11,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from store.annotation.entity_counts import entity_counts_fresh, write_entity_counts
+from store.annotation.entity_counts import entity_counts_fresh
 from store.annotation.labels import Schema
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, STATES, Annotation, Kind, sort_key, state_of
 from store.annotation.record import stored_problem as record_problem
-from store.annotation.summary import Summary, SummaryReader, article_summary, summarize, write_summary
+from store.annotation.summary import Summary, SummaryReader, article_summary, summarize, write_derived
 from store.corpus.article import Article
 from store.db.journal import open_store, release_store
 from store.db.journal_format import SUMMARY_OP
@@ -58,19 +58,6 @@ def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[i
     return start, end
 
 
-def _write_derived(db_path: Path, tables: dict[str, dict[str, Annotation]], at: tuple,
-                   pause: Callable[[], None] | None = None, folded: dict[str, tuple[str, ...]] | None = None) -> None:
-    """Write what readers use instead of the records (store.annotation.summary, entity_counts), from `tables` as
-    of `at` (store.db.journal.JournalStore.position); a disk that refuses is left be (readers read the records).
-    `pause`: called every few hundred records, so that a fold's thread lets saves run; `folded`: the texts'
-    folded words, kept between folds (store.annotation.entity_counts.write_entity_counts)."""
-    try:
-        write_summary(db_path, summarize(tables, pause), at)
-        write_entity_counts(db_path, tables, at[0], pause, folded)
-    except OSError:
-        pass
-
-
 def _yield_gil() -> None:
     time.sleep(0)  # (lets another thread take the interpreter now, not at the next switch interval)
 
@@ -101,7 +88,7 @@ class AnnotationSet:
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
                                  read_only=read_only, check=record_problem, lazy=lazy)
         if not read_only:
-            self._store.after_fold = partial(_write_derived, path, pause=_yield_gil, folded={})
+            self._store.after_fold = partial(write_derived, path, pause=_yield_gil, folded={})
         self._summaries: dict[str, Summary] | None = None
         self._summaries_at = -1
         """The store's generation `_summaries` is of."""
@@ -180,7 +167,7 @@ class AnnotationSet:
         self._store.acquire()
         if SummaryReader(self.path).read() is None or not entity_counts_fresh(self.path):
             with self._store.lock:
-                _write_derived(self.path, self._store.tables, self._store.position())
+                write_derived(self.path, self._store.tables, self._store.position())
 
     @property
     def read_only(self) -> bool:

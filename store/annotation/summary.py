@@ -126,6 +126,19 @@ def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
     return summarize(tables), stamp
 
 
+def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]], at: Stamp,
+                  pause: Callable[[], None] | None = None, folded: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Write what readers use instead of the records (the summaries, and the entity counts of
+    store.annotation.entity_counts), from `tables` as of `at` (store.db.journal.JournalStore.position); a disk
+    that refuses is left be (readers read the records). `pause`: called every few hundred records, so that a
+    fold's thread lets saves run; `folded`: the texts' folded words, kept between folds by the caller."""
+    try:
+        write_summary(db_path, summarize(tables, pause), at)
+        write_entity_counts(db_path, tables, at[0], pause, folded)
+    except OSError:
+        pass
+
+
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:
     """The summary file and the entity counts (store.annotation.entity_counts) rewritten from the records (for
     tools that write databases themselves); CorruptFileError (nothing written) or OSError as `current_tables`."""

@@ -84,3 +84,22 @@ def test_doctor_rebuilds_every_derived_file_as_a_new_process_reads_them(workspac
     assert probe(workspace_path) == before
     again = run_cli(["doctor", "--workspace", str(workspace_path)])
     assert "repaired" not in again.stdout, again.stdout
+
+
+def test_a_dry_run_writes_nothing_not_even_what_is_derived(workspace_path: Path) -> None:
+    ws = Workspace.open(workspace_path)
+    article = ws.articles()[0]
+    ws.annotations("alice").add_entity(article.id, *next(WORD.finditer(article.body)).span(), "PER")
+    ws.close()
+    (workspace_path / "corpus.idx").unlink()
+    (workspace_path / "annotations" / "alice.summary").unlink()
+    shutil.rmtree(workspace_path / "search")
+
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(workspace_path)): p.read_bytes() for p in sorted(workspace_path.rglob("*"))
+                if p.is_file()}
+
+    before = files()
+    done = run_cli(["doctor", "--dry-run", "--workspace", str(workspace_path)])
+    assert "would be" in done.stdout, done.stdout
+    assert files() == before

@@ -62,7 +62,7 @@ def check(path: str | os.PathLike[str], dry_run: bool = False) -> list[Finding]:
     for name in annotator_names(folder):
         findings += check_annotator(folder, name, dry_run)
     if corpus_ok:
-        findings += _mismatches(folder)
+        findings += _mismatches(folder, dry_run)
     return findings
 
 
@@ -100,10 +100,11 @@ def _labels(folder: Path) -> Iterator[Finding]:
     yield Finding("ok", str(path), "valid")
 
 
-def _mismatches(folder: Path) -> Iterator[Finding]:
-    """Annotations whose text no longer matches the body at their offsets, or on articles not in the corpus."""
+def _mismatches(folder: Path, dry_run: bool = False) -> Iterator[Finding]:
+    """Annotations whose text no longer matches the body at their offsets, or on articles not in the corpus
+    (the workspace opened read-only in a dry run: opening it may otherwise write what is derived)."""
     try:
-        ws = Workspace.open(folder)
+        ws = Workspace.open(folder, read_only=dry_run)
     except StoreError as exc:
         yield Finding("problem", str(folder), f"cannot open the workspace: {exc}")
         return

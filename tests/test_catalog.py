@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import import_file
 
-from store.corpus.catalog import INDEX_FILE, CorpusIndex, corpus_stamp, index_problem, write_index
+from store.corpus.catalog import INDEX_FILE, CorpusIndex, index_problem, write_index
 from store.db.lock import open_lock, try_lock
-from store.db.storage import AtomicJSONStorage
+from store.db.storage import AtomicJSONStorage, file_stamp
 from store.errors import CorruptFileError, StoreError
 from store.workspace import Workspace
 
@@ -66,7 +66,7 @@ def two_imports(workspace_path: Path, tmp_path: Path) -> Path:
 def test_import_writes_an_index_read_instead_of_corpus_json(two_imports: Path, monkeypatch) -> None:
     """After import, opening the workspace, its catalog and one article read corpus.idx, not corpus.json."""
     want = expected(two_imports)
-    assert index_problem(two_imports / INDEX_FILE, corpus_stamp(two_imports / "corpus.json")) is None
+    assert index_problem(two_imports / INDEX_FILE, file_stamp(two_imports / "corpus.json")) is None
     listed = from_corpus_json(two_imports)
     monkeypatch.setattr(AtomicJSONStorage, "read", lambda self: pytest.fail("corpus.json was parsed"))
     ws = Workspace.open(two_imports)
@@ -92,7 +92,7 @@ def test_an_import_by_another_workspace_is_seen_and_indexed(workspace_path: Path
         held = reader._reader.indexed()
         assert held is not None
         import_file(writer, tmp_path / "new.jsonl", jsonl(NEW))
-        assert held.stamp != corpus_stamp(workspace_path / "corpus.json")  # what the reader held is stale now
+        assert held.stamp != file_stamp(workspace_path / "corpus.json")  # what the reader held is stale now
         assert reader.catalog().ids == before + ["n0", "n1", "n2"]
         assert reader.article("n2").title == "خبر رقم 2"
         assert reader._reader.indexed() is not None and reader._reader._loaded is None  # the writer's new index
@@ -109,13 +109,13 @@ def test_a_stale_index_is_not_used_and_is_rewritten(workspace_path: Path, tmp_pa
     import_file(ws, tmp_path / "new.jsonl", jsonl(NEW))
     ws.close()
     (workspace_path / INDEX_FILE).write_bytes(old)
-    assert index_problem(workspace_path / INDEX_FILE, corpus_stamp(workspace_path / "corpus.json")).startswith("stale")
+    assert index_problem(workspace_path / INDEX_FILE, file_stamp(workspace_path / "corpus.json")).startswith("stale")
     ws = Workspace.open(workspace_path)
     try:
         assert ws.catalog().ids[-3:] == ["n0", "n1", "n2"] and ws.article("n0").title == "خبر رقم 0"
     finally:
         ws.close()
-    assert index_problem(workspace_path / INDEX_FILE, corpus_stamp(workspace_path / "corpus.json")) is None
+    assert index_problem(workspace_path / INDEX_FILE, file_stamp(workspace_path / "corpus.json")) is None
 
 
 def _sections(path: Path) -> dict[str, int]:
@@ -144,7 +144,7 @@ def test_a_damaged_index_is_never_trusted(two_imports: Path, part: str) -> None:
     else:
         data[_sections(path)[part]] ^= 0x01
     path.write_bytes(bytes(data))
-    stamp = corpus_stamp(two_imports / "corpus.json")
+    stamp = file_stamp(two_imports / "corpus.json")
     assert index_problem(path, stamp) is not None
     ws = Workspace.open(two_imports)
     try:
@@ -164,7 +164,7 @@ def test_a_fresh_index_does_not_hide_a_damaged_corpus(two_imports: Path, tmp_pat
     rows = list(json.loads(older.read_text("utf-8"))["articles"].values())[:-3]
     (two_imports / "corpus.json").write_text(json.dumps({"articles": {str(i): r for i, r in enumerate(rows, 1)}},
                                                         ensure_ascii=False), encoding="utf-8")
-    write_index(two_imports / INDEX_FILE, corpus_stamp(two_imports / "corpus.json"), rows)
+    write_index(two_imports / INDEX_FILE, file_stamp(two_imports / "corpus.json"), rows)
     with pytest.raises(CorruptFileError, match="lists 5 article.* holds 8"):
         Workspace.open(two_imports)
     (two_imports / "corpus.json").write_bytes(b'{"articles": {"1": ')  # damaged: not JSON (the index is stale)
@@ -176,7 +176,7 @@ def test_a_workspace_without_an_index_gets_one_on_open(two_imports: Path) -> Non
     """A workspace written before corpus.idx existed works as it is; the first open that can take the corpus lock
     without waiting writes the index. Opened read only, or while an import holds the lock, nothing is written."""
     want = expected(two_imports)
-    path, stamp = two_imports / INDEX_FILE, corpus_stamp(two_imports / "corpus.json")
+    path, stamp = two_imports / INDEX_FILE, file_stamp(two_imports / "corpus.json")
     path.unlink()
     ws = Workspace.open(two_imports, read_only=True)
     assert seen(ws) == want and not path.exists()

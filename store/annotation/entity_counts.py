@@ -13,7 +13,6 @@ rewrites it."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from store.annotation.record import ANNOTATIONS_TABLE, Kind
 from store.db.atomic import write_atomic
-from store.db.storage import dumps, loads
+from store.db.storage import dumps, file_stamp, loads
 from store.text.normalize import FOLD_STAMP, folded_words
 
 ENTITIES_SUFFIX = ".entities"
@@ -101,13 +100,13 @@ def entity_counts_fresh(db_path: Path) -> bool:
     """Whether `alice.entities` is of the database as it is now and folded the same way (its header alone is read:
     the file is written header first)."""
     try:
-        st = os.stat(db_path)
+        stamp = file_stamp(db_path)
         with open(entities_path(db_path), "rb") as handle:
             head = handle.read(256)
         cut = head.find(b',"counts":')
         data = loads(head[:cut] + b"}") if cut > 0 else None
         return (isinstance(data, dict) and data.get("version") == VERSION and data.get("fold") == FOLD_STAMP
-                and data.get("stamp") == [st.st_ino, st.st_mtime_ns, st.st_size])
+                and stamp is not None and data.get("stamp") == list(stamp))
     except (OSError, ValueError):
         return False
 
@@ -116,9 +115,9 @@ def read_entity_counts(db_path: Path) -> Counter[Key] | None:
     """(folded words, label) -> count as of the annotator's last fold, or None when the file is missing,
     damaged, not of the database as it is now, or folded otherwise."""
     try:
-        st = os.stat(db_path)
+        stamp = file_stamp(db_path)
         data = loads(entities_path(db_path).read_bytes())
-        if (data["version"] != VERSION or data["stamp"] != [st.st_ino, st.st_mtime_ns, st.st_size]
+        if (stamp is None or data["version"] != VERSION or data["stamp"] != list(stamp)
                 or data["fold"] != FOLD_STAMP):
             return None
         counts: Counter[Key] = Counter()

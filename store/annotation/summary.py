@@ -24,7 +24,7 @@ from store.annotation.entity_counts import write_entity_counts
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
 from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
-from store.db.storage import dumps, loads
+from store.db.storage import dumps, file_stamp, loads
 
 SUMMARY_SUFFIX = ".summary"
 PAUSE_EVERY = 500
@@ -95,13 +95,6 @@ def summary_path(db_path: Path) -> Path:
     return Path(db_path).with_suffix(SUMMARY_SUFFIX)
 
 
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
 
 def write_summary(db_path: Path, summaries: Mapping[str, Summary], stamp: Stamp) -> None:
     """Write `alice.summary` for the database `db_path` (atomically; OSError if the disk refuses)."""
@@ -168,10 +161,10 @@ class SummaryReader:
         if self._summaries is not None and self._catch_up():
             return self._summaries
         for _ in range(5):
-            db = _stat(self.db_path)
+            db = file_stamp(self.db_path)
             if not self._load_file(db):
                 return None
-            if self._catch_up() and _stat(self.db_path) == db:
+            if self._catch_up() and file_stamp(self.db_path) == db:
                 return self._summaries
         self._summaries = None
         return None
@@ -192,7 +185,7 @@ class SummaryReader:
 
     def _catch_up(self) -> bool:
         """Apply the journal lines past the covered offset; False when the file no longer fits the files."""
-        if _stat(self.db_path) != self._db:
+        if file_stamp(self.db_path) != self._db:
             return False
         try:
             with open(self.journal_path, "rb") as handle:

@@ -4,7 +4,7 @@ Derived from corpus.json and rewritten whole by whoever holds the corpus lock af
 batch, `tahqiq doctor`, or the first open of a workspace written before the index existed); corpus.json
 stays the source of truth. The file is a header line then four sections:
 
-    tahqiq-corpus-index 1 CRC32HEX JSON\\n   JSON: the stamp (inode, size, mtime_ns) of the corpus.json it was
+    tahqiq-corpus-index 1 CRC32HEX JSON\\n   JSON: the stamp (inode, mtime_ns, size) of the corpus.json it was
                                             built from, the article count, the first byte of bodies.bin no
                                             record points into, and [offset, length, crc32] of each section
     ids       JSON list of the article ids, in import order
@@ -28,14 +28,13 @@ from typing import Any
 
 from store.corpus.bodies import TEXT_AT, record_problem, referenced_end
 from store.db.atomic import write_atomic_chunks
-from store.db.storage import dumps, loads
+from store.db.storage import Stamp, dumps, loads
 
 INDEX_FILE = "corpus.idx"
 _MAGIC = b"tahqiq-corpus-index 1 "
 _MAX_HEADER = 1 << 16
 _SECTIONS = ("ids", "columns", "records", "offsets")
 
-Stamp = tuple[int, int, int]
 
 
 class IndexDamaged(ValueError):
@@ -57,15 +56,6 @@ class Catalog:
         """The catalog of corpus records (in import order)."""
         return cls([r["id"] for r in records], [r.get("title", "") for r in records],
                    [r.get("source") for r in records], [r.get("date") for r in records])
-
-
-def corpus_stamp(corpus: Path) -> Stamp | None:
-    """(inode, size, mtime_ns) of corpus.json now, or None if there is none."""
-    try:
-        st = os.stat(corpus)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _coded(values: list[str | None]) -> tuple[list[str | None], list[int]]:
@@ -141,7 +131,7 @@ class CorpusIndex:
         except (OSError, IndexDamaged):
             os.close(fd)
             return None
-        return cls(fd, meta, base, (st.st_ino, st.st_size, st.st_mtime_ns))
+        return cls(fd, meta, base, (st.st_ino, st.st_mtime_ns, st.st_size))
 
     def _section(self, name: str, check: bool = True) -> bytes:
         start, length, crc = self._sections[name]

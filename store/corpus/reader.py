@@ -14,9 +14,9 @@ from pathlib import Path
 
 from store.corpus.article import Article
 from store.corpus.bodies import BodyStore, examine, examine_counts, make_article, record_problem
-from store.corpus.catalog import INDEX_FILE, Catalog, CorpusIndex, IndexDamaged, Stamp, corpus_stamp, write_index
+from store.corpus.catalog import INDEX_FILE, Catalog, CorpusIndex, IndexDamaged, write_index
 from store.db.lock import try_locked
-from store.db.storage import AtomicJSONStorage
+from store.db.storage import AtomicJSONStorage, Stamp, file_stamp
 from store.errors import CorruptFileError, StoreError
 
 
@@ -47,7 +47,7 @@ class CorpusReader:
         """corpus.idx if it was built from corpus.json as it is now (bodies.bin checked against it once per
         version), else None: read corpus.json. CorruptFileError when bodies.bin holds more than it lists."""
         for _ in range(20):
-            stamp = corpus_stamp(self.corpus_path)
+            stamp = file_stamp(self.corpus_path)
             if self._index is not None:
                 if self._index.stamp == stamp:
                     return self._index
@@ -64,7 +64,7 @@ class CorpusReader:
             problem, _ = examine_counts(self.bodies_path, self.corpus_path, found.count, found.end, found.refs)
             if problem is not None:
                 found.close()
-                if corpus_stamp(self.corpus_path) != stamp:
+                if file_stamp(self.corpus_path) != stamp:
                     continue  # an import wrote corpus.json meanwhile: what looked unlisted may be listed now
                 raise CorruptFileError(problem)
             self._index = found
@@ -89,7 +89,7 @@ class CorpusReader:
         nothing is read or written then."""
         storage = self._storage
         for _ in range(20):
-            before = corpus_stamp(self.corpus_path)
+            before = file_stamp(self.corpus_path)
             tables = storage.read() or {}
             stamp = storage.generation
             if self._loaded is not None and stamp == self._loaded_generation:
@@ -107,7 +107,7 @@ class CorpusReader:
             bodies = self._bodies
             self._loaded = {r["id"]: make_article(r, bodies) for r in rows.values()}
             self._loaded_generation, self._loaded_catalog = stamp, None
-            if before is not None and before == corpus_stamp(self.corpus_path) and not self.read_only:
+            if before is not None and before == file_stamp(self.corpus_path) and not self.read_only:
                 self._write_index(before, list(rows.values()))
             return self._loaded
         raise StoreError(f"{self.corpus_path}: changing too fast to read (imports running?)")
@@ -119,7 +119,7 @@ class CorpusReader:
             self._try_write(stamp, rows)
             return
         with try_locked(self.lock_path) as free:
-            if free and corpus_stamp(self.corpus_path) == stamp:
+            if free and file_stamp(self.corpus_path) == stamp:
                 self._try_write(stamp, rows)
 
     def _try_write(self, stamp: Stamp, rows: list[dict]) -> None:
@@ -131,9 +131,9 @@ class CorpusReader:
 
     def reindex(self) -> None:
         """Rewrite corpus.idx from corpus.json as it was just saved; the caller holds the corpus lock."""
-        stamp = corpus_stamp(self.corpus_path)
+        stamp = file_stamp(self.corpus_path)
         tables = self._storage.read() or {}
-        if stamp is not None and stamp == corpus_stamp(self.corpus_path):
+        if stamp is not None and stamp == file_stamp(self.corpus_path):
             self._try_write(stamp, list(tables.get("articles", {}).values()))
 
     def catalog(self) -> Catalog:

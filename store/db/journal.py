@@ -56,21 +56,15 @@ from store.db.journal_format import (
     parse_journal,
     prev_path,
     read_database,
+    read_journal,
 )
 from store.db.lock import open_lock, read_holder, try_lock, write_holder
-from store.db.storage import cannot_save, quiet_gc
-from store.errors import CorruptFileError, LockedError, StoreError, UnsavedError
+from store.db.storage import cannot_save, file_stamp, quiet_gc
+from store.errors import LockedError, StoreError, UnsavedError
 
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
 
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class JournalStore:
@@ -222,25 +216,18 @@ class JournalStore:
     def _scan_journal(self) -> None:
         """The journal's inode and whole-line length, every line checked (CorruptFileError as when loading),
         without reading the database: what a writer opened `lazy` needs to take the lock."""
-        try:
-            with open(self.journal_path, "rb") as handle:
-                j_ino: int | None = os.fstat(handle.fileno()).st_ino
-                data = handle.read()
-        except FileNotFoundError:
-            j_ino, data = None, b""
-        except OSError as exc:
-            raise CorruptFileError(f"{self.journal_path}: cannot read: {exc.strerror}") from exc
+        j_ino, data = read_journal(self.journal_path)
         _, used, _torn = parse_journal(data, self.journal_path, check=self.check)
         self._j_ino, self._j_off = j_ino, used
 
     def _catch_up(self) -> None:
         """Read what changed on disk since the last read: the new journal lines, or all if folded meanwhile."""
         with self.lock:
-            db = _stat(self.db_path)
+            db = file_stamp(self.db_path)
             if db != self._db_stamp:
                 self._load_full()
                 return
-            j = _stat(self.journal_path)
+            j = file_stamp(self.journal_path)
             ino, size = (j[0], j[2]) if j else (None, 0)
             if ino != self._j_ino or size < self._j_off:
                 self._load_full()
@@ -463,7 +450,7 @@ class JournalStore:
                 write_atomic(self.journal_path, tail)
             except OSError as exc:
                 # the database already holds the snapshot; the old journal replays over it harmlessly
-                self._db_stamp = _stat(self.db_path)
+                self._db_stamp = file_stamp(self.db_path)
                 raise cannot_save(self.journal_path, exc) from exc
             old = self._j_fd
             self._j_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
@@ -471,7 +458,7 @@ class JournalStore:
                 os.close(old)
             self._j_off = len(tail)
             self._j_ino = os.fstat(self._j_fd).st_ino
-            self._db_stamp = _stat(self.db_path)
+            self._db_stamp = file_stamp(self.db_path)
             folded_at = (self._db_stamp, self._j_ino, 0)  # the new journal holds only saves after the snapshot
         if self.after_fold is not None:
             try:

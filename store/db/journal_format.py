@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from store.db.storage import dumps, loads, read_tables
+from store.db.storage import dumps, file_stamp, loads, read_tables
 from store.errors import CorruptFileError, StoreError
 
 JOURNAL_SUFFIX = ".journal"
@@ -253,12 +253,16 @@ def recover_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]],
     return {name: {k: r for k, r in rows.items() if isinstance(r, dict)} for name, rows in base.items()}, how
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
+
+def read_journal(journal: Path) -> tuple[int | None, bytes]:
+    """(inode, bytes) of a journal file, (None, b"") when there is none; CorruptFileError if it cannot be read."""
     try:
-        st = os.stat(path)
+        with open(journal, "rb") as handle:
+            return os.fstat(handle.fileno()).st_ino, handle.read()
     except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return None, b""
+    except OSError as exc:
+        raise CorruptFileError(f"{journal}: cannot read: {exc.strerror}") from exc
 
 
 def read_database(db_path: Path, check: Check | None, damage: list[str] | None = None) -> tuple[
@@ -281,18 +285,11 @@ def read_database(db_path: Path, check: Check | None, damage: list[str] | None =
             elif damage is None:
                 raise
             else:
-                stamp = _stamp(db_path)
+                stamp = file_stamp(db_path)
                 tables, how = recover_tables(db_path)
                 found.append(f"{exc} [showing {how}]")
-        try:
-            with open(journal, "rb") as handle:
-                j_ino: int | None = os.fstat(handle.fileno()).st_ino
-                data = handle.read()
-        except FileNotFoundError:
-            j_ino, data = None, b""
-        except OSError as exc:
-            raise CorruptFileError(f"{journal}: cannot read: {exc.strerror}") from exc
-        if _stamp(db_path) != stamp:
+        j_ino, data = read_journal(journal)
+        if file_stamp(db_path) != stamp:
             continue  # folded meanwhile: read both again
         ops, used, _torn = parse_journal(data, journal, damage=found if damage is not None else None, check=check)
         tables = {name: dict(rows) for name, rows in tables.items()}

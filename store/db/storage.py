@@ -1,6 +1,7 @@
 """TinyDB storage that writes atomically, refuses to touch corrupt files, and caches reads.
 
-Also the JSON codec the data layer uses: orjson (a dependency; 3-5x faster than the standard library on big
+Also a file's stamp (`file_stamp`: what tells whether a file is still the one something was read from or made
+for), and the JSON codec the data layer uses: orjson (a dependency; 3-5x faster than the standard library on big
 files), with the standard library's parser for the exact message when a file is not valid JSON.
 """
 
@@ -74,15 +75,9 @@ class AtomicJSONStorage(Storage):
             except OSError as exc:
                 raise StoreError(f"{self.path}: cannot create ({exc.strerror or exc})") from exc
 
-    def _stat(self) -> tuple[int, int, int] | None:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def read(self) -> dict[str, Any] | None:
-        stamp = self._stat()
+        stamp = file_stamp(self.path)
         if stamp is None:
             return None
         if self._cache is not None and stamp == self._stamp:
@@ -102,7 +97,7 @@ class AtomicJSONStorage(Storage):
             write_atomic(self.path, payload)
         except OSError as exc:
             raise cannot_save(self.path, exc) from exc
-        self._cache, self._stamp = data, self._stat()
+        self._cache, self._stamp = data, file_stamp(self.path)
         self.generation += 1
 
     def close(self) -> None:
@@ -129,6 +124,19 @@ def read_tables(path: Path) -> tuple[dict[str, Any], tuple[int, int, int]]:
     if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
         raise CorruptFileError(f"{path}: not a TinyDB database (top level is not tables)")
     return data, (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+Stamp = tuple[int, int, int]
+"""(inode, mtime_ns, size) of a file: a file replaced (atomically: a new inode) or written differs."""
+
+
+def file_stamp(path: str | os.PathLike[str]) -> Stamp | None:
+    """The stamp of the file at `path` now, or None if there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 @contextmanager

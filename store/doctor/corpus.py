@@ -22,11 +22,11 @@ from store.corpus.bodies import (
     record_problem,
     set_aside,
 )
-from store.corpus.catalog import INDEX_FILE, corpus_stamp, index_problem, write_index
+from store.corpus.catalog import INDEX_FILE, index_problem, write_index
 from store.db.atomic import keep_version, write_atomic
 from store.db.journal_format import salvage_tables
 from store.db.lock import try_locked
-from store.db.storage import dumps, read_tables
+from store.db.storage import dumps, file_stamp, read_tables
 from store.doctor.findings import Finding, after_path
 from store.errors import CorruptFileError, StoreError
 from store.search.index import INDEX_DIR, SearchIndex
@@ -172,12 +172,12 @@ def check_indexes(folder: Path, dry_run: bool) -> Iterator[Finding]:
     and bodies.bin: rebuilt when missing, stale or damaged. Called once corpus.json is known to be whole."""
     corpus, path = folder / "corpus.json", folder / INDEX_FILE
     with try_locked(folder / "corpus.lock") as free:
-        stamp = corpus_stamp(corpus)
+        stamp = file_stamp(corpus)
         try:
             rows = list((read_tables(corpus)[0].get("articles") or {}).values())
         except CorruptFileError:
             return  # (told by check_corpus)
-        if not rows or stamp != corpus_stamp(corpus) or any(record_problem(r) is not None for r in rows):
+        if not rows or stamp != file_stamp(corpus) or any(record_problem(r) is not None for r in rows):
             return  # nothing imported; or changed, or malformed, since checked: not built from it
         for where, why, rebuild in (
                 (str(path), index_problem(path, stamp), lambda: write_index(path, stamp, rows)),

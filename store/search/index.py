@@ -23,20 +23,13 @@ from pathlib import Path
 
 from store.db.atomic import write_atomic
 from store.db.lock import hold, open_lock, try_locked
-from store.db.storage import dumps, loads
+from store.db.storage import dumps, file_stamp, loads
 from store.errors import StoreError
 from store.text.normalize import quick_fold
 
 INDEX_DIR = "search"
 _VERSION = 2
 
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class SearchIndex:
@@ -71,13 +64,13 @@ class SearchIndex:
 
     def refresh(self) -> None:
         """Take up ids.json again if it changed since it was read (another process appended)."""
-        seen = _stat(self.ids_path)
+        seen = file_stamp(self.ids_path)
         if seen is not None and seen == self._seen:
             return
         self._seen = seen
         rows, stamp = self._read()
         self.ids, self.ends, self.crcs = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-        if rows and (stamp is None or tuple(stamp) != _stat(self.data_path)):
+        if rows and (stamp is None or tuple(stamp) != file_stamp(self.data_path)):
             whole = self._whole()
             del self.ids[whole:], self.ends[whole:], self.crcs[whole:]
             if whole == len(rows):  # intact (bytes past the end, or only touched): remember it as it is now
@@ -102,11 +95,11 @@ class SearchIndex:
 
     def _save(self) -> None:
         try:
-            write_atomic(self.ids_path, dumps({"v": _VERSION, "data": _stat(self.data_path),
+            write_atomic(self.ids_path, dumps({"v": _VERSION, "data": file_stamp(self.data_path),
                                                "rows": list(zip(self.ids, self.ends, self.crcs))}))
         except OSError:
             return
-        self._seen = _stat(self.ids_path)
+        self._seen = file_stamp(self.ids_path)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

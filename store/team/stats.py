@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from store.annotation.record import STATES, state_of
 from store.annotation.summary import Summary
 from store.annotators import is_human
+from store.db.storage import file_stamp
 from store.errors import StoreError
 from store.team import assign
 from store.workspace import Workspace
@@ -122,7 +122,7 @@ class LibraryRows:
         with self._lock:
             ws = self.workspace
             try:
-                assignment, stamp = assign.load(ws.path), _stamp(ws.path / assign.ASSIGNMENTS_FILE)
+                assignment, stamp = assign.load(ws.path), file_stamp(ws.path / assign.ASSIGNMENTS_FILE)
             except StoreError as exc:
                 if problems is None:
                     raise
@@ -194,13 +194,6 @@ def _fill(row: ArticleRow, annotator: str, summaries: dict[str, dict[str, Summar
     row.state = state_of(mine.state if mine is not None else None, annotator in annotators)
     row.credibility_mean = round(sum(scores) / len(scores), 2) if scores else None  # (as statistics.mean: ints)
 
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def workspace_stamp(workspace: Workspace) -> tuple:

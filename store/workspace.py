@@ -301,15 +301,18 @@ class Workspace:
         opened read-only, damaged): then from the records."""
         notes = self._sets.get(annotator)
         if notes is None or not (notes.unsaved or notes.read_only):  # (else memory, or what is whole, is the word)
-            reader = self._summary_readers.get(annotator)
-            if reader is None:
-                reader = SummaryReader(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
-                self._summary_readers[annotator] = reader
-            found = reader.read()
+            found = self._summary_reader(annotator).read()
             if found is not None:
                 return found
             notes = notes or self.annotations(annotator, check=False)
         return notes.summaries()
+
+    def _summary_reader(self, annotator: str) -> SummaryReader:
+        """The one reader of `annotator`'s summary file in this workspace (its annotation set uses it too)."""
+        reader = self._summary_readers.get(annotator)
+        if reader is None:
+            reader = self._summary_readers[annotator] = SummaryReader(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
+        return reader
 
     def entity_counts(self, annotator: str) -> Counter[tuple[tuple[str, ...], str]]:
         """(folded words, label) -> how often `annotator` tagged a text so: as of their last fold, from their
@@ -329,7 +332,8 @@ class Workspace:
         path = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
         if not self.read_only:
             try:
-                notes = AnnotationSet(path, annotator, self.article, lambda: self.schema)
+                notes = AnnotationSet(path, annotator, self.article, lambda: self.schema,
+                                      stored=self._summary_reader(annotator))
             except CorruptFileError:
                 if check:
                     raise

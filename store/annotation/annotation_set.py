@@ -58,10 +58,6 @@ def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[i
     return start, end
 
 
-def _yield_gil() -> None:
-    time.sleep(0)  # (lets another thread take the interpreter now, not at the next switch interval)
-
-
 class AnnotationSet:
     """The annotations of one annotator, saved on every change to `annotations/<name>.json`.
 
@@ -75,8 +71,10 @@ class AnnotationSet:
 
     def __init__(
         self, path: Path, annotator: str, article: Callable[[str], Article], schema: Callable[[], Schema],
-        read_only: bool = False,
+        read_only: bool = False, stored: SummaryReader | None = None,
     ) -> None:
+        """`stored`: the reader of this annotator's summary file, shared with whoever reads it too (the
+        workspace), so that it is parsed once."""
         self.annotator = annotator
         self.path = path
         self._article = article
@@ -84,11 +82,13 @@ class AnnotationSet:
         # A writer whose database is the one its summary was made from (the last fold's, unchanged) reads it when
         # first needed: the library needs only the summary (a damaged or changed database is read, and refused,
         # now, as before).
-        lazy = not read_only and SummaryReader(path).read() is not None
+        self._stored = stored or SummaryReader(path)
+        lazy = not read_only and self._stored.read() is not None
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
                                  read_only=read_only, check=record_problem, lazy=lazy)
         if not read_only:
-            self._store.after_fold = partial(write_derived, path, pause=_yield_gil, folded={})
+            # (pause: sleep(0) lets a save's thread take the interpreter now, not at the next switch interval)
+            self._store.after_fold = partial(write_derived, path, pause=partial(time.sleep, 0), folded={})
         self._summaries: dict[str, Summary] | None = None
         self._summaries_at = -1
         """The store's generation `_summaries` is of."""
@@ -127,7 +127,7 @@ class AnnotationSet:
                     if op[3] is None:
                         self._summaries.pop(op[2], None)
                     else:
-                        self._summaries[op[2]] = Summary(*op[3][:5], tuple(op[3][5]))
+                        self._summaries[op[2]] = Summary.of(op[3])
                 self._summaries_at = store.generation
 
     def _summary_after(self, article_id: str, ops: list[list]) -> Summary | None:
@@ -165,9 +165,12 @@ class AnnotationSet:
         "annotator X is already open in process PID on HOST" if another process is. A summary file that is
         missing or stale (store.annotation.summary) is written then."""
         self._store.acquire()
-        if SummaryReader(self.path).read() is None or not entity_counts_fresh(self.path):
+        if self._stored.read() is None or not entity_counts_fresh(self.path):
             with self._store.lock:
-                write_derived(self.path, self._store.tables, self._store.position())
+                try:
+                    write_derived(self.path, self._store.tables, self._store.position())
+                except OSError:
+                    pass  # derived files: readers read the records meanwhile
 
     @property
     def read_only(self) -> bool:

@@ -49,6 +49,11 @@ class Summary(NamedTuple):
     labels: tuple[str, ...]
     """The entity labels used, sorted."""
 
+    @classmethod
+    def of(cls, value: list) -> Summary:
+        """The summary as written in JSON (a list, labels a list), as in the summary file and journal lines."""
+        return cls(value[0], value[1], value[2], value[3], value[4], tuple(value[5]))
+
 
 def article_summary(annotations: Iterable[Mapping[str, Any]], state: str | None) -> Summary | None:
     """The summary of one article from its annotation records and recorded state; None when there is neither."""
@@ -120,26 +125,23 @@ def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
 
 
 def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]], at: Stamp,
-                  pause: Callable[[], None] | None = None, folded: dict[str, tuple[str, ...]] | None = None) -> None:
+                  pause: Callable[[], None] | None = None,
+                  folded: dict[str, tuple[str, ...]] | None = None) -> dict[str, Summary]:
     """Write what readers use instead of the records (the summaries, and the entity counts of
-    store.annotation.entity_counts), from `tables` as of `at` (store.db.journal.JournalStore.position); a disk
-    that refuses is left be (readers read the records). `pause`: called every few hundred records, so that a
-    fold's thread lets saves run; `folded`: the texts' folded words, kept between folds by the caller."""
-    try:
-        write_summary(db_path, summarize(tables, pause), at)
-        write_entity_counts(db_path, tables, at[0], pause, folded)
-    except OSError:
-        pass
+    store.annotation.entity_counts) from `tables` as of `at` (store.db.journal.JournalStore.position); the
+    summaries written. OSError if the disk refuses: derived files, which a caller may go on without (readers
+    then read the records). `pause`: called every few hundred records, so that a fold's thread lets saves run;
+    `folded`: the texts' folded words, kept between folds by the caller."""
+    summaries = summarize(tables, pause)
+    write_summary(db_path, summaries, at)
+    write_entity_counts(db_path, tables, at[0], pause, folded)
+    return summaries
 
 
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:
-    """The summary file and the entity counts (store.annotation.entity_counts) rewritten from the records (for
-    tools that write databases themselves); CorruptFileError (nothing written) or OSError as `current_tables`."""
-    tables, stamp = current_tables(db_path)
-    summaries = summarize(tables)
-    write_summary(db_path, summaries, stamp)
-    write_entity_counts(db_path, tables, stamp[0])
-    return summaries
+    """The summary file and the entity counts rewritten from the records (for tools that write databases
+    themselves): `write_derived` of `current_tables`, CorruptFileError (nothing written) or OSError as there."""
+    return write_derived(db_path, *current_tables(db_path))
 
 
 class SummaryReader:
@@ -176,7 +178,7 @@ class SummaryReader:
             stamp = data["stamp"]
             if data["version"] != VERSION or db is None or stamp[0] != list(db):
                 return False
-            summaries = {k: Summary(v[0], v[1], v[2], v[3], v[4], tuple(v[5])) for k, v in data["articles"].items()}
+            summaries = {k: Summary.of(v) for k, v in data["articles"].items()}
             j_ino, j_off = stamp[1], stamp[2]
         except (OSError, ValueError, KeyError, IndexError, TypeError):
             return False
@@ -213,7 +215,6 @@ class SummaryReader:
                 if op[3] is None:
                     self._summaries.pop(op[2], None)
                 else:
-                    v = op[3]
-                    self._summaries[op[2]] = Summary(v[0], v[1], v[2], v[3], v[4], tuple(v[5]))
+                    self._summaries[op[2]] = Summary.of(op[3])
         self._j_off += used
         return True

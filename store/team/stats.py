@@ -131,7 +131,7 @@ class LibraryRows:
             catalog = ws.catalog()
             names = [n for n in ws.annotators() if is_human(n) and (self.team or n == self.annotator)]
             summaries = {name: ws.summaries(name) for name in names}
-            own = summaries.get(self.annotator) or ws.summaries(self.annotator)
+            own = summaries[self.annotator] if self.annotator in summaries else ws.summaries(self.annotator)
             watched = {**summaries, self.annotator: own}
             basis = (id(catalog), len(catalog.ids), stamp, tuple(names))
             if basis != self._basis:

@@ -84,17 +84,6 @@ def _offer_read_only(exc: CorruptFileError) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _offer_read_only(exc: CorruptFileError) -> bool:
-    """Say which file is damaged and how; ask whether to open read-only (never on a non-interactive run)."""
-    print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
-    hint = "the damaged file is kept as it is; `tahqiq doctor` checks and repairs the workspace"
-    if not sys.stdin.isatty():
-        print(f"tahqiq: {hint}; --read-only opens it to look only", file=sys.stderr)
-        return False
-    answer = input(f"tahqiq: {hint}. Open read-only now (nothing will be saved)? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
-
-
 def main(argv: list[str] | None = None) -> int:
     die_with_server()  # a `tahqiq serve` session: end with the server, even if it is killed
     args = build_parser().parse_args(argv)

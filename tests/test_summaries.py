@@ -16,12 +16,18 @@ from pathlib import Path
 from conftest import ROOT, run_cli
 
 from store.annotation.entity_counts import entities_path, read_entity_counts
-from store.annotation.summary import SummaryReader, from_records, summarize, summary_path
+from store.annotation.summary import SummaryReader, current_tables, summarize, summary_path
 from store.db.journal_format import encode_line, recover_tables
 from store.team.stats import article_rows
 from store.workspace import Workspace
 
 WORD = re.compile(r"\w+")
+
+
+def from_records(db_path: Path) -> tuple[dict, tuple]:
+    """The summaries the records of a database and its whole journal give, and the stamp of what was read."""
+    tables, stamp = current_tables(db_path)
+    return summarize(tables), stamp
 
 
 def _words(ws: Workspace) -> list[tuple[str, int, int]]:
@@ -184,11 +190,11 @@ def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(worksp
         if damage != "wrong":
             assert f"{entities_path(db)}: {'missing' if damage == 'lost' else 'stale or damaged'}" in result.stdout
         probe = ("import sys; from pathlib import Path; from store.annotation.summary import SummaryReader, "
-                 "from_records, current_tables; from store.annotation.entity_counts import read_entity_counts, "
+                 "current_tables, summarize; from store.annotation.entity_counts import read_entity_counts, "
                  "count_entities, fold_counts; db = Path(sys.argv[1]); r = SummaryReader(db).read(); "
                  "c = read_entity_counts(db); t = current_tables(db)[0]['annotations'].values(); "
-                 "print(r is not None and r == from_records(db)[0] and c == fold_counts(count_entities(t)) "
-                 "and len(c) == 2)")
+                 "print(r is not None and r == summarize(current_tables(db)[0]) "
+                 "and c == fold_counts(count_entities(t)) and len(c) == 2)")
         out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, cwd=ROOT)
         assert out.stdout.strip() == "True", (damage, out.stdout, out.stderr)
     again = run_cli(["doctor", "--workspace", str(workspace_path)])

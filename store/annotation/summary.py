@@ -24,14 +24,14 @@ from store.annotation.entity_counts import write_entity_counts
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
 from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
-from store.db.storage import dumps, file_stamp, loads
+from store.db.storage import Stamp, dumps, file_stamp, loads
 
 SUMMARY_SUFFIX = ".summary"
 PAUSE_EVERY = 500
 """Records (or articles) between two `pause()` calls of work done in a fold's background thread."""
 VERSION = 1
 
-Stamp = tuple[tuple[int, int, int] | None, int | None, int]
+Position = tuple[Stamp | None, int | None, int]
 """(database (inode, mtime_ns, size), journal inode, journal bytes covered)."""
 
 
@@ -101,14 +101,14 @@ def summary_path(db_path: Path) -> Path:
 
 
 
-def write_summary(db_path: Path, summaries: Mapping[str, Summary], stamp: Stamp) -> None:
+def write_summary(db_path: Path, summaries: Mapping[str, Summary], stamp: Position) -> None:
     """Write `alice.summary` for the database `db_path` (atomically; OSError if the disk refuses)."""
     data = {"version": VERSION, "stamp": [list(stamp[0]) if stamp[0] else None, stamp[1], stamp[2]],
             "articles": {k: list(v) for k, v in summaries.items()}}
     write_atomic(summary_path(db_path), dumps(data))
 
 
-def current_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], Stamp]:
+def current_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], Position]:
     """The tables of the database `db_path` with its whole journal replayed, and the stamp of what was read.
     The caller makes sure no writer changes the files meanwhile (holds or tried the annotator's lock).
     CorruptFileError on a damaged database or journal line."""
@@ -117,14 +117,7 @@ def current_tables(db_path: Path) -> tuple[dict[str, dict[str, dict[str, Any]]],
     return tables, (stamp, j_ino, used)
 
 
-def from_records(db_path: Path) -> tuple[dict[str, Summary], Stamp]:
-    """The summaries of the database `db_path` and its whole journal, read from the records, and the stamp of
-    what was read (as `current_tables`)."""
-    tables, stamp = current_tables(db_path)
-    return summarize(tables), stamp
-
-
-def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]], at: Stamp,
+def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]], at: Position,
                   pause: Callable[[], None] | None = None,
                   folded: dict[str, tuple[str, ...]] | None = None) -> dict[str, Summary]:
     """Write what readers use instead of the records (the summaries, and the entity counts of

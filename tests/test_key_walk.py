@@ -213,6 +213,18 @@ async def enter_library(run: Run) -> None:
     assert isinstance(run.app.screen, LibraryScreen)
 
 
+async def enter_library_no_match(run: Run) -> None:
+    """The library searched for a word no article holds: the table empty, and focused."""
+    screen = run.app.screen
+    screen.query_one("#search").value = "zzqqxx"
+    await run.app.workers.wait_for_complete()
+    await settle(run.pilot)
+    table = screen.query_one(ArticleTable)
+    table.focus()
+    await settle(run.pilot)
+    assert not table.rows and screen.query_text == "zzqqxx"
+
+
 async def enter_reader_empty(run: Run) -> None:
     await open_article(run)
     await cursor_to(run, PLAIN_WORD)
@@ -292,11 +304,13 @@ class State:
     """Keys the collection must find here: tests the collection itself."""
 
 
+LIBRARY_KEYS = frozenset({"slash", "f", "s", "r", "t", "v", "a", "e", "f2", "ctrl+p", "question_mark", "enter",
+                          "up", "down", "pageup", "pagedown", "home", "end", "ctrl+home", "ctrl+end"})
 READER_KEYS = frozenset({"4", "i", "p", "o", "l", "m", "less_than_sign", "greater_than_sign", "comma",
                          "full_stop", "shift+left", "ctrl+p", "question_mark", "escape", "u", "ctrl+r", "A"})
 STATES = [
-    State("library", prepare_nothing, enter_library, LibraryScreen,
-          frozenset({"slash", "f", "s", "r", "t", "v", "a", "e", "f2", "ctrl+p", "question_mark", "enter"})),
+    State("library", prepare_nothing, enter_library, LibraryScreen, LIBRARY_KEYS),
+    State("library-no-match", prepare_nothing, enter_library_no_match, LibraryScreen, LIBRARY_KEYS),
     State("reader-empty", prepare_nothing, enter_reader_empty, ReaderScreen, READER_KEYS),
     State("reader-entity", prepare_entity, enter_reader_entity, ReaderScreen, READER_KEYS),
     State("reader-claim", prepare_claim, enter_reader_claim, ReaderScreen, READER_KEYS),

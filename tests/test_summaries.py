@@ -275,8 +275,9 @@ def test_entity_counts_folded_otherwise_or_of_another_database_are_not_trusted(w
 
 def test_a_writer_reads_its_database_when_first_needed_if_it_is_the_last_folds(workspace_path: Path,
                                                                                 monkeypatch) -> None:
-    """The app takes the lock and shows the library (summaries) without reading the annotator's database; the
-    first lookup reads it, once; saves and the next session are as always."""
+    """The app takes the lock and shows the library (summaries) without reading the annotator's database; an
+    article's lookup and a save on it read that article's records alone (store.db.record_index); the fold on
+    closing reads it whole, once; the next session is as always."""
     from store.db import journal
 
     _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
@@ -291,9 +292,9 @@ def test_a_writer_reads_its_database_when_first_needed_if_it_is_the_last_folds(w
         assert reads == [] and sum(r.entities for r in rows) == 2
         article = ws.articles()[0]
         assert [r["label"] for r in notes.for_article(article.id) if r["kind"] == "entity"] == ["PER"]
-        assert len(reads) == 1
         start, end = list(WORD.finditer(article.body))[9].span()
         notes.add_entity(article.id, start, end, "LOC")
+        assert reads == []
     finally:
         ws.close()
     assert len(reads) == 1

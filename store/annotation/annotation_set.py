@@ -3,59 +3,32 @@
 from __future__ import annotations
 
 import time
-import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from store.annotation.entity_counts import entity_counts_fresh
+from store.annotation.entity_counts import Key, entity_counts_fresh, read_entity_counts
 from store.annotation.labels import Schema
-from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, STATES, Annotation, Kind, sort_key, state_of
+from store.annotation.record import (
+    ANNOTATIONS_TABLE,
+    GROUP_FIELD,
+    PROGRESS_TABLE,
+    STATES,
+    Annotation,
+    Kind,
+    now,
+    sort_key,
+    state_of,
+)
 from store.annotation.record import stored_problem as record_problem
 from store.annotation.summary import Summary, SummaryReader, article_summary, summarize, write_derived
 from store.corpus.article import Article
 from store.db.journal import open_store, release_store
 from store.db.journal_format import SUMMARY_OP
-from store.errors import ValidationError
-
-
-def now() -> str:
-    """The current UTC time, ISO 8601 to the second."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _joins(ch: str) -> bool:
-    """A combining mark (harakat among them): it belongs to the character before it."""
-    return unicodedata.category(ch).startswith("M")
-
-
-def moved_edge(body: str, start: int, end: int, edge: str, step: int) -> tuple[int, int]:
-    """The span [start, end) of `body` after moving one edge ("start" or "end") by one character, `step`
-    +1 (towards the end of the text) or -1. A character moves with its combining marks, and white space is
-    never left at an edge: growing skips it to the next character, shrinking drops it."""
-    if edge not in ("start", "end") or step not in (1, -1):
-        raise ValidationError(f"cannot move edge {edge!r} by {step!r}")
-    n = len(body)
-    if edge == "end":
-        end += step
-        if step > 0:
-            while end < n and (body[end - 1].isspace() or _joins(body[end])):
-                end += 1
-        else:
-            while start < end and (body[end - 1].isspace() or (end < n and _joins(body[end]))):
-                end -= 1
-    else:
-        start += step
-        if step < 0:
-            while start > 0 and (body[start].isspace() or _joins(body[start])):
-                start -= 1
-        else:
-            while start < end and (body[start].isspace() or _joins(body[start])):
-                start += 1
-    return start, end
+from store.errors import StoreError, ValidationError
 
 
 class AnnotationSet:
@@ -85,7 +58,8 @@ class AnnotationSet:
         self._stored = stored or SummaryReader(path)
         lazy = not read_only and self._stored.read() is not None
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
-                                 read_only=read_only, check=record_problem, lazy=lazy)
+                                 read_only=read_only, check=record_problem, lazy=lazy, group=GROUP_FIELD,
+                                 unique=("id",))
         if not read_only:
             # (pause: sleep(0) lets a save's thread take the interpreter now, not at the next switch interval)
             self._store.after_fold = partial(write_derived, path, pause=partial(time.sleep, 0), folded={})
@@ -96,12 +70,19 @@ class AnnotationSet:
 
     # ----- persistence internals -----------------------------------------------------------------
     def _rows(self, table: str = TABLE) -> dict[str, Annotation]:
+        """Every record of `table` (the whole database is read if it was read only by article so far)."""
         self._store.refresh()
         return self._store.tables.get(table, {})
 
-    def _key_of(self, annotation_id: str) -> str | None:
+    def _keyed(self, table: str, field: str, value: Any) -> tuple[list[str], dict[str, Annotation]]:
+        """The keys of the records of `table` whose `field` is `value`, and a table that holds them (only the
+        article read, when the database is read by article: store.db.journal)."""
         self._store.refresh()
-        keys = self._store.keys(self.TABLE, "id", annotation_id)
+        keys = self._store.keys(table, field, value)
+        return keys, self._store.loaded(table)
+
+    def _key_of(self, annotation_id: str) -> str | None:
+        keys, _ = self._keyed(self.TABLE, "id", annotation_id)
         return keys[0] if keys else None
 
     def _put(self, key: str, record: Annotation, table: str = TABLE) -> None:
@@ -114,7 +95,7 @@ class AnnotationSet:
         with store.lock:
             touched: dict[str, None] = {}
             for op in ops:
-                old = store.tables.get(op[1], {}).get(op[2])
+                old = store.record(op[1], op[2])
                 if old is not None:
                     touched[old["article_id"]] = None
                 if op[0] == "p":
@@ -132,9 +113,10 @@ class AnnotationSet:
 
     def _summary_after(self, article_id: str, ops: list[list]) -> Summary | None:
         """The summary of `article_id` once `ops` are applied (caller holds the store's lock)."""
-        store = self._store
-        rows = {table: {k: store.tables[table][k] for k in store.keys(table, "article_id", article_id)}
-                for table in (self.TABLE, self.PROGRESS)}
+        rows = {}
+        for table in (self.TABLE, self.PROGRESS):
+            keys, loaded = self._keyed(table, "article_id", article_id)
+            rows[table] = {k: loaded[k] for k in keys}
         for op in ops:
             into = rows[op[1]] if op[1] in rows else None
             if into is None:
@@ -163,8 +145,14 @@ class AnnotationSet:
     def acquire(self) -> None:
         """Become the one process that writes this annotator now (the first save does it anyway); StoreError
         "annotator X is already open in process PID on HOST" if another process is. A summary file that is
-        missing or stale (store.annotation.summary) is written then."""
+        missing or stale (store.annotation.summary) is written then, and a database without its record index
+        (store.db.record_index: written before them, or by TinyDB itself) is folded, once, to get one."""
         self._store.acquire()
+        if not self._store.indexed():  # (a database written before record indexes, or by TinyDB itself)
+            try:
+                self._store.fold(force=True)
+            except StoreError:
+                pass  # read whole meanwhile
         if self._stored.read() is None or not entity_counts_fresh(self.path):
             with self._store.lock:
                 try:
@@ -278,8 +266,8 @@ class AnnotationSet:
             raise ValidationError(f"unknown credibility indicator(s) {unknown} (see labels.toml)")
         attributes = {"score": score, "indicators": list(indicators), "note": note}
         with self._store.lock:
-            rows = self._rows()
-            for key in self._store.keys(self.TABLE, "article_id", article_id):
+            keys, rows = self._keyed(self.TABLE, "article_id", article_id)
+            for key in keys:
                 existing = rows[key]
                 if existing.get("kind") == Kind.CREDIBILITY:
                     self._put(key, {**existing, "attributes": attributes, "updated": now()})
@@ -293,7 +281,7 @@ class AnnotationSet:
             key = self._key_of(annotation_id)
             if key is None:
                 raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
-            return dict(self._rows()[key])
+            return dict(self._store.loaded(self.TABLE)[key])
 
     def update(self, annotation_id: str, *, start: int | None = None, end: int | None = None,
                label: str | None = None, attributes: dict[str, Any] | None = None) -> Annotation:
@@ -315,7 +303,7 @@ class AnnotationSet:
             key = self._key_of(annotation_id)
             if key is None:
                 raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
-            self._put(key, {**self._rows()[key], **new})
+            self._put(key, {**self._store.loaded(self.TABLE)[key], **new})
         return new
 
     def replace(self, record: Annotation) -> None:
@@ -323,7 +311,7 @@ class AnnotationSet:
         with self._store.lock:
             key = self._key_of(record["id"])
             if key is not None:
-                self._put(key, {**self._rows()[key], **record})
+                self._put(key, {**self._store.loaded(self.TABLE)[key], **record})
 
     def mismatches(self, article_id: str) -> list[Annotation]:
         """Annotations whose stored text no longer equals the body at their offsets (never shifted silently)."""
@@ -337,7 +325,7 @@ class AnnotationSet:
             key = self._key_of(annotation_id)
             if key is None:
                 raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
-            found = self._rows()[key]
+            found = self._store.loaded(self.TABLE)[key]
             self._write([["d", self.TABLE, key]])
         return dict(found)
 
@@ -349,8 +337,8 @@ class AnnotationSet:
     def for_article(self, article_id: str) -> list[Annotation]:
         """This annotator's annotations on one article, in text order (credibility first)."""
         with self._store.lock:
-            table = self._rows()
-            rows = [dict(table[k]) for k in self._store.keys(self.TABLE, "article_id", article_id)]
+            keys, table = self._keyed(self.TABLE, "article_id", article_id)
+            rows = [dict(table[k]) for k in keys]
         return sorted(rows, key=sort_key)
 
     def set_state(self, article_id: str, state: str) -> None:
@@ -360,8 +348,7 @@ class AnnotationSet:
             raise ValidationError(f"state must be one of {STATES}, got {state!r}")
         row = {"article_id": article_id, "state": state, "updated": now()}
         with self._store.lock:
-            table = self._rows(self.PROGRESS)
-            keys = self._store.keys(self.PROGRESS, "article_id", article_id)
+            keys, table = self._keyed(self.PROGRESS, "article_id", article_id)
             if keys:
                 self._write([["p", self.PROGRESS, k, {**table[k], **row}] for k in keys])
             else:
@@ -371,8 +358,7 @@ class AnnotationSet:
         """Progress on an article (store.annotation.record.state_of): as recorded, else "in progress" once
         anything is annotated."""
         with self._store.lock:
-            table = self._rows(self.PROGRESS)
-            keys = self._store.keys(self.PROGRESS, "article_id", article_id)
+            keys, table = self._keyed(self.PROGRESS, "article_id", article_id)
             return state_of(str(table[keys[0]]["state"]) if keys else None,
                             bool(self._store.keys(self.TABLE, "article_id", article_id)))
 
@@ -380,6 +366,20 @@ class AnnotationSet:
         """Recorded progress of every article this annotator marked (article id -> state)."""
         with self._store.lock:
             return {row["article_id"]: row["state"] for row in self._rows(self.PROGRESS).values()}
+
+    def entities_since_fold(self) -> tuple[Counter[Key], list[tuple[Annotation | None, Annotation | None]]] | None:
+        """Without reading every record: this annotator's entity counts as of the last fold (their file,
+        store.annotation.entity_counts) and, for each entity the journal changed since, (as counted there, as
+        it is now; None: absent). None when the counts file or the database cannot answer so: read `records()`."""
+        changes = self._store.changes(self.TABLE)
+        if changes is None:
+            return None
+        counts = read_entity_counts(self.path, of_database=changes[0])
+        if counts is None:
+            return None
+        entity = Kind.ENTITY
+        return counts, [(old, new) for old, new in changes[1]
+                        if (old is not None and old["kind"] == entity) or (new is not None and new["kind"] == entity)]
 
     def records(self) -> list[Annotation]:
         """The stored records themselves, for read-only passes over many (counts, checks): no copies,

@@ -1,15 +1,17 @@
 """How often one annotator tagged each string with each entity label, kept beside their database so that the
 suggestions (store.assist.suggest) read a small file per teammate instead of every record, and fold nothing.
 
-For `annotations/alice.json`, `alice.entities` is JSON: `{"version": 2, "stamp": [ino, mtime_ns, size], "fold":
-FOLD_STAMP, "counts": [[text, label, count, [folded word, ...]], ...]}`, the counts of the records in the
-database with that stamp plus its journal as it was when the file was written, each text's folded words
-(store.text.normalize.folded_words) beside it. The writer writes it with the summaries (store.annotation.summary):
-after each fold, and on taking the lock when it is missing or stale; texts it folded before are not folded again.
-A reader trusts it only while the database has that stamp and the folding is the same, and then does not read
-the journal: a teammate's tags since their last fold are counted once they fold (the app folds on exit and every
-few MB of saves). Missing, stale or damaged: None, and the caller reads the records. Derived: `tahqiq doctor`
-rewrites it."""
+For `annotations/alice.json`, `alice.entities` is JSON: `{"version": 3, "stamp": [ino, mtime_ns, size], "fold":
+FOLD_STAMP, "journal": [inode, bytes], "counts": [[text, label, count, [folded word, ...]], ...]}`, the counts of
+the records in the database with that stamp plus the first bytes of the journal with that inode, each text's
+folded words (store.text.normalize.folded_words) beside it. The writer writes it with the summaries
+(store.annotation.summary): after each fold, and on taking the lock when it is missing or stale; texts it folded
+before are not folded again. A reader trusts it only while the database has that stamp and the folding is the
+same, and then does not read the journal: a teammate's tags since their last fold are counted once they fold (the
+app folds on exit and every few MB of saves). Missing, stale or damaged: None, and the caller reads the records.
+Derived: `tahqiq doctor` rewrites it. The writer's own suggestions start from it too when it covers the database
+alone (written at a fold: journal bytes 0), adding what the journal changed since (`read_entity_counts(...,
+of_database=True)`)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from store.db.storage import dumps, file_stamp, loads
 from store.text.normalize import FOLD_STAMP, folded_words
 
 ENTITIES_SUFFIX = ".entities"
-VERSION = 2
+VERSION = 3
 Key = tuple[tuple[str, ...], str]
 """(the folded words of a tagged text, its label)."""
 
@@ -63,11 +65,12 @@ def fold_counts(counts: Mapping[tuple[str, str], int], known: Mapping[str, tuple
 
 
 def write_entity_counts(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
-                        db_stamp: tuple[int, int, int] | None, pause: Callable[[], None] | None = None,
+                        at: tuple, pause: Callable[[], None] | None = None,
                         folded: dict[str, tuple[str, ...]] | None = None) -> None:
-    """Write `alice.entities` from an annotation database's tables (atomically; OSError if the disk refuses);
-    `pause` as in `count_entities`; `folded`: text -> folded words kept by the caller between writes (filled
-    from the last file when empty, and with what this write folds)."""
+    """Write `alice.entities` from an annotation database's tables as of `at` (store.annotation.summary.Position:
+    the database's stamp, the journal's inode and the bytes of it the tables hold; atomically, OSError if the
+    disk refuses); `pause` as in `count_entities`; `folded`: text -> folded words kept by the caller between
+    writes (filled from the last file when empty, and with what this write folds)."""
     counts = count_entities(tables.get(ANNOTATIONS_TABLE, {}).values(), pause)
     if folded is None:
         folded = {}
@@ -81,7 +84,8 @@ def write_entity_counts(db_path: Path, tables: Mapping[str, Mapping[str, Mapping
         if words is None:
             words = folded[text] = folded_words(text)
         rows.append([text, label, n, list(words)])
-    data = {"version": VERSION, "stamp": list(db_stamp) if db_stamp else None, "fold": FOLD_STAMP, "counts": rows}
+    data = {"version": VERSION, "stamp": list(at[0]) if at[0] else None, "fold": FOLD_STAMP,
+            "journal": [at[1], at[2]], "counts": rows}
     write_atomic(entities_path(db_path), dumps(data))
 
 
@@ -89,7 +93,7 @@ def _folded_texts(db_path: Path) -> dict[str, tuple[str, ...]]:
     """Text -> folded words, as the file written last says (whatever its stamp), when the folding is the same."""
     try:
         data = loads(entities_path(db_path).read_bytes())
-        if data.get("version") == VERSION and data.get("fold") == FOLD_STAMP:
+        if data.get("version") in (2, VERSION) and data.get("fold") == FOLD_STAMP:  # (2: without "journal")
             return {row[0]: tuple(row[3]) for row in data["counts"]}
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         pass
@@ -111,14 +115,18 @@ def entity_counts_fresh(db_path: Path) -> bool:
         return False
 
 
-def read_entity_counts(db_path: Path) -> Counter[Key] | None:
+def read_entity_counts(db_path: Path, of_database: tuple | None = None) -> Counter[Key] | None:
     """(folded words, label) -> count as of the annotator's last fold, or None when the file is missing,
-    damaged, not of the database as it is now, or folded otherwise."""
+    damaged, not of the database as it is now, or folded otherwise. `of_database`: (database stamp, journal
+    inode): None unless the file counts that database alone (no journal line)."""
     try:
         stamp = file_stamp(db_path)
         data = loads(entities_path(db_path).read_bytes())
         if (stamp is None or data["version"] != VERSION or data["stamp"] != list(stamp)
                 or data["fold"] != FOLD_STAMP):
+            return None
+        if of_database is not None and (list(of_database[0]) != list(stamp)
+                                        or data["journal"] != [of_database[1], 0]):
             return None
         counts: Counter[Key] = Counter()
         for text, label, n, words in data["counts"]:

@@ -4,6 +4,7 @@ text order and its check; and an article's progress states with the rule that de
 No `from __future__ import annotations` here: the TypedDict's NotRequired fields are read at run time (Python 3.11
 does not see them in string annotations)."""
 
+from datetime import datetime, timezone
 from enum import StrEnum
 from itertools import product
 from operator import itemgetter
@@ -157,6 +158,8 @@ def progress_problem(row: dict[str, Any]) -> str | None:
 
 ANNOTATIONS_TABLE, PROGRESS_TABLE = "annotations", "progress"
 """The tables of an annotator's database: annotation records, and progress rows."""
+GROUP_FIELD = "article_id"
+"""The field both tables are read by, an article at a time (store.db.record_index)."""
 
 
 def stored_problem(table: str, record: dict[str, Any]) -> str | None:
@@ -175,3 +178,8 @@ def _short(value: Any) -> str:
         return "missing"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second (a record's "created" and "updated")."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -127,7 +127,7 @@ def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, 
     `folded`: the texts' folded words, kept between folds by the caller."""
     summaries = summarize(tables, pause)
     write_summary(db_path, summaries, at)
-    write_entity_counts(db_path, tables, at[0], pause, folded)
+    write_entity_counts(db_path, tables, at, pause, folded)
     return summaries
 
 

@@ -292,6 +292,9 @@ class Suggester:
         self.predictions: list[str] = []
         self._mine: dict[str, tuple[str, str]] = {}
         """This annotator's entities as counted (id -> text, label): `follow` keeps them exact by id."""
+        self._unlisted: set[str] | None = None
+        """When this annotator's entities were counted from their counts file (not by id): the ids `follow` has
+        seen since; a change to any other entity takes off what the file counted for it."""
         entity = Kind.ENTITY  # (looked up once: every record is read)
         everyone: Counter[tuple[tuple[str, ...], str]] = Counter()
         for name in workspace.annotators():
@@ -299,13 +302,27 @@ class Suggester:
                 self.predictions.append(name)
                 continue
             pause()
-            if name == annotator:  # kept exact by id as they tag (see `follow`): from the records
-                rows = [row for row in workspace.annotations(name, check=False).records() if row["kind"] == entity]
+            if name == annotator:  # kept exact as they tag (see `follow`)
+                notes = workspace.annotations(name, check=False)
+                since = notes.entities_since_fold()
+                if since is not None:  # the counts file of the last fold, and the journal's changes since
+                    counted, changes = since
+                    everyone.update(counted)
+                    self._unlisted = set()
+                    for old, new in changes:
+                        self._unlisted.add((old or new)["id"])
+                        if old is not None and old["kind"] == entity:
+                            everyone.subtract(fold_counts(Counter([(old["text"], old["label"])])))
+                        if new is not None and new["kind"] == entity:
+                            self._mine[new["id"]] = (new["text"], new["label"])
+                    everyone.update(fold_counts(Counter(self._mine.values())))
+                    continue
+                rows = [row for row in notes.records() if row["kind"] == entity]
                 self._mine = {row["id"]: (row["text"], row["label"]) for row in rows}
                 everyone.update(fold_counts(Counter((row["text"], row["label"]) for row in rows)))
             else:  # a teammate's tags as of their last fold, folded when written, without their records
                 everyone.update(workspace.entity_counts(name))
-        counted_items = list(everyone.items())
+        counted_items = [(key, n) for key, n in everyone.items() if n > 0]
         for at in range(0, len(counted_items), ADD_CHUNK):  # (in steps, so that `pause` is reached often)
             pause()
             self.tagged.add_counts(dict(counted_items[at:at + ADD_CHUNK]))
@@ -327,8 +344,12 @@ class Suggester:
         for change in changes:
             if change.before is not None and change.before["kind"] == Kind.ENTITY:
                 old = self._mine.pop(change.before["id"], None)
+                if old is None and self._unlisted is not None and change.before["id"] not in self._unlisted:
+                    old = (change.before["text"], change.before["label"])  # as the counts file counted it
                 if old is not None:
                     self.tagged.add(*old, -1)
+            if self._unlisted is not None:
+                self._unlisted.update(c["id"] for c in (change.before, change.after) if c is not None)
             if change.after is not None and change.after["kind"] == Kind.ENTITY:
                 new = (change.after["text"], change.after["label"])
                 old = self._mine.get(change.after["id"])

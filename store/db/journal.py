@@ -23,8 +23,14 @@ replaced, each is kept as its `.prev` version (hard links, no copy), from which 
 One store per file and mode in a process: `open_store` hands out the shared instance (every Workspace of the
 process uses it) and `release_store` closes it with its last user; `database_names` lists a folder's databases.
 
+Reading by group (a writer opened `lazy` with a `group` field, while the database has its record index,
+store.db.record_index, written at each fold): the journal is read whole, and a group's records (an article's) are
+read from the database when a lookup first asks for them, skipping the keys the journal changed; whatever cannot
+be answered so (`tables`, a fold, an index that turns out wrong) reads the whole database as above.
+
 One file because JournalStore is one object whose reading, writing and folding share its lock, its journal offset
-and its file stamps; what can be said without them (the format, recovery) is in store.db.journal_format.
+and its file stamps; what can be said without them (the format, recovery, the record index) is in
+store.db.journal_format and store.db.record_index.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from store.db.journal_format import (
     TORN_SUFFIX,
     Check,
     Op,
+    check_record,
     encode_line,
     encode_tables,
     parse_journal,
@@ -59,6 +66,7 @@ from store.db.journal_format import (
     read_journal,
 )
 from store.db.lock import open_lock, read_holder, try_lock, write_holder
+from store.db.record_index import RecordIndex, Stale, write_record_index
 from store.db.storage import cannot_save, file_stamp, quiet_gc
 from store.errors import LockedError, StoreError, UnsavedError
 
@@ -78,10 +86,15 @@ class JournalStore:
     `lazy` (a writer only): the database is read when `tables`, a lookup or a save first needs it, not when
     opened; taking the lock then reads (and checks) only the journal. For a database known to be the one the
     last fold wrote (store.annotation.annotation_set decides), so that an app shows its first screen first.
+    `group`, with `lazy`: the field (an indexed one, in every table) by which records are read a group at a time
+    while the database has its record index (store.db.record_index, written at each fold): a lookup by that
+    field reads that group's records and the journal, not the whole file; so does a lookup by a field in
+    `unique` that finds its record among those read. Anything else (`tables`, a fold) reads the whole file.
     """
 
     def __init__(self, db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
-                 read_only: bool = False, check: Check | None = None, lazy: bool = False) -> None:
+                 read_only: bool = False, check: Check | None = None, lazy: bool = False,
+                 group: str | None = None, unique: tuple[str, ...] = ()) -> None:
         self.check = check
         """`check(table, record)`: what makes a record read from the files unusable, or None (see
         store.annotation.annotation_set)."""
@@ -94,6 +107,17 @@ class JournalStore:
         self._index_fields = indexes or {}
         self._index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
         self._loaded = False
+        self._group = group
+        self._unique = unique
+        self._partial: RecordIndex | None = None
+        """While only some groups are read (see `group`): the database's record index."""
+        self._groups_read: set[Any] = set()
+        self._journal_keys: set[tuple[str, str]] = set()
+        """(table, key) of every record the journal put or deleted since the database was written: the
+        database's version of these is not read into a group."""
+        self._journal_groups: set[Any] = set()
+        """The groups the journal's lines name (records put, and their summary operations): where the database's
+        versions of `_journal_keys` lie."""
         self._next: dict[str, int] = {}
         self._db_stamp: tuple[int, int, int] | None = None
         self._j_ino: int | None = None
@@ -130,6 +154,113 @@ class JournalStore:
                 if not self._loaded:
                     self._load_full()
 
+    def _ensure_group(self, value: Any) -> None:
+        """The records whose `group` field is `value` read (the whole database when it cannot be by group)."""
+        if self._loaded:
+            return
+        with self.lock:
+            if self._loaded or (self._partial is not None and value in self._groups_read):
+                return
+            if self._partial is None and not self._start_partial():
+                self._load_full()
+                return
+            try:
+                self._read_group(value)
+            except Stale:
+                self._load_full()
+
+    def _start_partial(self) -> bool:
+        """Begin reading by group: the database's record index and the whole journal (False: no index fits)."""
+        if self._group is None or self.read_only:
+            return False
+        index = RecordIndex.open(self.db_path)
+        if index is None:
+            return False
+        j_ino, data = read_journal(self.journal_path)
+        if file_stamp(self.db_path) != index.stamp:
+            index.close()
+            return False
+        ops, used, _torn = parse_journal(data, self.journal_path, check=self.check)
+        self._tables, self._index, self._groups_read, self._journal_keys = {}, {}, set(), set()
+        self._journal_groups = set()
+        for table, fields in self._index_fields.items():
+            for f in fields:
+                self._index[(table, f)] = {}
+        self._next = dict(index.next)
+        self._partial = index
+        self._db_stamp, self._j_ino, self._j_off = index.stamp, j_ino, used
+        for op in ops:
+            self._apply(op)
+        for _line, unsaved in self._unsaved:
+            for op in unsaved:
+                self._apply(op)
+        self.generation += 1
+        return True
+
+    def _read_group(self, value: Any) -> None:
+        assert self._partial is not None and self._group is not None
+        with open(self.db_path, "rb") as handle:
+            if file_stamp(self.db_path) != self._partial.stamp:
+                raise Stale("the database changed")
+            found = self._partial.read(handle, value)
+        rows: list[tuple[str, str, dict[str, Any]]] = []
+        for table, key, record in found:
+            if check_record(self.check, table, record) is not None or record.get(self._group) != value:
+                raise Stale(f"record {key} is not one of {value!r}")  # the whole file is read, and judged
+            if (table, key) not in self._journal_keys:
+                rows.append((table, key, record))
+        for table, key, record in rows:
+            self._tables.setdefault(table, {})[key] = record
+            self._index_add(table, key, record)
+        self._groups_read.add(value)
+
+    def changes(self, table: str) -> tuple[tuple, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]] | None:
+        """While reading by group: ((database stamp, journal inode), [(the database's version, the version now)
+        of each record of `table` the journal changed]) without reading the whole database; None when not
+        reading by group, or when a changed record's place in the database is unknown."""
+        with self.lock:
+            if not self._loaded and self._partial is None and not self._start_partial():
+                return None
+            index = self._partial
+            if index is None:
+                return None
+            before: dict[str, dict[str, Any]] = {}
+            try:
+                with open(self.db_path, "rb") as handle:
+                    if file_stamp(self.db_path) != index.stamp:
+                        return None
+                    for group in self._journal_groups:
+                        before.update((key, record) for t, key, record in index.read(handle, group) if t == table)
+            except (OSError, Stale):
+                return None
+            out = []
+            rows = self._tables.get(table, {})
+            for t, key in self._journal_keys:
+                if t != table:
+                    continue
+                old = before.get(key)
+                if old is None and _int(key) < index.next.get(table, 1):
+                    return None  # deleted by a line that does not name its group: where was it?
+                out.append((old, rows.get(key)))
+            return (index.stamp, self._j_ino), out
+
+    def record(self, table: str, key: str) -> dict[str, Any] | None:
+        """The record of `table` at `key`, or None; reads the whole database only for a key that neither a
+        group read so far nor the journal holds and that it may hold."""
+        with self.lock:
+            found = self._tables.get(table, {}).get(key)
+            if found is not None or self._loaded:
+                return found
+            if self._partial is not None and ((table, key) in self._journal_keys
+                                               or _int(key) >= self._partial.next.get(table, 1)):
+                return None
+            return self.tables.get(table, {}).get(key)
+
+    def loaded(self, table: str) -> dict[str, dict[str, Any]]:
+        """The records of `table` read so far (all of them unless reading by group): for the keys a lookup
+        just gave. Do not modify it."""
+        return self._tables.setdefault(table, {})
+
     # ----- reading --------------------------------------------------------------------------------
     def _ensure_db(self) -> None:
         if self.db_path.exists():
@@ -150,6 +281,9 @@ class JournalStore:
                                                         self.damage if self.read_only else None)
         self._tables = tables
         self._loaded = True
+        if self._partial is not None:
+            self._partial.close()
+            self._partial, self._groups_read, self._journal_keys = None, set(), set()
         self._db_stamp, self._j_ino, self._j_off = stamp, j_ino, used
         self._reindex()
         for op in ops:
@@ -192,9 +326,16 @@ class JournalStore:
                     del self._index[(table, f)][record.get(f)]
 
     def _apply(self, op: Op) -> None:
+        if self._partial is not None:
+            if op[0] == SUMMARY_OP:
+                self._journal_groups.add(op[2])
+            elif op[0] == "p" and isinstance(op[3].get(self._group), str):
+                self._journal_groups.add(op[3][self._group])
         if op[0] == SUMMARY_OP:
             return  # derived data for readers that skip the records (store.annotation.summary)
         table, key = op[1], op[2]
+        if self._partial is not None:
+            self._journal_keys.add((table, key))
         rows = self._tables.setdefault(table, {})
         old = rows.get(key)
         if old is not None:
@@ -209,7 +350,7 @@ class JournalStore:
     def refresh(self) -> None:
         """Catch up with what another process saved (cheap: two stats when nothing changed)."""
         with self.lock:
-            if self._lock_fd is not None or not self._loaded:
+            if self._lock_fd is not None or not (self._loaded or self._partial is not None):
                 return  # the writer holds the lock: nobody else changes these files; or not read yet
             self._catch_up()
 
@@ -259,15 +400,25 @@ class JournalStore:
 
     def keys(self, table: str, field: str, value: Any) -> list[str]:
         """Keys of the records of `table` whose `field` equals `value` (an indexed field), in key order."""
-        self._ensure_loaded()
+        with self.lock:
+            if field == self._group:
+                self._ensure_group(value)
+            elif not self._loaded:
+                if self._partial is None or field not in self._unique or not self._lookup(table, field, value):
+                    self._ensure_loaded()
+            return self._lookup(table, field, value)
+
+    def _lookup(self, table: str, field: str, value: Any) -> list[str]:
         try:
             return sorted(self._index[(table, field)].get(value, ()), key=_int)
         except TypeError:
             return []
 
     def next_key(self, table: str) -> str:
-        self._ensure_loaded()
-        return str(self._next.get(table, 1))
+        with self.lock:
+            if self._partial is None:
+                self._ensure_loaded()
+            return str(self._next.get(table, 1))
 
     # ----- writing --------------------------------------------------------------------------------
     def acquire(self) -> None:
@@ -298,7 +449,7 @@ class JournalStore:
                 remove_stale_temp_files(path)  # a killed writer's (only this annotator's writers make them)
             try:
                 self._ensure_db()
-                if self._loaded:
+                if self._loaded or self._partial is not None:
                     self._catch_up()  # what the previous writer saved last
                 else:
                     self._scan_journal()  # (the database is read when first needed)
@@ -344,7 +495,8 @@ class JournalStore:
                 line = encode_line(ops)
             except ValueError as exc:
                 raise StoreError(f"{self.journal_path}: cannot save ({exc}); nothing was changed") from exc
-            self._ensure_loaded()
+            if self._partial is None:
+                self._ensure_loaded()
             if self.keep_unsaved and not self.read_only:
                 self._unsaved.append((line, ops))
                 for op in ops:
@@ -419,26 +571,43 @@ class JournalStore:
         except Exception:  # noqa: BLE001 - every save is still in the journal; folding is retried
             pass
 
-    def fold(self, background: bool = False) -> bool:
-        """Write the tables to the database file and empty the journal; False if there was nothing to do.
+    def fold(self, background: bool = False, force: bool = False) -> bool:
+        """Write the tables to the database file and empty the journal; False if there was nothing to do
+        (`force`: write them even with an empty journal, e.g. to give the database its record index).
 
         One fold at a time (a background and an explicit one must not interleave: the later would copy the
         journal from an offset of the file the earlier one replaced). Never called holding `self.lock`."""
         with self._fold_lock:
-            return self._fold(background)
+            return self._fold(background, force)
 
-    def _fold(self, background: bool) -> bool:
+    def indexed(self) -> bool:
+        """Whether the database has a record index that fits it (store.db.record_index), or needs none."""
+        if self._group is None:
+            return True
+        index = RecordIndex.open(self.db_path)
+        if index is not None:
+            index.close()
+        return index is not None
+
+    def _fold(self, background: bool, force: bool = False) -> bool:
         with self.lock:
-            if self._lock_fd is None or self._j_off == 0 or self._unsaved:
+            if self._lock_fd is None or (self._j_off == 0 and not force) or self._unsaved:
                 return False  # (with saves still waiting for the disk, the database waits too)
             snapshot = {name: dict(rows) for name, rows in self.tables.items()}
             upto = self._j_off
+            next_keys = dict(self._next)
         pause = (lambda: time.sleep(0)) if background else None
+        places: list | None = [] if self._group is not None else None
         try:
             keep_version(self.db_path, prev_path(self.db_path))
-            write_atomic_chunks(self.db_path, encode_tables(snapshot), pause=pause)
+            write_atomic_chunks(self.db_path, encode_tables(snapshot, places, self._group), pause=pause)
         except OSError as exc:
             raise cannot_save(self.db_path, exc) from exc
+        if places is not None and all(isinstance(p[0], str) for p in places):
+            try:  # derived: without it, the next writer reads the whole file
+                write_record_index(self.db_path, places, list(snapshot), next_keys, file_stamp(self.db_path))
+            except OSError:
+                pass
         with self.lock:
             if self._lock_fd is None:
                 return False
@@ -506,14 +675,16 @@ _OPEN_LOCK = threading.Lock()
 
 
 def open_store(db_path: Path, owner: str, indexes: dict[str, tuple[str, ...]] | None = None,
-               read_only: bool = False, check: Check | None = None, lazy: bool = False) -> JournalStore:
+               read_only: bool = False, check: Check | None = None, lazy: bool = False,
+               group: str | None = None, unique: tuple[str, ...] = ()) -> JournalStore:
     """The process-wide store of `db_path` (one per file and mode, shared by every Workspace of this process);
     `lazy`: a writer's database is read when first needed, not now (see JournalStore)."""
     key = os.path.realpath(db_path) + (" (read-only)" if read_only else "")
     with _OPEN_LOCK:
         store = _OPEN.get(key)
         if store is None:
-            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only, check=check, lazy=lazy)
+            store = JournalStore(Path(db_path), owner, indexes, read_only=read_only, check=check, lazy=lazy,
+                                 group=group, unique=unique)
             _OPEN[key] = store
         else:
             store.refresh()

@@ -148,16 +148,36 @@ def replay(tables: dict[str, dict[str, dict[str, Any]]], ops: list[Op]) -> None:
             tables.get(op[1], {}).pop(op[2], None)
 
 
-def encode_tables(tables: dict[str, dict[str, dict[str, Any]]]) -> Iterator[bytes]:
-    """A TinyDB JSON file, in chunks of FOLD_CHUNK records (the same bytes as one dumps of the whole)."""
+def encode_tables(tables: dict[str, dict[str, dict[str, Any]]], places: list | None = None,
+                  group: str | None = None) -> Iterator[bytes]:
+    """A TinyDB JSON file, in chunks of FOLD_CHUNK records (the same bytes as one dumps of the whole).
+
+    `places`: a list to which each record's (value of its `group` field, table number, key, offset, length,
+    crc32) is appended, for store.db.record_index."""
     yield b"{"
+    at = 1
     for t, (name, rows) in enumerate(tables.items()):
-        yield (b"," if t else b"") + dumps(name) + b":{"
+        head = (b"," if t else b"") + dumps(name) + b":{"
+        yield head
+        at += len(head)
         items = list(rows.items())
         for i in range(0, len(items), FOLD_CHUNK):
-            chunk = dumps(dict(items[i:i + FOLD_CHUNK]))[1:-1]
-            yield (b"," if i else b"") + chunk
+            if places is None:
+                chunk = dumps(dict(items[i:i + FOLD_CHUNK]))[1:-1]
+                yield (b"," if i else b"") + chunk
+                continue
+            parts = []
+            for n, (key, record) in enumerate(items[i:i + FOLD_CHUNK]):
+                value = dumps(record)
+                piece = (b"," if i or n else b"") + dumps(key) + b":"
+                at += len(piece)
+                places.append((record.get(group) if isinstance(record, dict) else None, t, key, at, len(value),
+                               zlib.crc32(value)))
+                at += len(value)
+                parts += (piece, value)
+            yield b"".join(parts)
         yield b"}"
+        at += 1
     yield b"}"
 
 

@@ -16,7 +16,7 @@ from store.annotation.entity_counts import (
     read_entity_counts,
     write_entity_counts,
 )
-from store.annotation.record import ANNOTATIONS_TABLE
+from store.annotation.record import ANNOTATIONS_TABLE, GROUP_FIELD
 from store.annotation.record import stored_problem as annotation_problem
 from store.annotation.summary import SummaryReader, current_tables, summarize, summary_path, write_summary
 from store.db.atomic import keep_version, write_atomic, write_atomic_chunks
@@ -31,6 +31,7 @@ from store.db.journal_format import (
     recover_tables,
 )
 from store.db.lock import read_holder, try_locked
+from store.db.record_index import RecordIndex, index_of, next_keys, offsets_path, write_record_index
 from store.db.storage import read_tables
 from store.doctor.findings import Finding, after_path
 from store.errors import CorruptFileError
@@ -81,11 +82,12 @@ def _check_summary(db: Path, dry_run: bool) -> Iterator[Finding]:
         except CorruptFileError:
             return  # reported above, and not repaired (dry run, or in use): these wait for the records
         summaries, counts = summarize(tables), fold_counts(count_entities(tables.get(ANNOTATIONS_TABLE, {}).values()))
+        yield from _check_offsets(db, dry_run)
         for path, shown, truth, write, what in (
                 (summary_path(db), SummaryReader(db).read(), summaries,
                  lambda: write_summary(db, summaries, stamp), f"{len(summaries)} article(s) summarized"),
                 (entities_path(db), read_entity_counts(db), counts,
-                 lambda: write_entity_counts(db, tables, stamp[0]), f"{len(counts)} tagged string(s) counted")):
+                 lambda: write_entity_counts(db, tables, stamp), f"{len(counts)} tagged string(s) counted")):
             if shown == truth:
                 yield Finding("ok", str(path), f"{what}, as the records say")
                 continue
@@ -100,6 +102,39 @@ def _check_summary(db: Path, dry_run: bool) -> Iterator[Finding]:
                 yield Finding("problem", str(path), f"{why}; cannot rewrite it ({exc})")
                 continue
             yield Finding("repaired", str(path), f"{why}: rewritten from the records ({what})")
+
+
+def _check_offsets(db: Path, dry_run: bool) -> Iterator[Finding]:
+    """The record index (store.db.record_index) is derived: rewritten when missing, stale, damaged or not
+    where the records are (the caller holds the annotator's lock)."""
+    path = offsets_path(db)
+    try:
+        raw = db.read_bytes()
+        tables, stamp = read_tables(db)
+    except (OSError, CorruptFileError):
+        return  # reported with the database
+    places = index_of(raw, tables, GROUP_FIELD)
+    if places is None or not all(isinstance(p[0], str) for p in places):
+        yield Finding("note", str(path), "the database is not laid out as tahqiq writes it (TinyDB or another "
+                                         "tool wrote it): read whole until its writer's next session rewrites it")
+        return
+    index = RecordIndex.open(db)
+    if index is not None:
+        same = sorted(index.all_places()) == sorted(places)
+        index.close()
+        if same:
+            yield Finding("ok", str(path), f"{len(places)} record(s) placed, as the database holds them")
+            return
+    why = "missing" if not path.exists() else "stale or damaged" if index is None else "differs from the database"
+    if dry_run:
+        yield Finding("problem", str(path), f"{why} (would be rewritten from the database)")
+        return
+    try:
+        write_record_index(db, places, list(tables), next_keys(tables), stamp)
+    except OSError as exc:
+        yield Finding("problem", str(path), f"{why}; cannot rewrite it ({exc})")
+        return
+    yield Finding("repaired", str(path), f"{why}: rewritten from the database ({len(places)} record(s) placed)")
 
 
 def _check_journal(db: Path, journal: Path, dry_run: bool) -> Iterator[Finding]:

@@ -6,8 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.annotation.annotation_set import now
-from store.annotation.record import Kind, sort_key
+from store.annotation.record import Kind, now, sort_key
 from store.annotators import GOLD, is_human
 from store.workspace import Workspace
 

@@ -17,7 +17,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Label, OptionList
 
 from store import Annotation, StoreError
-from store.annotation.annotation_set import moved_edge
 from store.annotation.history import History
 from store.annotation.record import Kind, state_of
 from store.assist.claim_rules import candidates
@@ -26,6 +25,7 @@ from store.exchange.records import Item, to_record
 from store.search.query import find
 from store.text.normalize import find_all
 from store.text.sentences import sentence_at
+from store.text.span_edges import moved_edge
 from store.wording import counted
 from tui import clipboard
 from tui.bidi import BIDI_CONTROLS, inert

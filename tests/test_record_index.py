@@ -280,3 +280,37 @@ def test_copied_workspace_is_read_whole_then_gets_its_index(workspace_path: Path
         assert whole_reads == []
     finally:
         ws.close()
+
+
+def test_a_large_database_read_by_article_is_not_read_whole_to_fold_on_closing(workspace_path: Path,
+                                                                              whole_reads: list[Path],
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over WHOLE_READ_BYTES (here: any size), closing leaves the saves in the journal instead of reading the whole
+    database to fold them; the next session reads them back by article, and counts its tags the same."""
+    db = _annotated(workspace_path, seed=8, count=80)
+    monkeypatch.setattr(journal, "WHOLE_READ_BYTES", 0)
+    before = db.read_bytes()
+    for session in range(3):
+        whole_reads.clear()
+        ws = Workspace.open(workspace_path)
+        try:
+            notes = ws.annotations("alice")
+            notes.acquire()
+            _saves(ws, notes, random.Random(20 + session), 30, lambda step: None)
+            by_file = Suggester(ws, "alice")
+            assert by_file._unlisted is not None
+        finally:
+            ws.close()
+        assert whole_reads == [] and db.read_bytes() == before
+        assert db.with_suffix(".journal").stat().st_size > 0
+    want = truth(db)
+    ws = Workspace.open(workspace_path)
+    try:
+        notes = ws.annotations("alice")
+        for article, (records, _state) in want.items():
+            assert notes.for_article(article) == records, article
+        by_file = Suggester(ws, "alice")
+        notes._store._ensure_loaded()
+        assert _matcher(by_file) == _matcher(Suggester(ws, "alice"))
+    finally:
+        ws.close()

@@ -14,7 +14,8 @@ and line, files left untouched; a read-only opening shows what is whole instead 
 `recover_tables` gets back). Readers in other processes notice changes by stat (journal inode/size, database
 inode/mtime/size) and read only the new journal lines.
 
-Folding (writer only): when the journal passes FOLD_BYTES (in a background thread) and on close. A
+Folding (writer only): when the journal passes FOLD_BYTES (in a background thread) and on close (not a database
+over WHOLE_READ_BYTES that this writer read only by group). A
 snapshot of the tables is written to a new database file; then the journal lines appended meanwhile are
 copied to a fresh journal that atomically replaces the old one. A kill between the two steps leaves the
 new database with the old journal, which replays to the same state. Before the database and the journal are
@@ -72,6 +73,10 @@ from store.errors import LockedError, StoreError, UnsavedError
 
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
+WHOLE_READ_BYTES = 16 * 2**20
+"""Database size past which a writer that read it only by group does not fold on closing (folding reads the whole
+file: at 100,000 articles seconds and hundreds of MB, to say what the journal already says); FOLD_BYTES still
+folds it."""
 
 
 
@@ -646,7 +651,8 @@ class JournalStore:
             self._lock_fd = None
 
     def close(self) -> None:
-        """Fold (if this process writes) and release the writer lock. Saves are durable either way."""
+        """Fold (if this process writes; not a database over WHOLE_READ_BYTES read only by group) and release
+        the writer lock. Saves are durable either way."""
         thread = self._fold_thread
         if thread is not None:
             thread.join()
@@ -655,7 +661,9 @@ class JournalStore:
         except StoreError:
             pass  # the app warned before quitting with unsaved changes
         try:
-            self.fold()
+            stamp = self._db_stamp
+            if self._partial is None or stamp is None or stamp[2] <= WHOLE_READ_BYTES:
+                self.fold()
         except StoreError:
             pass  # the journal keeps every save; the next writer folds
         finally:

@@ -11,13 +11,14 @@ same, and then does not read the journal: a teammate's tags since their last fol
 app folds on exit and every few MB of saves). Missing, stale or damaged: None, and the caller reads the records.
 Derived: `tahqiq doctor` rewrites it. The writer's own suggestions start from it too when it covers the database
 alone (written at a fold: journal bytes 0), adding what the journal changed since (`read_entity_counts(...,
-of_database=True)`)."""
+of_database=...)`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from store.annotation.record import ANNOTATIONS_TABLE, Kind
@@ -133,7 +134,7 @@ def read_entity_counts(db_path: Path, of_database: tuple | None = None) -> Count
             if (type(text) is not str or type(label) is not str or type(n) is not int or n <= 0
                     or not all(type(w) is str for w in words)):
                 return None
-            counts[(tuple(words), label)] += n
+            counts[(tuple(map(intern, words)), intern(label))] += n  # (shared: the same words recur in many texts)
         return counts
     except (OSError, ValueError, KeyError, TypeError):
         return None

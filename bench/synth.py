@@ -3,9 +3,10 @@ over K annotators, written as the very files store/ reads.
 
 Articles go through the real importer (one generated JSONL file). Annotations are written straight to each
 annotator's folded TinyDB file (`annotations/<name>.json`, no journal): a million `add_entity` calls would
-take hours, and the file is byte-for-byte what a fold writes; beside it, the summary file a fold writes
-(store.annotation.summary). Every text is a pure function of its article
-number, so annotations can be generated without holding the corpus in memory.
+take hours, and the file is byte-for-byte what a fold writes; beside it, what a fold writes beside it (the
+summaries and entity counts of store.annotation.summary, the record index of store.db.record_index). Every
+text is a pure function of its article number, so annotations can be generated without holding the corpus
+in memory.
 
 Each annotator copies a hidden "truth" per article with noise (as bench_agreement does) and covers a run of
 consecutive articles; neighbouring annotators share a quarter of theirs, so agreement has pairs to compare.
@@ -21,7 +22,9 @@ from pathlib import Path
 from bench.bench_agreement import LABELS, STAMP, _noisy
 from bench.bench_search import COMMON, RARE, vocabulary
 from store import Workspace
+from store.annotation.record import GROUP_FIELD
 from store.annotation.summary import rebuild_summary
+from store.db.record_index import rebuild_record_index
 from store.db.storage import dumps
 
 WORDS_PER_ARTICLE = 322
@@ -183,7 +186,9 @@ def build(path: Path, jsonl: Path, articles: int, annotations: int, annotators: 
     folder = path / "annotations"
     covered = {f"annotator{a + 1}": write_annotator(folder, corpus, a, first, per)
                for a, first in enumerate(firsts)}
-    for name in covered:  # what the app's fold leaves beside each database (store.annotation.summary)
+    for name in covered:  # what the app's fold leaves beside each database (store.annotation.summary, the index)
         rebuild_summary(folder / f"{name}.json")
+        if not rebuild_record_index(folder / f"{name}.json", GROUP_FIELD):
+            raise SystemExit(f"{name}.json is not laid out as a fold writes it")
     return {"annotators": list(covered), "annotations_per_annotator": per, "covered": covered,
             "rare_articles": sorted(article_id(i) for i in corpus.rare), "common_word": COMMON, "rare_word": RARE}

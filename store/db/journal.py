@@ -114,6 +114,8 @@ class JournalStore:
         self._loaded = False
         self._group = group
         self._unique = unique
+        self._by_group = lazy and group is not None and not read_only
+        """Read by group again after each fold (the fold read the whole database; its memory is let go)."""
         self._partial: RecordIndex | None = None
         """While only some groups are read (see `group`): the database's record index."""
         self._groups_read: set[Any] = set()
@@ -192,7 +194,7 @@ class JournalStore:
             for f in fields:
                 self._index[(table, f)] = {}
         self._next = dict(index.next)
-        self._partial = index
+        self._partial, self._loaded = index, False
         self._db_stamp, self._j_ino, self._j_off = index.stamp, j_ino, used
         for op in ops:
             self._apply(op)
@@ -583,7 +585,12 @@ class JournalStore:
         One fold at a time (a background and an explicit one must not interleave: the later would copy the
         journal from an offset of the file the earlier one replaced). Never called holding `self.lock`."""
         with self._fold_lock:
-            return self._fold(background, force)
+            done = self._fold(background, force)
+            if done and self._by_group:
+                with self.lock:
+                    if self._loaded and self._lock_fd is not None and not self._unsaved:
+                        self._start_partial()  # (False, still whole, if the index could not be written)
+            return done
 
     def indexed(self) -> bool:
         """Whether the database has a record index that fits it (store.db.record_index), or needs none."""

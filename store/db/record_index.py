@@ -182,3 +182,18 @@ def index_of(raw: bytes, tables: Mapping[str, Mapping[str, Mapping[str, Any]]], 
 def next_keys(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
     """Table -> one more than its highest numeric key (where a writer numbers new records from)."""
     return {name: max((int(k) for k in rows if k.isdigit()), default=0) + 1 for name, rows in tables.items()}
+
+
+def rebuild_record_index(db_path: Path, group: str) -> bool:
+    """Write the index of `db_path` as it is now (for tools that write databases themselves); False when the
+    file is not laid out as this store writes it (then it has none until its writer folds it). OSError if the
+    disk refuses, CorruptFileError on a damaged database. The caller makes sure no writer changes it meanwhile."""
+    from store.db.storage import read_tables
+
+    raw = Path(db_path).read_bytes()
+    tables, stamp = read_tables(db_path)
+    places = index_of(raw, tables, group)
+    if places is None or not all(isinstance(p[0], str) for p in places) or file_stamp(db_path) != stamp:
+        return False
+    write_record_index(db_path, places, list(tables), next_keys(tables), stamp)
+    return True

@@ -36,9 +36,11 @@ store.db.journal_format and store.db.record_index.
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ from store.db.atomic import (
     write_atomic_chunks,
 )
 from store.db.journal_format import (
+    FOLD_CHUNK,
     JOURNAL_SUFFIX,
     LOCK_SUFFIX,
     SUMMARY_OP,
@@ -68,7 +71,7 @@ from store.db.journal_format import (
 )
 from store.db.lock import open_lock, read_holder, try_lock, write_holder
 from store.db.record_index import RecordIndex, Stale, write_record_index
-from store.db.storage import cannot_save, file_stamp, quiet_gc
+from store.db.storage import cannot_save, file_stamp, loads, quiet_gc
 from store.errors import LockedError, StoreError, UnsavedError
 
 FOLD_BYTES = 4 * 2**20
@@ -115,7 +118,7 @@ class JournalStore:
         self._group = group
         self._unique = unique
         self._by_group = lazy and group is not None and not read_only
-        """Read by group again after each fold (the fold read the whole database; its memory is let go)."""
+        """Read by group again after each fold, through the new file's index (what the fold read is let go)."""
         self._partial: RecordIndex | None = None
         """While only some groups are read (see `group`): the database's record index."""
         self._groups_read: set[Any] = set()
@@ -588,9 +591,33 @@ class JournalStore:
             done = self._fold(background, force)
             if done and self._by_group:
                 with self.lock:
-                    if self._loaded and self._lock_fd is not None and not self._unsaved:
-                        self._start_partial()  # (False, still whole, if the index could not be written)
+                    if self._lock_fd is not None and not self._unsaved:
+                        self._start_partial()  # (False if the index could not be written: read whole when needed)
             return done
+
+    def _tables_by_index(self, index: RecordIndex, pause: Callable[[], None] | None
+                         ) -> dict[str, dict[str, dict[str, Any]]] | None:
+        """The database's tables, read record by record through `index` (`pause()` every FOLD_CHUNK records);
+        None if a record is not what the index says (the caller then reads the whole file)."""
+        tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in index.tables}
+        try:
+            with open(self.db_path, "rb") as handle:
+                if file_stamp(self.db_path) != index.stamp:
+                    return None
+                data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if index.stamp[2] else b""
+            for n, (_group, table, key, offset, length, crc) in enumerate(index.all_places()):
+                raw = data[offset:offset + length]
+                if zlib.crc32(raw) != crc:
+                    return None
+                record = loads(raw)
+                if check_record(self.check, index.tables[table], record) is not None:
+                    return None
+                tables[index.tables[table]][key] = record
+                if pause is not None and n % FOLD_CHUNK == 0:
+                    pause()
+        except (OSError, ValueError, IndexError, Stale):
+            return None
+        return tables
 
     def indexed(self) -> bool:
         """Whether the database has a record index that fits it (store.db.record_index), or needs none."""
@@ -602,13 +629,29 @@ class JournalStore:
         return index is not None
 
     def _fold(self, background: bool, force: bool = False) -> bool:
+        pause = (lambda: time.sleep(0)) if background else None
         with self.lock:
             if self._lock_fd is None or (self._j_off == 0 and not force) or self._unsaved:
                 return False  # (with saves still waiting for the disk, the database waits too)
-            snapshot = {name: dict(rows) for name, rows in self.tables.items()}
+            index = self._partial if not self._loaded else None
+        # Read by group: the database's records are read one by one through the index, without the lock (only
+        # this writer, holding `_fold_lock`, replaces the file) and letting saves run between them.
+        read = self._tables_by_index(index, pause) if index is not None else None
+        with self.lock:
+            if self._lock_fd is None or self._unsaved:
+                return False
+            if read is not None and self._partial is index and not self._loaded:
+                snapshot = read
+                for table, key in sorted(self._journal_keys, key=lambda tk: (tk[0], _int(tk[1]))):  # as of now
+                    record = self._tables.get(table, {}).get(key)
+                    if record is None:
+                        snapshot.get(table, {}).pop(key, None)
+                    else:
+                        snapshot.setdefault(table, {})[key] = record
+            else:
+                snapshot = {name: dict(rows) for name, rows in self.tables.items()}
             upto = self._j_off
             next_keys = dict(self._next)
-        pause = (lambda: time.sleep(0)) if background else None
         places: list | None = [] if self._group is not None else None
         try:
             keep_version(self.db_path, prev_path(self.db_path))

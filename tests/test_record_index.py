@@ -318,3 +318,54 @@ def test_a_large_database_read_by_article_is_not_read_whole_to_fold_on_closing(w
         assert _matcher(by_file) == _matcher(Suggester(ws, "alice"))
     finally:
         ws.close()
+
+
+def _exports(folder: Path, out: Path) -> dict[str, bytes]:
+    """Every format exported (every annotator, then only the done ones), as {name: bytes}."""
+    from store.exchange import FORMATS, export
+
+    found: dict[str, bytes] = {}
+    ws = Workspace.open(folder)
+    try:
+        for name, spec in sorted(FORMATS.items()):
+            for articles in (None, "state=done"):
+                target = out / f"{name}-{articles}"
+                export(ws, name, path=target / "out" if spec.to_dir else target, articles=articles)
+                for path in sorted(p for p in target.rglob("*") if p.is_file()) if spec.to_dir else [target]:
+                    found[str(path.relative_to(out))] = path.read_bytes()
+    finally:
+        ws.close()
+    return found
+
+
+def test_an_export_read_article_by_article_is_the_export_read_whole(workspace_path: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every format, byte for byte, whether each annotator's database is read through its index (the journal
+    replayed over each article: saves, removals, restores since the fold) or read whole."""
+    from store.exchange import stream
+
+    for name, seed in (("alice", 1), ("bob", 2)):
+        ws = Workspace.open(workspace_path)
+        try:
+            notes = ws.annotations(name)
+            _saves(ws, notes, random.Random(seed), 60, lambda step: None)
+            notes._store.fold()
+            _saves(ws, notes, random.Random(seed + 10), 60, lambda step: None)  # left in the journal
+            notes._store._release_lock()
+            for key in _open_here(workspace_path):
+                del journal._OPEN[key]
+        finally:
+            pass
+    assert all(RecordIndex.open(workspace_path / "annotations" / f"{n}.json") for n in ("alice", "bob"))
+    whole: list[str] = []
+    real = stream.read_annotator
+    monkeypatch.setattr(stream, "read_annotator", lambda ws, name: whole.append(name) or real(ws, name))
+    by_article = _exports(workspace_path, tmp_path / "by-article")
+    assert whole == [], "an annotator was read whole"
+    for name in ("alice", "bob"):
+        offsets_path(workspace_path / "annotations" / f"{name}.json").unlink()
+    read_whole = _exports(workspace_path, tmp_path / "whole")
+    assert whole, "the index was still used"
+    assert by_article.keys() == read_whole.keys() and len(by_article) > 10
+    for name in by_article:
+        assert by_article[name] == read_whole[name], name

@@ -1,18 +1,21 @@
 """What an export covers, read one annotator at a time and handed to the writer one Item at a time.
 
 Output order is the corpus order (or the order of the ids asked for), then annotator order: every annotator's
-work on an article is written together (Label Studio's one task per article needs it). An annotator's database
-is one TinyDB file, readable only whole, so the export reads in two passes:
+work on an article is written together (Label Studio's one task per article needs it). So the export reads in
+two passes:
 
-1. `spool`: each annotator's database is loaded alone (its file and journal, every record checked, as a
-   read-only JournalStore reads them but with no field index), its rows grouped by article and sorted, and what
-   the format's writer needs of each (article, annotator) the filter keeps (`Format.prepare`'s bytes, else the
-   rows) appended to an anonymous temporary file in article order; then the database is dropped. What a damaged
-   file left out is recorded in `workspace.damaged`, as a read-only opening does, before anything is written.
+1. `spool`: each annotator's database is read alone, an article at a time through its record index
+   (store.db.group_reader: the file held open as it was, the journal replayed over each article, every record
+   checked), or, without an index it can trust, loaded whole (its file and journal, every record checked, as a
+   read-only JournalStore reads them but with no field index) and its rows grouped by article; what the
+   format's writer needs of each (article, annotator) the filter keeps (`Format.prepare`'s bytes, else the
+   sorted rows) is appended to an anonymous temporary file in article order. What a damaged file left out is
+   recorded in `workspace.damaged`, as a read-only opening does, before anything is written.
 2. `items`: the articles are walked in order, each body read once (from bodies.bin, when needed) and its
    direction worked out once; each annotator's spool is read on as far as that article; one Item per entry.
 
-Memory is one annotator's database (pass 1) or one article and its entries (pass 2), never every record.
+Memory is one article's records (pass 1; one annotator's database when it is read whole) or one article and its
+entries (pass 2), never every record.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from store.annotation.annotation_set import AnnotationSet
-from store.annotation.record import sort_key, state_of
+from store.annotation.record import GROUP_FIELD, sort_key, state_of
 from store.annotation.record import stored_problem as record_problem
 from store.corpus.article import Article
+from store.db.group_reader import GroupReader
 from store.db.journal_format import read_database, replay
+from store.db.record_index import Stale
 from store.db.storage import quiet_gc
 from store.errors import StoreError
 from store.exchange.offsets import direction
@@ -157,31 +162,83 @@ def spool(workspace: Workspace, annotators: Iterable[str] | None = None, article
     """Pass 1: every annotator read in turn and spooled (see the module doc). Close the Selection when done."""
     chosen, names, f = choose(workspace, annotators, articles)
     selection = Selection(chosen, names, prepare is not None)
-    keeps_state, dumps = f.keeps_state, marshal.dumps
-    at: dict[str, int] | None = None
+    keeps_state = f.keeps_state
     try:
         for name in names:
-            grouped, recorded = read_annotator(workspace, name)
             out = Spool(name, tempfile.TemporaryFile(prefix="tahqiq-export-"))
             selection.spools.append(out)
-            if keeps_state("not started"):
-                positions: Iterable[int] = range(len(chosen))
-            else:  # only what the annotator touched, found through a map of the selection built once
-                at = at if at is not None else {a.id: n for n, a in enumerate(chosen)}
-                positions = sorted(n for i in grouped.keys() | recorded.keys() if (n := at.get(i)) is not None)
-            for position in positions:
-                article_id = chosen[position].id
-                rows = grouped.get(article_id)
-                state = state_of(recorded.get(article_id), rows is not None)
-                if not keeps_state(state):
+            source = _by_article(workspace, name)
+            if source is not None:
+                try:
+                    _spool_one(out, source.touched(), source.rows, chosen, keeps_state, prepare, name)
                     continue
-                rows = sorted(rows, key=sort_key) if rows else []
-                out.add(position, dumps((state, rows if prepare is None else prepare(name, state, rows))))
-            del grouped, recorded
+                except Stale:  # a record not where its index says: the whole files, which say what is wrong
+                    out.file.close()
+                    out = selection.spools[-1] = Spool(name, tempfile.TemporaryFile(prefix="tahqiq-export-"))
+                finally:
+                    source.close()
+            grouped, recorded = read_annotator(workspace, name)
+
+            def rows_of(article_id: str, grouped=grouped, recorded=recorded) -> tuple[str | None, list | None]:
+                return recorded.get(article_id), grouped.get(article_id)
+
+            _spool_one(out, grouped.keys() | recorded.keys(), rows_of, chosen, keeps_state, prepare, name)
+            del grouped, recorded, rows_of
     except BaseException:
         selection.close()
         raise
     return selection
+
+
+def _spool_one(out: Spool, touched: Iterable[str], rows_of: Callable[[str], tuple[str | None, list | None]],
+               chosen: list[Article], keeps_state: Callable[[str], bool], prepare: Prepare | None, name: str) -> None:
+    """One annotator's entries, in article order: `rows_of(article id)` gives (the recorded state, the rows or
+    None) of the `touched` articles (any other has neither)."""
+    dumps = marshal.dumps
+    touched = set(touched)
+    if keeps_state("not started"):
+        positions: Iterable[int] = range(len(chosen))
+    else:  # only what the annotator touched
+        positions = [n for n, a in enumerate(chosen) if a.id in touched]
+    for position in positions:
+        article_id = chosen[position].id
+        recorded, rows = rows_of(article_id) if article_id in touched else (None, None)
+        state = state_of(recorded, rows is not None)
+        if not keeps_state(state):
+            continue
+        rows = sorted(rows, key=sort_key) if rows else []
+        out.add(position, dumps((state, rows if prepare is None else prepare(name, state, rows))))
+
+
+class _ByArticle:
+    """An annotator's database read an article at a time (store.db.group_reader)."""
+
+    def __init__(self, reader: GroupReader) -> None:
+        self.reader = reader
+
+    def touched(self) -> set[str]:
+        return self.reader.groups()
+
+    def rows(self, article_id: str) -> tuple[str | None, list | None]:
+        tables = self.reader.read(article_id)
+        progress = list(tables.get(AnnotationSet.PROGRESS, {}).values())
+        rows = list(tables.get(AnnotationSet.TABLE, {}).values())
+        return (progress[-1]["state"] if progress else None), (rows or None)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _by_article(workspace: Workspace, name: str) -> _ByArticle | None:
+    """The annotator's database read by article, when its record index can be trusted and this process holds
+    no save of theirs that the disk refused; else None (read whole: `read_annotator`)."""
+    notes = workspace.opened(name)
+    if notes is not None and notes.unsaved:
+        return None
+    try:
+        return _ByArticle(GroupReader(workspace.path / ANNOTATIONS_DIR / f"{name}.json", GROUP_FIELD, record_problem))
+    except (Stale, StoreError, OSError):
+        return None  # (a damaged journal line, too: the whole read reports it, or skips it when told to)
 
 
 def items(selection: Selection, paragraph_direction: str) -> Iterator[Item]:

@@ -203,13 +203,13 @@ class TahqiqApp(App[None]):
 
     def suggester_or_none(self) -> Suggester | None:
         """The suggester if it is built, else None at once: the reader never waits for the build (seconds at
-        100,000 articles), which is started here in the background if it is not under way. Raises the
+        100,000 articles), which is started in the background once the user is idle if it is not under way. Raises the
         StoreError the last build ended with, once."""
         error, self._build_error = self._build_error, None
         if error is not None:
             raise error
-        if self._suggester is None:
-            self._start_warm_up()
+        if self._suggester is None and not self._building:
+            self._warm_up_when_idle()  # (not at once: the screen asking is being drawn)
         return self._suggester
 
     def _start_warm_up(self) -> None:
@@ -225,7 +225,17 @@ class TahqiqApp(App[None]):
     def _warm_up_when_idle(self) -> None:
         """Start the build once the user has been idle IDLE_SECONDS: an article opened at once is drawn without
         the build competing for the interpreter (a reader asks for it itself, once it is drawn)."""
-        self.when_idle(lambda: self._suggester is None and self._start_warm_up())
+        if not self._warm_up_waiting:
+            self._warm_up_waiting = True
+            self.when_idle(self._warm_up_now)
+
+    _warm_up_waiting = False
+    """A start of the build is waiting for the user to be idle."""
+
+    def _warm_up_now(self) -> None:
+        self._warm_up_waiting = False
+        if self._suggester is None:
+            self._start_warm_up()
 
     def when_idle(self, callback: Callable[[], object]) -> None:
         """Call `callback` (on the UI thread) once no key, click or scroll came for IDLE_SECONDS: for background

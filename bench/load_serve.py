@@ -278,7 +278,11 @@ class Session:
                 if receive not in done:
                     receive.cancel()
                     break
-                message = receive.result()
+                try:
+                    message = receive.result()
+                except ConnectionError as exc:  # (aiohttp answering a ping on a transport the server closed)
+                    self.problem = f"the session's connection ended while open: {exc}"
+                    break
                 if message.type == WSMsgType.BINARY:
                     self.received += len(message.data)
                 elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR):

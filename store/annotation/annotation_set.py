@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from store.annotation.entity_counts import Key, entity_counts_fresh, read_entity_counts
+from store.annotation.entity_counts import counts_header, entity_counts_fresh
 from store.annotation.labels import Schema
 from store.annotation.record import (
     ANNOTATIONS_TABLE,
@@ -367,18 +366,17 @@ class AnnotationSet:
         with self._store.lock:
             return {row["article_id"]: row["state"] for row in self._rows(self.PROGRESS).values()}
 
-    def entities_since_fold(self) -> tuple[Counter[Key], list[tuple[Annotation | None, Annotation | None]]] | None:
-        """Without reading every record: this annotator's entity counts as of the last fold (their file,
-        store.annotation.entity_counts) and, for each entity the journal changed since, (as counted there, as
-        it is now; None: absent). None when the counts file or the database cannot answer so: read `records()`."""
+    def entity_changes_since_fold(self) -> tuple[dict[str, Any], list[tuple[Annotation | None, Annotation | None]]
+                                                 ] | None:
+        """(the header of this annotator's counts file, for each entity the journal changed since it was written
+        (as counted there, as it is now; None: absent)), when that file counts the database alone and the database
+        is read by article; else None."""
         changes = self._store.changes(self.TABLE)
-        if changes is None:
-            return None
-        counts = read_entity_counts(self.path, of_database=changes[0])
-        if counts is None:
+        header = counts_header(self.path)
+        if changes is None or header is None or header.get("journal") != [changes[0][1], 0]:
             return None
         entity = Kind.ENTITY
-        return counts, [(old, new) for old, new in changes[1]
+        return header, [(old, new) for old, new in changes[1]
                         if (old is not None and old["kind"] == entity) or (new is not None and new["kind"] == entity)]
 
     def records(self) -> list[Annotation]:

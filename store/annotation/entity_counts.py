@@ -102,18 +102,8 @@ def _folded_texts(db_path: Path) -> dict[str, tuple[str, ...]]:
 
 
 def entity_counts_fresh(db_path: Path) -> bool:
-    """Whether `alice.entities` is of the database as it is now and folded the same way (its header alone is read:
-    the file is written header first)."""
-    try:
-        stamp = file_stamp(db_path)
-        with open(entities_path(db_path), "rb") as handle:
-            head = handle.read(256)
-        cut = head.find(b',"counts":')
-        data = loads(head[:cut] + b"}") if cut > 0 else None
-        return (isinstance(data, dict) and data.get("version") == VERSION and data.get("fold") == FOLD_STAMP
-                and stamp is not None and data.get("stamp") == list(stamp))
-    except (OSError, ValueError):
-        return False
+    """Whether `alice.entities` is of the database as it is now and folded the same way (`counts_header`)."""
+    return counts_header(db_path) is not None
 
 
 def read_entity_counts(db_path: Path, of_database: tuple | None = None) -> Counter[Key] | None:
@@ -137,4 +127,37 @@ def read_entity_counts(db_path: Path, of_database: tuple | None = None) -> Count
             counts[(tuple(map(intern, words)), intern(label))] += n  # (shared: the same words recur in many texts)
         return counts
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def counts_header(db_path: Path) -> dict[str, Any] | None:
+    """The header of `alice.entities` (version, stamp, fold, journal) when it is of the database as it is now and
+    folded the same way, else None (only its first bytes are read: the file is written header first)."""
+    try:
+        stamp = file_stamp(db_path)
+        with open(entities_path(db_path), "rb") as handle:
+            head = handle.read(512)
+        cut = head.find(b',"counts":')
+        data = loads(head[:cut] + b"}") if cut > 0 else None
+        if (isinstance(data, dict) and data.get("version") == VERSION and data.get("fold") == FOLD_STAMP
+                and stamp is not None and data.get("stamp") == list(stamp)):
+            return data
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def read_entity_rows(db_path: Path, header: Mapping[str, Any]) -> list[list] | None:
+    """The rows [text, label, count, [folded word, ...]] of `alice.entities`, if its header is still `header`."""
+    try:
+        data = loads(entities_path(db_path).read_bytes())
+        if any(data.get(k) != v for k, v in header.items()):
+            return None
+        rows = data["counts"]
+        for text, label, n, words in rows:
+            if (type(text) is not str or type(label) is not str or type(n) is not int or n <= 0
+                    or not all(type(w) is str for w in words)):
+                return None
+        return rows
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

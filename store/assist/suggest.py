@@ -21,10 +21,11 @@ from typing import Any
 
 import regex as _regex
 
-from store.annotation.entity_counts import fold_counts
+from store.annotation.entity_counts import fold_counts, read_entity_counts
 from store.annotation.record import Kind
 from store.annotators import PREDICTIONS_PREFIX, is_predictions
-from store.db.atomic import write_atomic
+from store.assist.rejections import Rejections
+from store.assist.tagged_index import MAX_WORDS, SharedMatcher, shared_index
 from store.db.storage import loads
 from store.errors import StoreError
 from store.text.normalize import CLITIC_PREFIX, WORD, folded_words, quick_fold
@@ -32,7 +33,6 @@ from store.text.normalize import CLITIC_PREFIX, WORD, folded_words, quick_fold
 PATTERNS_FILE = "patterns.jsonl"
 ADD_CHUNK = 20_000
 """Counted strings added to the index at a time while it is built (`Suggester`'s `pause` is called between)."""
-MAX_WORDS = 8
 _CLITIC = re.compile(rf"^{CLITIC_PREFIX}")
 REGEX_SECONDS = 0.2
 """How long one token pattern's REGEX may run over one article (see store.assist.claim_rules.REGEX_SECONDS): a
@@ -100,6 +100,10 @@ class PhraseMatcher:
     def __len__(self) -> int:
         return len(self._best)
 
+    def best(self, key: tuple[str, ...]) -> str | None:
+        """The label most voted for these folded words, or None."""
+        return self._best.get(key)
+
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Longest non-overlapping matches in `text` as (start, end, label)."""
         found = []
@@ -112,7 +116,7 @@ class PhraseMatcher:
             for n in range(min(self.longest, len(ws) - i), 0, -1):
                 rest = tuple(w for _, _, w in ws[i + 1:i + n])
                 for head, cut in variants:
-                    label = self._best.get((head, *rest))
+                    label = self.best((head, *rest))
                     if label is not None:
                         hit = (ws[i][0] + _skip(text, ws[i][0], cut), ws[i + n - 1][1], label, n)
                         break
@@ -124,6 +128,12 @@ class PhraseMatcher:
             else:
                 i += 1
         return found
+
+class _Shared(SharedMatcher):
+    """The team's shared index (store.assist.tagged_index) matched as PhraseMatcher matches."""
+
+    find = PhraseMatcher.find
+
 
 def _variants(word: str) -> list[tuple[str, int]]:
     """The word, and the word without each possible clitic prefix (و، وب، وبال...): (head, chars cut)."""
@@ -242,42 +252,6 @@ def load_patterns(path: Path, labels: Iterable[str]) -> tuple[PhraseMatcher, lis
                              f"{', '.join(sorted(_TOKEN_KEYS))}")
     return phrases, tokens
 
-class Rejections:
-    """Suggestions an annotator rejected, so they do not come back (`suggestions/<annotator>.json`)."""
-
-    def __init__(self, workspace_path: Path, annotator: str) -> None:
-        self.path = workspace_path / "suggestions" / f"{annotator}.json"
-        try:
-            rows = loads(self.path.read_bytes())
-        except FileNotFoundError:
-            rows = []
-        except (OSError, ValueError) as exc:  # (storage.loads turns nesting too deep into a ValueError)
-            raise StoreError(f"{self.path}: cannot read rejected suggestions ({exc})") from exc
-        if not isinstance(rows, list):
-            raise StoreError(f"{self.path}: cannot read rejected suggestions (expected a list, got "
-                             f"{type(rows).__name__})")
-        for i, r in enumerate(rows):
-            if not (isinstance(r, list) and len(r) == 4 and isinstance(r[0], str) and isinstance(r[3], str)
-                    and all(isinstance(v, int) and not isinstance(v, bool) for v in r[1:3])):
-                raise StoreError(f"{self.path}: rejected suggestion [{i}]: expected [article id, start, end, "
-                                 "label]")
-        self._keys = {(r[0], r[1], r[2], r[3]) for r in rows}
-
-    def __contains__(self, item: tuple[str, int, int, str]) -> bool:
-        return item in self._keys
-
-    def add(self, article_id: str, start: int, end: int, label: str) -> None:
-        """Reject a suggestion for good (saved at once)."""
-        self._save(self._keys | {(article_id, start, end, label)})
-
-    def _save(self, keys: set[tuple[str, int, int, str]]) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, json.dumps(sorted(keys), ensure_ascii=False).encode("utf-8"))
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot save the rejection ({exc.strerror})") from exc
-        self._keys = keys
-
 class Suggester:
     """Suggestions for one annotator over a workspace; built once, updated as the annotator tags."""
 
@@ -295,21 +269,54 @@ class Suggester:
         self._unlisted: set[str] | None = None
         """When this annotator's entities were counted from their counts file (not by id): the ids `follow` has
         seen since; a change to any other entity takes off what the file counted for it."""
+        humans = []
+        for name in workspace.annotators():
+            (self.predictions if is_predictions(name) else humans).append(name)
+        notes = workspace.annotations(annotator, check=False) if annotator in humans else None
+        since = notes.entity_changes_since_fold() if notes is not None else None
+        if notes is None or since is not None:  # the team's shared index, and this annotator's changes since
+            shared = shared_index(workspace.path, {n: workspace.path / "annotations" / f"{n}.json" for n in humans},
+                                  pause)
+            if shared is not None and (notes is None or shared.sources.get(annotator) == since[0]):
+                self.tagged = _Shared(shared)
+                self._count_changes(since[1] if since is not None else [])
+            elif shared is not None:
+                shared.close()
+        if isinstance(self.tagged, PhraseMatcher):
+            self._count_in_memory(workspace, humans, notes, since, pause)
+        self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
+        self.rejections = Rejections(workspace.path, annotator)
+        self.problems: list[str] = []
+        """Patterns taken out while suggesting (too slow), one line each, for the app to say once; see
+        `take_problems`."""
+
+    def _count_changes(self, changes: list[tuple[Any, Any]]) -> None:
+        """This annotator's entities as the index counted them (their counts file) made what they are now: each
+        changed entity's counted version taken off, its version now added and listed by id (see `follow`)."""
+        self._unlisted = set()
+        for old, new in changes:
+            self._unlisted.add((old or new)["id"])
+            if old is not None and old["kind"] == Kind.ENTITY:
+                self.tagged.add(old["text"], old["label"], -1)
+            if new is not None and new["kind"] == Kind.ENTITY:
+                self._mine[new["id"]] = (new["text"], new["label"])
+                self.tagged.add(new["text"], new["label"])
+
+    def _count_in_memory(self, workspace: Any, humans: list[str], notes: Any, since: Any,
+                         pause: Callable[[], None]) -> None:
+        """Every annotator's counts added up in this session's memory (when the shared index cannot be used)."""
         entity = Kind.ENTITY  # (looked up once: every record is read)
         everyone: Counter[tuple[tuple[str, ...], str]] = Counter()
-        for name in workspace.annotators():
-            if is_predictions(name):
-                self.predictions.append(name)
-                continue
+        for name in humans:
             pause()
-            if name == annotator:  # kept exact as they tag (see `follow`)
-                notes = workspace.annotations(name, check=False)
-                since = notes.entities_since_fold()
-                if since is not None:  # the counts file of the last fold, and the journal's changes since
-                    counted, changes = since
+            if name == self.annotator:  # kept exact as they tag (see `follow`)
+                header = since[0] if since is not None else None
+                counted = read_entity_counts(notes.path, of_database=(header["stamp"], header["journal"][0])
+                                             ) if header is not None else None
+                if counted is not None:  # the counts file of the last fold, and the journal's changes since
                     everyone.update(counted)
                     self._unlisted = set()
-                    for old, new in changes:
+                    for old, new in since[1]:
                         self._unlisted.add((old or new)["id"])
                         if old is not None and old["kind"] == entity:
                             everyone.subtract(fold_counts(Counter([(old["text"], old["label"])])))
@@ -326,11 +333,7 @@ class Suggester:
         for at in range(0, len(counted_items), ADD_CHUNK):  # (in steps, so that `pause` is reached often)
             pause()
             self.tagged.add_counts(dict(counted_items[at:at + ADD_CHUNK]))
-        self.phrases, self.tokens = load_patterns(workspace.path / PATTERNS_FILE, workspace.schema.entities)
-        self.rejections = Rejections(workspace.path, annotator)
-        self.problems: list[str] = []
-        """Patterns taken out while suggesting (too slow), one line each, for the app to say once; see
-        `take_problems`."""
+
 
     def take_problems(self) -> list[str]:
         """What went wrong since the last call (each problem is given once)."""

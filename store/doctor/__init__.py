@@ -61,9 +61,41 @@ def check(path: str | os.PathLike[str], dry_run: bool = False) -> list[Finding]:
     findings += _settings(folder)
     for name in annotator_names(folder):
         findings += check_annotator(folder, name, dry_run)
+    findings += _tagged_index(folder, dry_run)
     if corpus_ok:
         findings += _mismatches(folder, dry_run)
     return findings
+
+
+def _tagged_index(folder: Path, dry_run: bool) -> Iterator[Finding]:
+    """The team's shared index of tagged strings (store.assist.tagged_index) is derived: rebuilt from every
+    annotator's counts file when it is there but not of them (stale after a fold, or damaged). Missing is fine:
+    the next session builds it."""
+    from store.annotators import is_predictions
+    from store.assist.tagged_index import INDEX_PATH, TaggedIndex, build, sources_of
+
+    path = folder / INDEX_PATH
+    if not path.exists():
+        return
+    dbs = {n: folder / "annotations" / f"{n}.json" for n in annotator_names(folder) if not is_predictions(n)}
+    sources = sources_of(dbs)
+    found = TaggedIndex.open(path, sources) if sources is not None else None
+    if found is not None:
+        found.close()
+        yield Finding("ok", str(path), f"{len(dbs)} annotator(s)' tagged strings, as their counts files say")
+    elif sources is None:
+        yield Finding("note", str(path), "not checked: an annotator's counts file is not current (the next session "
+                                         "rebuilds both)")
+    elif dry_run:
+        yield Finding("note", str(path), "not of the counts files now (stale after a fold, or damaged): would be "
+                                         "rebuilt")
+    else:
+        try:
+            build(path, dbs, sources)
+        except (OSError, ValueError) as exc:
+            yield Finding("problem", str(path), f"cannot rebuild it ({exc})")
+            return
+        yield Finding("repaired", str(path), "not of the counts files now (stale after a fold, or damaged): rebuilt")
 
 
 def _temp_files(folder: Path, dry_run: bool) -> Iterator[Finding]:
@@ -149,7 +181,8 @@ def _settings(folder: Path) -> Iterator[Finding]:
     patterns.jsonl, assignments.json, and each annotator's rejected suggestions and app state. Only read."""
     # Not at the top: these two (with the regex package) cost every `tahqiq` command ~15 ms at start.
     from store.assist.claim_rules import RULES_FILE, parse_rules
-    from store.assist.suggest import PATTERNS_FILE, Rejections, load_patterns
+    from store.assist.rejections import Rejections
+    from store.assist.suggest import PATTERNS_FILE, load_patterns
 
     def read_rules(path: Path) -> None:
         try:

@@ -1,0 +1,72 @@
+"""The team's shared index of tagged strings (store.assist.tagged_index): a session takes the team's tags from
+it instead of adding up every counts file; it follows each teammate's fold, is never used stale or damaged, and
+`tahqiq doctor` rebuilds one that is not of the counts files."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from conftest import run_cli
+from test_record_index import _same_suggestions, _saves
+
+from store.assist.suggest import Suggester
+from store.assist.tagged_index import INDEX_PATH, SharedMatcher
+from store.workspace import Workspace
+
+
+def _tag(path: Path, name: str, seed: int, count: int) -> None:
+    ws = Workspace.open(path)
+    try:
+        _saves(ws, ws.annotations(name), random.Random(seed), count, lambda step: None)
+    finally:
+        ws.close()  # folds: the counts file of `name` is rewritten
+
+
+def _check(path: Path) -> Suggester:
+    """A new session's suggestions for alice: from the shared index, and the same as from every counts file."""
+    ws = Workspace.open(path)
+    try:
+        ws.annotations("alice").acquire()
+        shared = Suggester(ws, "alice")
+        assert isinstance(shared.tagged, SharedMatcher)
+        ws.annotations("alice")._store._ensure_loaded()  # (then the counts are added up in memory)
+        in_memory = Suggester(ws, "alice")
+        assert not isinstance(in_memory.tagged, SharedMatcher)
+        _same_suggestions(shared, in_memory, ws)
+        return shared
+    finally:
+        ws.close()
+
+
+def test_each_teammates_fold_is_seen_by_the_next_session(workspace_path: Path) -> None:
+    _tag(workspace_path, "alice", 1, 40)
+    _tag(workspace_path, "bob", 2, 60)
+    _check(workspace_path)
+    index = workspace_path / INDEX_PATH
+    first = index.stat().st_ino
+    _tag(workspace_path, "bob", 3, 60)  # bob's new tags, folded on closing
+    _check(workspace_path)
+    assert index.stat().st_ino != first, "the index of bob's old counts was used"
+    again = index.stat().st_ino
+    _check(workspace_path)
+    assert index.stat().st_ino == again, "rebuilt though nothing changed"
+
+
+def test_a_damaged_index_is_never_used_and_doctor_rebuilds_it(workspace_path: Path) -> None:
+    _tag(workspace_path, "alice", 4, 40)
+    _tag(workspace_path, "bob", 5, 60)
+    _check(workspace_path)
+    index = workspace_path / INDEX_PATH
+    good = index.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(good) // 3] ^= 0x20
+    index.write_bytes(bytes(damaged))
+    done = run_cli(["doctor", "--workspace", str(workspace_path)])
+    assert f"repaired: {index}" in done.stdout, done.stdout
+    assert index.read_bytes() == good
+    again = run_cli(["doctor", "--workspace", str(workspace_path)])
+    assert f"ok: {index}" in again.stdout, again.stdout
+    index.write_bytes(bytes(damaged))
+    _check(workspace_path)  # a session rebuilds it too
+    assert index.read_bytes() == good

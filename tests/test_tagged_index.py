@@ -10,6 +10,7 @@ from pathlib import Path
 from conftest import run_cli
 from test_record_index import _same_suggestions, _saves
 
+from store.assist import suggest
 from store.assist.suggest import Suggester
 from store.assist.tagged_index import INDEX_PATH, SharedMatcher
 from store.workspace import Workspace
@@ -30,8 +31,11 @@ def _check(path: Path) -> Suggester:
         ws.annotations("alice").acquire()
         shared = Suggester(ws, "alice")
         assert isinstance(shared.tagged, SharedMatcher)
-        ws.annotations("alice")._store._ensure_loaded()  # (then the counts are added up in memory)
-        in_memory = Suggester(ws, "alice")
+        real, suggest.shared_index = suggest.shared_index, lambda *a, **k: None  # (added up in memory)
+        try:
+            in_memory = Suggester(ws, "alice")
+        finally:
+            suggest.shared_index = real
         assert not isinstance(in_memory.tagged, SharedMatcher)
         _same_suggestions(shared, in_memory, ws)
         return shared
@@ -70,3 +74,22 @@ def test_a_damaged_index_is_never_used_and_doctor_rebuilds_it(workspace_path: Pa
     index.write_bytes(bytes(damaged))
     _check(workspace_path)  # a session rebuilds it too
     assert index.read_bytes() == good
+
+
+def test_a_newcomer_who_tagged_nothing_does_not_make_the_index_stale(workspace_path: Path) -> None:
+    _tag(workspace_path, "alice", 6, 40)
+    _tag(workspace_path, "bob", 7, 60)
+    _check(workspace_path)
+    index = workspace_path / INDEX_PATH
+    built = index.stat().st_ino
+    for name in ("carol", "dave"):
+        ws = Workspace.open(workspace_path)
+        try:
+            ws.annotations(name).acquire()  # (writes their empty counts file)
+            suggester = Suggester(ws, name)
+            assert isinstance(suggester.tagged, SharedMatcher), name
+        finally:
+            ws.close()
+    assert index.stat().st_ino == built, "a newcomer's empty counts made the index stale"
+    _check(workspace_path)
+    assert index.stat().st_ino == built

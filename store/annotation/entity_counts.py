@@ -2,9 +2,9 @@
 suggestions (store.assist.suggest) read a small file per teammate instead of every record, and fold nothing.
 
 For `annotations/alice.json`, `alice.entities` is JSON: `{"version": 3, "stamp": [ino, mtime_ns, size], "fold":
-FOLD_STAMP, "journal": [inode, bytes], "counts": [[text, label, count, [folded word, ...]], ...]}`, the counts of
-the records in the database with that stamp plus the first bytes of the journal with that inode, each text's
-folded words (store.text.normalize.folded_words) beside it. The writer writes it with the summaries
+FOLD_STAMP, "journal": [inode, bytes], "size": rows, "counts": [[text, label, count, [folded word, ...]], ...]}`,
+the counts of the records in the database with that stamp plus the first bytes of the journal with that inode,
+each text's folded words (store.text.normalize.folded_words) beside it. The writer writes it with the summaries
 (store.annotation.summary): after each fold, and on taking the lock when it is missing or stale; texts it folded
 before are not folded again. A reader trusts it only while the database has that stamp and the folding is the
 same, and then does not read the journal: a teammate's tags since their last fold are counted once they fold (the
@@ -86,7 +86,7 @@ def write_entity_counts(db_path: Path, tables: Mapping[str, Mapping[str, Mapping
             words = folded[text] = folded_words(text)
         rows.append([text, label, n, list(words)])
     data = {"version": VERSION, "stamp": list(at[0]) if at[0] else None, "fold": FOLD_STAMP,
-            "journal": [at[1], at[2]], "counts": rows}
+            "journal": [at[1], at[2]], "size": len(rows), "counts": rows}
     write_atomic(entities_path(db_path), dumps(data))
 
 

@@ -277,7 +277,9 @@ class Suggester:
         if notes is None or since is not None:  # the team's shared index, and this annotator's changes since
             shared = shared_index(workspace.path, {n: workspace.path / "annotations" / f"{n}.json" for n in humans},
                                   pause)
-            if shared is not None and (notes is None or shared.sources.get(annotator) == since[0]):
+            own = since[0] if since is not None else None
+            if shared is not None and (own is None or shared.sources.get(annotator) == own
+                                       or (own.get("size") == 0 and annotator not in shared.sources)):
                 self.tagged = _Shared(shared)
                 self._count_changes(since[1] if since is not None else [])
             elif shared is not None:

@@ -120,13 +120,15 @@ class TaggedIndex:
 
 
 def sources_of(db_paths: dict[str, Path]) -> dict[str, Any] | None:
-    """Annotator -> the header of their counts file, when every one is of their database as it is now."""
+    """Annotator -> the header of their counts file, when every one is of their database as it is now (an
+    annotator who tagged nothing is left out: a newcomer does not make everyone's index stale)."""
     out = {}
     for name, db in db_paths.items():
         header = counts_header(db)
         if header is None:
             return None
-        out[name] = header
+        if header.get("size") != 0:
+            out[name] = header
     return out
 
 
@@ -134,6 +136,8 @@ def build(path: Path, db_paths: dict[str, Path], sources: dict[str, Any]) -> Non
     """Write the index from the counts files (OSError if the disk refuses; ValueError if a file changed)."""
     votes: dict[str, dict[str, int]] = {}
     for name, db in db_paths.items():
+        if name not in sources:
+            continue  # (nothing tagged)
         rows = read_entity_rows(db, sources[name])
         if rows is None:
             raise ValueError(f"{name}: counts changed while the index was built")

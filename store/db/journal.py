@@ -226,9 +226,11 @@ class JournalStore:
 
     def changes(self, table: str) -> tuple[tuple, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]] | None:
         """While reading by group: ((database stamp, journal inode), [(the database's version, the version now)
-        of each record of `table` the journal changed]) without reading the whole database; None when not
-        reading by group, or when a changed record's place in the database is unknown."""
+        of each record of `table` the journal changed]) without reading the whole database (read whole with an
+        empty journal: no change); None otherwise, or when a changed record's place in the database is unknown."""
         with self.lock:
+            if self._loaded and self._j_off == 0 and self._unsaved == []:
+                return (self._db_stamp, self._j_ino), []  # read whole, and nothing saved since it was written
             if not self._loaded and self._partial is None and not self._start_partial():
                 return None
             index = self._partial

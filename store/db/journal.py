@@ -54,7 +54,6 @@ from store.db.atomic import (
     write_atomic_chunks,
 )
 from store.db.journal_format import (
-    FOLD_CHUNK,
     JOURNAL_SUFFIX,
     LOCK_SUFFIX,
     SUMMARY_OP,
@@ -76,6 +75,8 @@ from store.errors import LockedError, StoreError, UnsavedError
 
 FOLD_BYTES = 4 * 2**20
 """Journal size past which the writer folds it into the database (in the background)."""
+PAUSE_EVERY = 200
+"""Records a background fold handles between two pauses (a save waiting for the interpreter gets it then)."""
 WHOLE_READ_BYTES = 16 * 2**20
 """Database size past which a writer that read it only by group does not fold on closing (folding reads the whole
 file: at 100,000 articles seconds and hundreds of MB, to say what the journal already says); FOLD_BYTES still
@@ -599,7 +600,7 @@ class JournalStore:
 
     def _tables_by_index(self, index: RecordIndex, pause: Callable[[], None] | None
                          ) -> dict[str, dict[str, dict[str, Any]]] | None:
-        """The database's tables, read record by record through `index` (`pause()` every FOLD_CHUNK records);
+        """The database's tables, read record by record through `index` (`pause()` every PAUSE_EVERY records);
         None if a record is not what the index says (the caller then reads the whole file)."""
         tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in index.tables}
         try:
@@ -607,7 +608,7 @@ class JournalStore:
                 if file_stamp(self.db_path) != index.stamp:
                     return None
                 data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if index.stamp[2] else b""
-            for n, (_group, table, key, offset, length, crc) in enumerate(index.all_places()):
+            for n, (_group, table, key, offset, length, crc) in enumerate(index.places_in_order(pause)):
                 raw = data[offset:offset + length]
                 if zlib.crc32(raw) != crc:
                     return None
@@ -615,7 +616,7 @@ class JournalStore:
                 if check_record(self.check, index.tables[table], record) is not None:
                     return None
                 tables[index.tables[table]][key] = record
-                if pause is not None and n % FOLD_CHUNK == 0:
+                if pause is not None and n % PAUSE_EVERY == 0:
                     pause()
         except (OSError, ValueError, IndexError, Stale):
             return None
@@ -662,7 +663,7 @@ class JournalStore:
             raise cannot_save(self.db_path, exc) from exc
         if places is not None and all(isinstance(p[0], str) for p in places):
             try:  # derived: without it, the next writer reads the whole file
-                write_record_index(self.db_path, places, list(snapshot), next_keys, file_stamp(self.db_path))
+                write_record_index(self.db_path, places, list(snapshot), next_keys, file_stamp(self.db_path), pause)
             except OSError:
                 pass
         with self.lock:

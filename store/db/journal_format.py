@@ -161,13 +161,14 @@ def encode_tables(tables: dict[str, dict[str, dict[str, Any]]], places: list | N
         yield head
         at += len(head)
         items = list(rows.items())
-        for i in range(0, len(items), FOLD_CHUNK):
+        step = FOLD_CHUNK if places is None else FOLD_CHUNK // 10  # (records encoded one by one: a pause oftener)
+        for i in range(0, len(items), step):
             if places is None:
-                chunk = dumps(dict(items[i:i + FOLD_CHUNK]))[1:-1]
+                chunk = dumps(dict(items[i:i + step]))[1:-1]
                 yield (b"," if i else b"") + chunk
                 continue
             parts = []
-            for n, (key, record) in enumerate(items[i:i + FOLD_CHUNK]):
+            for n, (key, record) in enumerate(items[i:i + step]):
                 value = dumps(record)
                 piece = (b"," if i or n else b"") + dumps(key) + b":"
                 at += len(piece)

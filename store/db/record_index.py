@@ -23,7 +23,7 @@ import mmap
 import os
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +47,17 @@ def offsets_path(db_path: Path) -> Path:
 
 
 def write_record_index(db_path: Path, places: Iterable[Place], tables: list[str], next_keys: Mapping[str, int],
-                       stamp: Stamp) -> None:
+                       stamp: Stamp, pause: Callable[[], None] | None = None) -> None:
     """Write `alice.offsets` for the database file with `stamp` whose records lie at `places` (OSError if the
-    disk refuses: derived data)."""
+    disk refuses: derived data); `pause()` is called every few hundred groups (a background fold's)."""
     groups: dict[str, list[list]] = {}
     for group, table, key, offset, length, crc in places:
         groups.setdefault(group, []).append([table, key, offset, length, crc])
-    lines = [dumps([group, entries]) + b"\n" for group, entries in groups.items()]
+    lines = []
+    for n, (group, entries) in enumerate(groups.items()):
+        lines.append(dumps([group, entries]) + b"\n")
+        if pause is not None and n % 200 == 0:
+            pause()
     header_for = {"version": VERSION, "stamp": list(stamp), "tables": tables, "next": dict(next_keys),
                   "groups": len(groups)}
     probe = dumps({**header_for, "slots": 0, "crc": 0}) + b"\n"
@@ -62,10 +66,10 @@ def write_record_index(db_path: Path, places: Iterable[Place], tables: list[str]
     at = width + sum(map(len, lines))
     slots, offset = [], width
     for group, line in zip(groups, lines):
-        slots.append((zlib.crc32(dumps(group)), offset))
+        slots.append(zlib.crc32(dumps(group)) << 64 | offset)  # (numbers sort faster than pairs: shorter holds)
         offset += len(line)
     slots.sort()
-    packed = b"".join(_SLOT.pack(*s) for s in slots)
+    packed = b"".join([_SLOT.pack(s >> 64, s & 0xFFFFFFFFFFFFFFFF) for s in slots])
     crc = zlib.crc32(packed, zlib.crc32(b"".join(lines)))
     header = dumps({**header_for, "slots": at, "crc": crc}).ljust(width - 1) + b"\n"
     write_atomic_chunks(offsets_path(db_path), [header, *lines, packed])
@@ -129,13 +133,24 @@ class RecordIndex:
 
     def all_places(self) -> list[Place]:
         """Every record's place, group by group (for checks)."""
-        out: list[Place] = []
+        return list(self._places())
+
+    def _places(self, pause: Callable[[], None] | None = None) -> Iterator[Place]:
         at = self._data.find(b"\n") + 1
+        n = 0
         while at < self._slots:
             name, entries = self._line(at)
-            out += [(name, int(t), str(k), int(o), int(n), int(c)) for t, k, o, n, c in entries]
+            for t, k, o, length, c in entries:
+                yield name, int(t), str(k), int(o), int(length), int(c)
             at = self._data.find(b"\n", at, self._slots) + 1
-        return out
+            n += 1
+            if pause is not None and n % 200 == 0:
+                pause()
+
+    def places_in_order(self, pause: Callable[[], None] | None = None) -> list[Place]:
+        """Every record's place, in the order of the database file (`pause()` every few hundred groups)."""
+        by_offset = {place[3]: place for place in self._places(pause)}
+        return [by_offset[at] for at in sorted(by_offset)]
 
     def _line(self, at: int) -> tuple[Any, list]:
         end = self._data.find(b"\n", at, self._slots)

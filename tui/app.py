@@ -71,6 +71,8 @@ class TahqiqApp(App[None]):
         """A build of the suggestion index is under way (`_warm_up`)."""
         self._last_input = time.monotonic()
         """When a key, click or scroll last came (the first screen counts as one)."""
+        self._before_first_screen: list[Callable[[], object]] | None = []
+        """What `when_idle` was given before the first screen was drawn (None once it is)."""
         self._build_error: StoreError | None = None
         self._pending_lock = threading.Lock()
         self._pending_changes: list[list[Change]] = []
@@ -166,8 +168,14 @@ class TahqiqApp(App[None]):
         self.exit()
 
     def _after_first_screen(self) -> None:
+        self._last_input = time.monotonic()  # (the first screen is what the user asked for last)
+        waiting, self._before_first_screen = self._before_first_screen, None
+        for callback in waiting or ():
+            self.when_idle(callback)
         self.run_worker(self._prepare_reader, thread=True, group="warm-up")
         self._warm_up_when_idle()
+
+
 
     def _prepare_reader(self) -> None:
         """What the first Enter would otherwise pay for, done in the background: the reader's module imported,
@@ -239,7 +247,11 @@ class TahqiqApp(App[None]):
 
     def when_idle(self, callback: Callable[[], object]) -> None:
         """Call `callback` (on the UI thread) once no key, click or scroll came for IDLE_SECONDS: for background
-        work that would compete with what the user just asked for (a thread holds the interpreter while it runs)."""
+        work that would compete with what the user just asked for (a thread holds the interpreter while it runs).
+        Not before the first screen is drawn, nor for IDLE_SECONDS after."""
+        if self._before_first_screen is not None:
+            self._before_first_screen.append(callback)
+            return
         quiet = time.monotonic() - self._last_input
         if quiet >= self.IDLE_SECONDS:
             callback()

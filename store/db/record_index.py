@@ -23,6 +23,8 @@ import mmap
 import os
 import struct
 import zlib
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,25 +109,25 @@ class RecordIndex:
         except (OSError, ValueError, KeyError, TypeError, AttributeError, Stale):
             return None
 
-    def _slot(self, i: int) -> tuple[int, int]:
-        return _SLOT.unpack_from(self._data, self._slots + i * _SLOT.size)
+    _crcs: array | None = None
+    _lines: list[int] = []
+
+    def _search_arrays(self) -> tuple[array, list[int]]:
+        """The slots' crc32s (for bisection) and line offsets, unpacked once."""
+        if self._crcs is None:
+            pairs = list(_SLOT.iter_unpack(self._data[self._slots:]))
+            self._crcs, self._lines = array("I", [p[0] for p in pairs]), [p[1] for p in pairs]
+        return self._crcs, self._lines
 
     def places(self, group: str) -> list[tuple[str, str, int, int, int]]:
         """(table, key, offset, length, crc32) of each record of `group` (none: []); Stale if unsure."""
         crc = zlib.crc32(dumps(group))
-        lo, hi = 0, self._count
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._slot(mid)[0] < crc:
-                lo = mid + 1
-            else:
-                hi = mid
+        crcs, lines = self._search_arrays()
         out: list[tuple[str, str, int, int, int]] = []
-        for i in range(lo, self._count):
-            found, at = self._slot(i)
-            if found != crc:
+        for i in range(bisect_left(crcs, crc), self._count):
+            if crcs[i] != crc:
                 break
-            name, entries = self._line(at)
+            name, entries = self._line(lines[i])
             if name == group:
                 for table, key, offset, length, record_crc in entries:
                     out.append((self.tables[table], str(key), int(offset), int(length), int(record_crc)))
@@ -164,8 +166,16 @@ class RecordIndex:
         """(table, key, record) of each record of `group`, read from the open database file `handle`;
         Stale if a record's bytes are not what the index says."""
         out = []
-        for table, key, offset, length, crc in self.places(group):
-            raw = os.pread(handle.fileno(), length, offset)
+        places = self.places(group)
+        if not places:
+            return out
+        first = min(p[2] for p in places)
+        last = max(p[2] + p[3] for p in places)
+        span = b""
+        if last - first <= 2 * sum(p[3] for p in places) + 4096:  # (close together: one read for them all)
+            span = os.pread(handle.fileno(), last - first, first)
+        for table, key, offset, length, crc in places:
+            raw = span[offset - first:offset - first + length] if span else os.pread(handle.fileno(), length, offset)
             if len(raw) != length or zlib.crc32(raw) != crc:
                 raise Stale(f"record {key} of {group!r} at {offset}: not the bytes indexed")
             try:

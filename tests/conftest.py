@@ -33,6 +33,42 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return cpus + 1
 
 
+LONG_MODULES = ("test_key_walk.py",)
+"""Modules whose tests keep a CPU busy for seconds each (every key of the app pressed from every state)."""
+WAITING_MODULES = ("test_hostile_config.py", "test_hostile_terminal.py", "test_serve_browser.py", "test_faults.py")
+"""Modules whose tests take seconds each mostly waiting (the app in a real terminal or a browser, processes
+killed mid-write). A module missing from either list only makes the end of a run less even."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Only the order changes. xdist's worksteal gives each worker one contiguous share of the collection, then
+    moves the second half of the longest queue to a worker left idle: by count, not by time, so a worker
+    whose share held the long tests ran on alone at the end. Here each share starts with its part of the long
+    tests (dealt in turn, snaking 0 1 2 2 1 0 ...) and of the waiting ones (placed at a different point of
+    each share, so that the workers do not all wait at once); the other tests follow in their order, and what
+    is left to share out at the end is short ones. One process (-n 0): the long and waiting tests first."""
+    workers = max(1, getattr(config, "workerinput", {}).get("workercount", 1))
+
+    def dealt(group: list[pytest.Item]) -> list[list[pytest.Item]]:
+        hands: list[list[pytest.Item]] = [[] for _ in range(workers)]
+        for n, item in enumerate(group):
+            turn, at = divmod(n, workers)
+            hands[at if turn % 2 == 0 else workers - 1 - at].append(item)
+        return hands
+
+    long = dealt([item for item in items if item.path.name in LONG_MODULES])
+    waiting = dealt([item for item in items if item.path.name in WAITING_MODULES])
+    light = iter([item for item in items if item.path.name not in LONG_MODULES + WAITING_MODULES])
+    ordered, left = [], len(items)
+    for k in range(workers):  # the shares as worksteal hands them out: what is left // the workers left
+        size = left // (workers - k)
+        left -= size
+        at = len(long[k]) * k // workers
+        head = long[k][:at] + waiting[k] + long[k][at:]
+        ordered += head + [item for _, item in zip(range(size - len(head)), light)]
+    items[:] = ordered + list(light)
+
+
 @pytest.fixture
 def workspace_path(tmp_path: Path) -> Path:
     path = tmp_path / "ws"
@@ -191,11 +227,35 @@ def _refresh_pending(screen) -> bool:
                 or screen._recompose_required or screen._dirty_widgets or screen._callbacks)
 
 
+def _nodes(app) -> list:
+    return [app, *(node for s in app.screen_stack for node in s.walk_children(with_self=True))]
+
+
+def _parked(node) -> bool:
+    """The node's message loop waits for its next message, none is queued, none is held back (peeked) and no
+    callback waits to run after the current one: it is doing nothing (a handler running, or suspended in an
+    await, is not waiting on the queue)."""
+    queue = node._message_queue  # (textual._queue.Queue: its loop waits on `ready_event`)
+    return (not queue.qsize() and any(not waiter.done() for waiter in queue.ready_event._waiters)
+            and node._pending_message is None and not node._next_callbacks)
+
+
+def _idle(app) -> bool:
+    """Nothing to run in the event loop but this task (a key the driver sends, a message posted from a
+    thread, a task's next step: all wait in the loop's ready queue first) and every node `_parked`."""
+    ready = getattr(asyncio.get_running_loop(), "_ready", None)  # (asyncio's own loop; another: never idle)
+    return ready is not None and not ready and all(_parked(node) for node in _nodes(app))
+
+
 async def until_quiet(app) -> None:
     """Run everything the app has pending to its end: the messages and callbacks of the app and of every
     node on its screens, the screen's layout, repaint and after-refresh callbacks, and its workers (and what
     those post back). Textual's own wait (`wait_for_idle`, twice in every `Pilot.press` and in every
-    `Pilot.pause()`) sleeps 20 ms at a time until the process looks idle: most of a UI test's time."""
+    `Pilot.pause()`) sleeps 20 ms at a time until the process looks idle: most of a UI test's time.
+
+    When nothing in the event loop is ready to run and every node's loop waits on an empty queue (`_idle`),
+    the round-trip through every node (`Pilot._wait_for_screen`, a callback posted to each) is skipped:
+    nothing is queued, on its way or being handled, which is all it would have waited for."""
     from textual.pilot import Pilot
 
     pilot = Pilot(app)
@@ -203,21 +263,21 @@ async def until_quiet(app) -> None:
         await asyncio.sleep(0)
         if _stopped(app) or not app.is_running or not app._screen_stack:
             return
-        await pilot._wait_for_screen()  # every message queued so far handled, and any being handled
-        if _stopped(app):
-            return
+        if not _idle(app):
+            await pilot._wait_for_screen()  # every message queued so far handled, and any being handled
+            if _stopped(app):
+                return
         if any(not w.is_finished for w in app.workers):
             try:
                 await asyncio.wait_for(app.workers.wait_for_complete(), WORKERS_TIMEOUT)
             except asyncio.TimeoutError:
                 return
             continue
+        if any(node._message_queue.qsize() or node._next_callbacks for node in _nodes(app)):
+            continue  # what those messages started first: the screen is painted once they are done
         screen = app.screen
         if _refresh_pending(screen) and screen.is_current and not app._batch_count:
             screen._on_timer_update()  # lay out and paint now, as the screen's 60 Hz timer would
-            continue
-        nodes = [app, *(node for s in app.screen_stack for node in s.walk_children(with_self=True))]
-        if any(node._message_queue.qsize() or node._next_callbacks for node in nodes):
             continue
         return
     await asyncio.sleep(0.05)  # something keeps itself busy (an animation): give it wall-clock time instead

@@ -7,13 +7,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import spacy
 from interop_article import ARTICLE_ID, LTR_ID, LTR_TEXT, TEXT, add
-from spacy.tokens import DocBin
 from test_export_fixtures import EMOJI_ID, EMOJI_TEXT
 
 from store import Workspace
 from store.exchange import export
+
+
+def read_docbin(path: Path, lang: str) -> list:
+    """The docs of a .spacy file, read by spaCy with the vocabulary of `spacy.blank(lang)`. spaCy is imported
+    here, by the tests that use it, not when the module is collected (~0.7 s, in every xdist worker)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    return list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
 
 
 def test_docbin_spans_align_and_misaligned_ones_are_reported(annotated_path: Path, tmp_path: Path) -> None:
@@ -22,7 +29,7 @@ def test_docbin_spans_align_and_misaligned_ones_are_reported(annotated_path: Pat
         start = EMOJI_TEXT.index("ارتفعت")
         ws.annotations("alice").add_entity(EMOJI_ID, start + 1, start + 4, "MISC")  # mid-word: cannot align
         ctx = export(ws, "spacy", path=tmp_path / "out.jsonl", annotators=["alice"])
-        docs = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("ar").vocab))
+        docs = read_docbin(tmp_path / "out.spacy", "ar")
         bodies = {a.id: a.body for a in ws.articles()}
         for doc in docs:
             body = bodies[doc.user_data["article_id"]]
@@ -39,8 +46,8 @@ def test_spacy_reads_every_entity_of_an_emoji_article_at_its_offsets(workspace: 
     ctx = export(workspace, "spacy", path=tmp_path / "out.jsonl", annotators=["alice"],
                  articles=f"{ARTICLE_ID},{LTR_ID}")
     assert tmp_path / "out.spacy" in ctx.written and not [n for n in ctx.notes if "does not align" in n]
-    nlp = spacy.blank("xx")  # any vocab reads a DocBin: no model needed
-    docs = {doc.user_data["article_id"]: doc for doc in DocBin().from_disk(tmp_path / "out.spacy").get_docs(nlp.vocab)}
+    docs = {doc.user_data["article_id"]: doc  # any vocab reads a DocBin: no model needed
+            for doc in read_docbin(tmp_path / "out.spacy", "xx")}
     doc = docs[ARTICLE_ID]
     assert doc.text == TEXT and docs[LTR_ID].text == LTR_TEXT
     assert {(e.start_char, e.end_char, e.label_) for e in doc.ents} == set(spans)

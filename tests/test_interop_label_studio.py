@@ -11,13 +11,16 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from interop_article import ARTICLE_ID, CLAIM, LTR_ID, LTR_TEXT, TEXT, add
-from label_studio_sdk.converter import Converter
 
 from store import Workspace
 from store.exchange import export, import_labelled
+
+if TYPE_CHECKING:
+    from label_studio_sdk.converter import Converter
 
 
 @pytest.fixture
@@ -29,6 +32,10 @@ def exported(workspace: Workspace, tmp_path: Path) -> tuple[Path, list[tuple[int
 
 
 def converter(tasks: Path) -> Converter:
+    """Label Studio's converter for our tasks file; its SDK is imported here, by the tests that use it, not
+    when the module is collected (~0.4 s, in every xdist worker)."""
+    from label_studio_sdk.converter import Converter
+
     return Converter(config=str(tasks.with_name("tasks.label_config.xml")), project_dir=None)
 
 

@@ -5,6 +5,7 @@ functions too), so a lazy import cannot hide an edge."""
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,26 +66,31 @@ def imports(name: str) -> list[Edge]:
     return edges
 
 
-EDGES = {name: imports(name) for name in MODULES}
+@functools.cache
+def all_edges() -> dict[str, list[Edge]]:
+    """Every module's imports (`imports`), read once, by the first test that asks: not when the module is
+    collected (every xdist worker collects every module)."""
+    return {name: imports(name) for name in MODULES}
 
 
 def offending(prefix: str, banned: tuple[str, ...]) -> list[str]:
     """'path:line imports X' for each import of a banned top-level name (or dotted prefix) by a module under
     `prefix`."""
-    return [f"{e.where} imports {e.target}" for name, edges in EDGES.items()
+    return [f"{e.where} imports {e.target}" for name, edges in all_edges().items()
             if name == prefix or name.startswith(prefix + ".")
             for e in edges if any(e.target == b or e.target.startswith(b + ".") for b in banned)]
 
 
 def test_every_module_is_read() -> None:
+    edges = all_edges()
     assert {"store", "store.text.direction", "store.exchange.offsets", "tui.bidi.layout", "tui.bidi.navigator",
             "tui.widgets.article_view", "tui.cli.entry"} <= set(MODULES)
     # The import resolution the other tests rely on, on known statements.
     assert Edge("tui.bidi.layout", "tui.bidi.direction", "tui/bidi/layout.py") in [
-        Edge(e.source, e.target, e.where.split(":")[0]) for e in EDGES["tui.bidi.layout"]]
-    assert any(e.target == "store.text.direction" for e in EDGES["store.exchange.offsets"])  # from ..direction import
-    assert any(e.target == "tui.bidi" for e in EDGES["tui.widgets.article_view"])  # from ..bidi import Layout
-    assert any(e.target == "textual.app" for e in EDGES["tui.app"])
+        Edge(e.source, e.target, e.where.split(":")[0]) for e in edges["tui.bidi.layout"]]
+    assert any(e.target == "store.text.direction" for e in edges["store.exchange.offsets"])  # from ..direction import
+    assert any(e.target == "tui.bidi" for e in edges["tui.widgets.article_view"])  # from ..bidi import Layout
+    assert any(e.target == "textual.app" for e in edges["tui.app"])
 
 
 def test_store_imports_no_user_interface() -> None:
@@ -93,7 +99,7 @@ def test_store_imports_no_user_interface() -> None:
 
 def test_the_bidi_engine_imports_neither_textual_nor_store_nor_the_rest_of_tui() -> None:
     assert offending("tui.bidi", ("textual", "store")) == []
-    others = [f"{e.where} imports {e.target}" for name, edges in EDGES.items() if name.startswith("tui.bidi")
+    others = [f"{e.where} imports {e.target}" for name, edges in all_edges().items() if name.startswith("tui.bidi")
               for e in edges if (e.target == "tui" or e.target.startswith("tui."))
               and not (e.target == "tui.bidi" or e.target.startswith("tui.bidi."))]
     assert others == []
@@ -107,7 +113,7 @@ def cycles() -> set[frozenset[str]]:
     `from a.b import name` (not a module) is an edge to `a.b`, and through its __init__'s imports to the
     submodule that defines the name, so a cycle through a re-export is found."""
     graph = {name: sorted({e.target for e in edges if e.target in MODULES and e.target != name})
-             for name, edges in EDGES.items()}
+             for name, edges in all_edges().items()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -149,11 +155,11 @@ def test_no_import_cycles_but_the_known_ones() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     """`cycles` is no no-op: an edge back from the bidi engine to the widget using it closes a cycle."""
-    EDGES["tui.bidi.layout"].append(Edge("tui.bidi.layout", "tui.widgets.article_view", "test"))
+    all_edges()["tui.bidi.layout"].append(Edge("tui.bidi.layout", "tui.widgets.article_view", "test"))
     try:
         assert any({"tui.bidi.layout", "tui.widgets.article_view"} <= c for c in cycles())
     finally:
-        EDGES["tui.bidi.layout"].pop()
+        all_edges()["tui.bidi.layout"].pop()
 
 
 MAX_LINES = 400

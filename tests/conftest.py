@@ -283,6 +283,22 @@ async def until_quiet(app) -> None:
     await asyncio.sleep(0.05)  # something keeps itself busy (an animation): give it wall-clock time instead
 
 
+async def until_told(pilot, app, text: str, timeout: float = 10) -> list[str]:
+    """The app's notifications once one of them contains `text`, waiting for it at most `timeout` seconds:
+    what background work tells (the suggestions are built once the user has been idle `app.IDLE_SECONDS`)
+    may come after the screen that asked for it is drawn. Fails, listing what was told, if it never comes."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        told = [n.message for n in app._notifications]
+        if any(text in m for m in told):
+            return told
+        assert time.monotonic() < deadline, f"not told {text!r} within {timeout} s; told: {told}"
+
+
 async def _wait_for_idle(min_sleep: float = 0, max_sleep: float = 1) -> None:
     """Stands in for `textual._wait.wait_for_idle` (see `quiet_waits`): until the running app is quiet."""
     from textual._context import active_app

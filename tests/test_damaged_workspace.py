@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import until_told
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -369,11 +370,7 @@ async def test_the_app_starts_on_a_damaged_file(base: Path, tmp_path: Path, name
             await pilot.pause()
             await app.workers.wait_for_complete()
             app.push_screen(ReaderScreen(ARTICLE))
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            told = [n.message for n in app._notifications if Path(name).name in n.message]
-            assert told, [n.message for n in app._notifications]
+            await until_told(pilot, app, Path(name).name)  # (some are told by the background build)
             assert isinstance(app.screen, ReaderScreen)
     finally:
         if workspace is not None:

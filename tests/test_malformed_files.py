@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import import_file
+from conftest import import_file, until_told
 
 from store import StoreError, Workspace
 from store.annotation.labels import load_schema
@@ -314,16 +314,7 @@ async def test_damaged_rejected_suggestions_are_told(workspace_path: Path, conte
     async with app.run_test(size=(120, 36)) as pilot:
         await app.workers.wait_for_complete()
         app.push_screen(ReaderScreen(ARTICLE))
-        # The suggestions are built in the background once the user has been idle (app.IDLE_SECONDS); the
-        # damaged file is told when that build reads it, which may come after the reader is drawn.
-        told = False
-        for _ in range(100):
-            await pilot.pause(0.05)
-            await app.workers.wait_for_complete()
-            told = any("suggestions/alice.json" in n.message for n in app._notifications)
-            if told:
-                break
-        assert told
+        await until_told(pilot, app, "suggestions/alice.json")  # (told by the background build)
     app.workspace.close()
     assert path.read_bytes() == content
 

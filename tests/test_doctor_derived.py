@@ -29,7 +29,7 @@ ws = Workspace.open(Path(sys.argv[1]))
 rows = article_rows(ws, "alice")
 opened = sorted(ws._sets)
 index = SearchIndex(ws.path)
-hits = corpus_counts(index, ws, "الأمن")
+hits = dict(corpus_counts(index, ws, "الأمن"))
 suggester = Suggester(ws, "alice")
 first = ws.catalog().ids[0]
 print(json.dumps({

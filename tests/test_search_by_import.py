@@ -75,6 +75,23 @@ def test_an_index_not_a_prefix_of_the_corpus_is_rebuilt(tmp_path: Path) -> None:
     assert SearchIndex(tmp_path).counts("الوزارة") == {"a": 1}
 
 
+def test_hits_are_found_in_one_pass_and_counted_when_asked(tmp_path: Path) -> None:
+    """Which articles match is known at once, in corpus order; each count is the article's own occurrences in
+    its title and body, counted from its bytes; an article whose bytes were rebuilt since counts as 1."""
+    ids, texts = texts_from([("a", "الوزارة", "قالت الوِزارة إن الوزارة"), ("b", "", "لا شيء"),
+                             ("c", "", "وزارة"), ("d", "", "الوزاره في الوزارة والوزارة الوزارة")])
+    index = SearchIndex(tmp_path)
+    index.sync(ids, texts)
+    hits = index.counts("الوزارة")
+    assert list(hits) == ["a", "d"] and len(hits) == 2 and "b" not in hits and "c" not in hits
+    assert dict(hits) == {"a": 3, "d": 4}  # (ه and ة fold alike: the index's forgiving rules)
+    later = index.counts("الوزارة")
+    index.rebuild(["d", "a", "b", "c"], texts)  # another process rebuilt folded.bin in another order
+    assert dict(later) == {"a": 1, "d": 1}
+    with pytest.raises(KeyError):
+        hits["b"]
+
+
 def test_a_damaged_article_in_folded_bin_is_not_trusted(tmp_path: Path) -> None:
     """A flipped byte in the third article's folded text: the two before it are kept, the rest indexed again."""
     ids, texts = texts_from([(f"a{i}", "", f"نص رقم {i} الوزارة") for i in range(5)])
@@ -123,7 +140,7 @@ used = ws._reader.indexed() is not None
 c = ws.catalog()
 index = Watched(ws.path)
 out = {"catalog": [c.ids, c.titles, c.sources, c.dates], "articles": {i: ws.article(i).to_record() for i in c.ids},
-       "search": corpus_counts(index, ws, sys.argv[2]), "index_used": used, "search_added": index.added}
+       "search": dict(corpus_counts(index, ws, sys.argv[2])), "index_used": used, "search_added": index.added}
 ws.close()
 print(json.dumps(out, ensure_ascii=False))
 """

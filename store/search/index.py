@@ -17,7 +17,7 @@ import bisect
 import mmap
 import os
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -165,23 +165,62 @@ class SearchIndex:
             return f"stale (covers {len(self.ids)} article(s) where the corpus has {len(ids)}, or in another order)"
         return None
 
-    def counts(self, query: str) -> dict[str, int]:
-        """Article id -> number of occurrences of `query`, for the articles that contain it."""
+    def counts(self, query: str) -> Hits:
+        """The articles that contain `query`, and how often (counted when asked: see `Hits`).
+
+        One pass over folded.bin, as `grep -c` makes one over lines: each article is searched up to its first
+        occurrence only, then the search goes on from the article's end."""
         self.refresh()
         key = quick_fold(query).strip().encode("utf-8")
         if not key or not self.ends or b"\0" in key:
-            return {}
+            return Hits(self.data_path, key, {}, [], [])
         found: dict[str, int] = {}
         with self.data_path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             limit = min(self.ends[-1], len(data))
-            ids, ends = self.ids, self.ends
-            at = data.find(key, 0, limit)
-            while at != -1:  # per article holding a hit: its hits counted at C speed, then on to the next
-                i = bisect.bisect_right(ends, at)
-                end = min(ends[i], limit)
-                found[ids[i]] = data[at:end].count(key)
-                at = data.find(key, end, limit)
-        return found
+            ends, find, after = self.ends, data.find, bisect.bisect_right
+            at = find(key, 0, limit)
+            while at != -1:
+                i = after(ends, at)
+                found[self.ids[i]] = i
+                at = find(key, ends[i], limit)
+        return Hits(self.data_path, key, found, self.ends, self.crcs)
+
+class Hits(Mapping[str, int]):
+    """Article id -> occurrences of a query, for the articles that contain it, in index (corpus) order.
+
+    Which articles match is known at once; an article's number of occurrences is counted the first time it is
+    asked for, from its own bytes in folded.bin (a library shows the count of the highlighted article only).
+    An article whose bytes are no longer the ones the search read (folded.bin rebuilt since) counts as 1: it
+    did match."""
+
+    def __init__(self, path: Path, key: bytes, positions: dict[str, int], ends: list[int], crcs: list[int]) -> None:
+        self._path, self._key, self._positions = path, key, positions
+        self._ends, self._crcs = ends, crcs  # (the index's lists as searched: later appends only add to them)
+        self._counted: dict[str, int] = {}
+
+    def __getitem__(self, article_id: str) -> int:
+        count = self._counted.get(article_id)
+        if count is None:
+            count = self._counted[article_id] = self._count(self._positions[article_id])  # (KeyError: no hit)
+        return count
+
+    def _count(self, position: int) -> int:
+        start = self._ends[position - 1] if position else 0
+        try:
+            with self._path.open("rb") as handle:
+                chunk = os.pread(handle.fileno(), self._ends[position] - start, start)
+        except OSError:
+            return 1
+        return chunk.count(self._key) if zlib.crc32(chunk) == self._crcs[position] else 1
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
 
 
 def keep_up(workspace_path: Path, ids: list[str], texts: Callable[[str], tuple[str, str]]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.search.index import SearchIndex
+from store.search.index import Hits, SearchIndex
 from store.text.normalize import FOLD_TABLE, fold, quick_fold
 from store.workspace import Workspace
 
@@ -36,7 +36,7 @@ def find(text: str, query: str) -> list[tuple[int, int]]:
     return spans
 
 
-def corpus_counts(index: SearchIndex, workspace: Workspace, query: str) -> dict[str, int]:
+def corpus_counts(index: SearchIndex, workspace: Workspace, query: str) -> Hits:
     """Article id -> occurrences of `query` in its title and body, bringing the index up to date first (imports
     keep it so: then nothing is added, and only the corpus's ids are read, from its catalog)."""
     index.sync(workspace.catalog().ids, lambda i: (workspace.article(i).title, workspace.article(i).body))

@@ -166,6 +166,8 @@ def test_the_library_reads_teammates_summaries_not_their_records(workspace_path:
     first, second = rows[0], rows[1]
     assert (first.entities, first.credibility, first.credibility_mean, first.annotators) == (1, 4, 3, {"alice", "bob"})
     assert second.state == "done" and second.done_by == {"alice", "bob"}
+    # one set object per distinct set, not one per row (at 100,000 rows, ~25 MB)
+    assert first.annotators is second.annotators and second.done_by is first.annotators
 
 
 def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(workspace_path: Path) -> None:

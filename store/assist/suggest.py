@@ -130,9 +130,12 @@ class PhraseMatcher:
         return found
 
 class _Shared(SharedMatcher):
-    """The team's shared index (store.assist.tagged_index) matched as PhraseMatcher matches."""
+    """The team's shared index matched as PhraseMatcher matches, its pages let go after (TaggedIndex.release)."""
 
-    find = PhraseMatcher.find
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        found = PhraseMatcher.find(self, text)  # type: ignore[arg-type]
+        self.index.release()
+        return found
 
 
 def _variants(word: str) -> list[tuple[str, int]]:

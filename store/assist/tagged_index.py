@@ -34,7 +34,7 @@ from typing import Any
 from store.annotation.entity_counts import counts_header, read_entity_rows
 from store.db.atomic import write_atomic_chunks
 from store.db.lock import open_lock, try_lock
-from store.db.storage import dumps, loads
+from store.db.storage import dumps, loads, mapped_crc32
 from store.text.normalize import FOLD_STAMP, folded_words
 
 VERSION = 2
@@ -79,8 +79,13 @@ class TaggedIndex:
         at, length = header["heads"]
         self.heads: frozenset[str] = frozenset(loads(data[at:at + length]))
         self._bloom = memoryview(data)[header["bloom"]:header["bloom"] + BLOOM_BYTES]
-        self._crcs = _numbers("I", data[self._slots:self._slots + 4 * self._count])
-        self._offsets = _numbers("Q", data[self._slots + 4 * self._count:])
+        crcs, offsets = slice(self._slots, self._slots + 4 * self._count), slice(self._slots + 4 * self._count, None)
+        if sys.byteorder == "little":  # searched where they lie, in the mapped file (only the pages read count)
+            self._crcs: Any = memoryview(data)[crcs].cast("I")
+            self._offsets: Any = memoryview(data)[offsets].cast("Q")
+        else:
+            self._crcs, self._offsets = _numbers("I", data[crcs]), _numbers("Q", data[offsets])
+        self.release()  # (the heads were read)
 
     @classmethod
     def open(cls, path: Path, sources: dict[str, Any]) -> TaggedIndex | None:
@@ -92,7 +97,7 @@ class TaggedIndex:
             if (header.get("version") != VERSION or header.get("fold") != FOLD_STAMP
                     or header.get("sources") != sources
                     or int(header["slots"]) + int(header["keys"]) * 12 != len(data)
-                    or zlib.crc32(memoryview(data)[end + 1:]) != header["crc"]):
+                    or mapped_crc32(data, end + 1) != header["crc"]):
                 data.close()
                 return None
             return cls(header, data)
@@ -114,8 +119,21 @@ class TaggedIndex:
                 return votes
         return []
 
+    def release(self) -> None:
+        """Let go of the pages of the mapped file this process has read (they stay in the page cache, shared by
+        every session): an article's lookups touch ~10 MB of a 30 MB index at 100,000 articles, which would
+        otherwise count in each session's resident memory for as long as it runs. Reading them again costs a
+        minor fault per page (~1 ms an article)."""
+        if hasattr(self._data, "madvise"):
+            try:
+                self._data.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):  # (closed meanwhile)
+                pass
+
     def close(self) -> None:
-        self._bloom.release()
+        for view in (self._bloom, self._crcs, self._offsets):
+            if isinstance(view, memoryview):
+                view.release()
         self._data.close()
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from store.db.atomic import write_atomic_chunks
-from store.db.storage import Stamp, dumps, file_stamp, loads
+from store.db.storage import Stamp, dumps, file_stamp, loads, mapped_crc32
 
 OFFSETS_SUFFIX = ".offsets"
 VERSION = 1
@@ -90,7 +90,7 @@ class RecordIndex:
         self._data = data
         if self._slots + self._count * _SLOT.size != len(data):
             raise Stale("slots do not fill the file")
-        if zlib.crc32(memoryview(data)[data.find(b"\n") + 1:]) != header["crc"]:
+        if mapped_crc32(data, data.find(b"\n") + 1) != header["crc"]:
             raise Stale("damaged")
 
     @classmethod

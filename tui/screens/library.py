@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from textual import events, on, work
@@ -67,9 +68,10 @@ class LibraryScreen(AppScreen):
         self._team_rows = LibraryRows(self.app.workspace, self.app.annotator)
         """Everyone's figures, kept: a refresh recomputes only the rows whose summaries changed."""
         self.query_text = ""
-        self.hits: dict[str, int] = {}
+        self.hits: Mapping[str, int] = {}
         """Article id -> number of hits of the current search."""
-        self.index = SearchIndex(self.app.workspace.path)
+        self._index: SearchIndex | None = None
+        """The search index, opened by the first search (its list of ids is read then, not at start)."""
         self._told_problems: set[str] = set()
         """Problems with workspace files already shown (each is said once, not at every reload)."""
 
@@ -187,10 +189,12 @@ class LibraryScreen(AppScreen):
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, query: str) -> None:
         """Search in a thread so typing stays responsive; only the latest query's result is shown."""
-        hits = corpus_counts(self.index, self.app.workspace, query) if query.strip() else {}
+        if self._index is None:
+            self._index = SearchIndex(self.app.workspace.path)
+        hits = corpus_counts(self._index, self.app.workspace, query) if query.strip() else {}
         self.app.call_from_thread(self._show_hits, query, hits)
 
-    def _show_hits(self, query: str, hits: dict[str, int]) -> None:
+    def _show_hits(self, query: str, hits: Mapping[str, int]) -> None:
         self.query_text = query.strip()
         self.hits = hits
         self.refresh_table()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -147,7 +148,10 @@ async def test_search_forgives_spelling(workspace_path: Path, query: str, expect
         assert expect_in in rows
         app.screen._select(expect_in)
         await pilot.pause()
-        assert app.screen.query_one("#hit-context").text.endswith(("hit)", "hits)"))
+        label = app.screen.query_one("#hit-context")
+        assert label.text.endswith(("hit)\u2069", "hits)\u2069"))
+        drawn = "".join(label._rows(120))  # after an Arabic excerpt the count still reads "(N hit…)", not "(hit… N)"
+        assert re.search(r"\(\d+ hits?\)", drawn) and "\u2066" not in drawn and "\u2069" not in drawn, drawn
 
 
 def test_text_variants_match_plain_query_both_ways() -> None:

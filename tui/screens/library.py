@@ -221,7 +221,7 @@ class LibraryScreen(AppScreen):
         if hit is not None:
             text = article.title if hit.field == "title" else article.body
             excerpt, _, _ = context(text, hit.start, hit.end)
-            label.text = f"{excerpt}  ({counted(count, 'hit')})"
+            label.text = f"{excerpt}  \u2066({counted(count, 'hit')})\u2069"  # (isolated: "(3 hits)", not "(hits 3)")
         else:
             label.text = ""
         label.refresh(layout=True)

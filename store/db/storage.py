@@ -165,14 +165,17 @@ def file_stamp(path: str | os.PathLike[str]) -> Stamp | None:
 
 
 @contextmanager
-def quiet_gc() -> Iterator[None]:
+def quiet_gc(freeze: bool = True) -> Iterator[None]:
     """No garbage collection while building a million small dicts that are all kept (it would walk them over
-    and over, doubling the load time); afterwards they are frozen out of later collections too."""
+    and over, doubling the load time); afterwards they are frozen out of later collections too (`freeze`: a
+    process that runs on, like the app, passes False, so that what it holds now can still be collected when
+    it becomes garbage)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if was:
             gc.enable()

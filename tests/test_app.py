@@ -190,3 +190,27 @@ async def test_bidi_controls_are_counted_and_revealed(tmp_path: Path) -> None:
         await pilot.pause()
         drawn = "".join(view.render_line(y).text for y in range(3))
         assert "⇚" in drawn and "⇞" in drawn  # RLO and PDF shown as marks
+
+
+async def test_collection_paused_at_start_resumes_at_the_first_screen(workspace_path: Path, tmp_path: Path) -> None:
+    """`tahqiq` starts with garbage collection paused (tui.cli.entry.run_app); the first screen drawn resumes it,
+    and what was made until then is frozen out of later collections. A start that fails resumes it too."""
+    import gc
+
+    from tui.cli.entry import main
+
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        app = make_app(Workspace.open(workspace_path), "alice")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen.query_one(ArticleTable), ArticleTable)
+            assert gc.isenabled() and gc.get_freeze_count() > frozen
+        app.workspace.close()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    (tmp_path / "not-a-workspace").write_text("x", encoding="utf-8")
+    assert main(["--workspace", str(tmp_path / "not-a-workspace"), "--annotator", "alice"]) != 0
+    assert gc.isenabled()

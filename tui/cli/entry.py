@@ -4,6 +4,7 @@ when no command is given."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -45,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    gc.disable()  # until the first screen is drawn (tui.app.Tahqiq._after_first_screen): see there
+    try:
+        return _run_app(args)
+    finally:
+        gc.enable()  # (the app ended, or never drew a screen)
+
+
+def _run_app(args: argparse.Namespace) -> int:
     from tui.app import make_app  # not at the top: Textual costs every command ~250 ms at start
 
     workspace = open_workspace(args, seed=True)

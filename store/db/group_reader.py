@@ -1,5 +1,8 @@
 """A database (its file and journal) read one group at a time through its record index, by a process that does
 not write it: for passes over many groups (an export), holding one group's records instead of every record.
+`read(group)` gives a group's records parsed and checked; `scan()` walks every group in the file's order and
+parses each run of records in one go, for a reader that checks the records itself (store.exchange.stream) and
+reads a group with `read` whenever it has a doubt.
 
 The file is held open from the start, so a fold by the writer meanwhile (which replaces the file) does not
 change what is read: the file and the journal are one version, as store.db.journal_format.read_database reads
@@ -11,14 +14,23 @@ CorruptFileError the journal's parser raises.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from operator import add
 from pathlib import Path
 from typing import Any
+from zlib import crc32
+
+import orjson
 
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, Check, check_record, parse_journal, read_journal
 from store.db.record_index import RecordIndex, Stale
 from store.db.storage import file_stamp
 
 Tables = dict[str, dict[str, dict[str, Any]]]
+_LINES = 1 << 20
+"""Bytes of the index's lines parsed at once by `scan`."""
+_GAP = 64
+"""Records of a group at most this many bytes apart are read with one pread (`scan`)."""
 
 
 class GroupReader:
@@ -76,6 +88,67 @@ class GroupReader:
             else:
                 rows.pop(key, None)
         return tables
+
+    def scan(self) -> Iterator[tuple[Any, Tables | None]]:
+        """Every group of the index, in the order it lists them (the file's), as (group, tables): its records as
+        `read` would give them, parsed but NOT checked (the caller checks each one, and reads the group with `read`
+        at any doubt); each record's bytes checked against the index's crc32 (Stale otherwise), each run of records
+        lying close together in the file read and parsed at once. `tables` is None where the journal changed any
+        of the group's records, or a run does not parse as one (then `read` gives them, or says what is wrong).
+        Last, as (group, None), every group only the journal put records into."""
+        index, fd = self._index, self._handle.fileno()
+        changed = set(self._ops)
+        put_into = self._put_into
+        names = index.tables
+        seen: set[Any] = set()
+        for block in index.line_blocks(_LINES):  # (parsed in bulk, not one by one as RecordIndex.places does)
+            try:
+                lines = orjson.loads(b"[" + block.replace(b"\n", b",") + b"]")
+            except orjson.JSONDecodeError as exc:
+                raise Stale(f"index lines: {exc}") from exc
+            for line in lines:
+                try:
+                    group, entries = line
+                    seen.add(group)
+                    if group in put_into or changed and any((names[e[0]], str(e[1])) in changed for e in entries):
+                        tables = None
+                    else:
+                        tables = self._tables(fd, names, entries)
+                except (TypeError, ValueError, IndexError, OSError) as exc:  # (not [group, [[table, key, offset, ...
+                    raise Stale(f"index line {line!r:.80}: {exc}") from exc
+                yield group, tables
+        for group in put_into:
+            if group not in seen:
+                yield group, None
+
+    @staticmethod
+    def _tables(fd: int, names: list[str], entries: list[list]) -> Tables | None:
+        """The records at a group's index entries (see `scan`): each run of them, the records of one table a few
+        bytes apart (`,"key":` between them, as the file holds a table), read with one pread, its records' crc32s
+        checked and the run parsed as one JSON object, whose keys must be the entries' keys."""
+        tables, keys, offsets, lengths, crcs = zip(*entries)
+        ends = list(map(add, offsets, lengths))
+        out: Tables = {name: {} for name in names}
+        count, n = len(entries), 0
+        while n < count:
+            m = n + 1
+            while m < count and tables[m] == tables[n] and ends[m - 1] < offsets[m] <= ends[m - 1] + _GAP:
+                m += 1
+            first = offsets[n]
+            run = os.pread(fd, ends[m - 1] - first, first)
+            starts = [offset - first for offset in offsets[n:m]]
+            if len(run) != ends[m - 1] - first or list(map(crc32, map(run.__getitem__, map(
+                    slice, starts, map(add, starts, lengths[n:m]))))) != list(crcs[n:m]):
+                raise Stale(f"records of table {names[tables[n]]!r} at {first}: not the bytes indexed")
+            try:
+                rows = orjson.loads(b"{" + orjson.dumps(str(keys[n])) + b":" + run + b"}")
+            except orjson.JSONDecodeError:
+                return None  # (one record orjson does not take, say: `read` parses each one as the store does)
+            if type(rows) is not dict or list(rows) != list(map(str, keys[n:m])):
+                return None
+            out[names[tables[n]]].update(rows)
+            n = m
+        return out
 
     def close(self) -> None:
         self._handle.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from store.db.atomic import write_atomic_text
+from store.db.storage import quiet_gc
 from store.errors import StoreError
 from store.exchange.format import PARTIAL, Format
 from store.exchange.formats import FORMATS
@@ -57,6 +58,18 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
     if out is None and target is None:
         raise StoreError("export: give an output stream or a path")
     ctx = Context(workspace, target)
+    with quiet_gc(freeze=False):  # (a million short-lived dicts, no cycles, while the articles are held)
+        _write(workspace, spec, write, ctx, out, target, annotators, articles, progress, merge, skip_damaged)
+    if spec.after is not None:
+        spec.after(ctx)
+    return ctx
+
+
+def _write(workspace: Workspace, spec: Format, write: Callable[..., None], ctx: Context, out: TextIO | None,
+           target: Path | None, annotators: Iterable[str] | None, articles: str | None,
+           progress: Callable[[int, int], None] | None, merge: bool, skip_damaged: bool) -> None:
+    """export()'s records, written."""
+    fmt = spec.name
     if merge:
         chosen = _merged(workspace, articles, ctx)
         selection = None
@@ -93,14 +106,18 @@ def export(workspace: Workspace, fmt: str, out: TextIO | None = None, path: str 
         elif target is None:
             write(stream(), out, ctx)
         else:
-            write_atomic_text(target, lambda handle: write(stream(), handle, ctx), PARTIAL)
+            def fill(handle: TextIO) -> None:  # (UTF-8, no newline translation: the writer may write bytes)
+                ctx.binary = handle.buffer
+                try:
+                    write(stream(), handle, ctx)
+                finally:
+                    ctx.binary = None
+
+            write_atomic_text(target, fill, PARTIAL)
             ctx.written.insert(0, target)
     finally:
         if selection is not None:
             selection.close()
-    if spec.after is not None:
-        spec.after(ctx)
-    return ctx
 
 
 def _merged(workspace: Workspace, articles: str | None, ctx: Context) -> list:

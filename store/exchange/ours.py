@@ -6,7 +6,8 @@ Each record is validated by tahqiq.schema.json; offsets count code points into `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from typing import Any, TextIO
 
@@ -18,9 +19,24 @@ from store.exchange.offsets import CODEPOINT
 from store.exchange.records import Context, Item, annotator_part, article_part, json_safe
 
 
-def _dumps(record: dict[str, Any]) -> str:
-    """One record as compact JSON (orjson when installed: export is mostly this)."""
-    return json_safe(dumps(record).decode("utf-8"))  # no raw DEL, C1 or bidi control on a terminal
+def _dumps(record: dict[str, Any]) -> bytes:
+    """One record as compact JSON (orjson: export is mostly this), UTF-8."""
+    return _safe(dumps(record))
+
+
+_C1 = re.compile(b"\xc2[\x80-\x9f]")
+_E2 = re.compile(b"\xe2(?:\x80[\x8e\x8f\xa8-\xae]|\x81[\xa6-\xa9])")
+"""With DEL and U+061C (b"\\xd8\\x9c"), the UTF-8 of what json_safe escapes: C1 controls; U+200E-F, U+2028-202E,
+U+2066-2069 (a surrogate is never UTF-8). Each pattern begins with one byte, which the search skips to."""
+
+
+def _safe(data: bytes) -> bytes:
+    """`data` (UTF-8 JSON, as orjson writes it) with no raw DEL, C1 or bidi control that could drive a terminal
+    (json_safe)."""
+    if (b"\x7f" in data or b"\xd8\x9c" in data or (b"\xc2" in data and _C1.search(data) is not None)
+            or (b"\xe2" in data and _E2.search(data) is not None)):
+        return json_safe(data.decode("utf-8")).encode("utf-8")
+    return data
 
 
 def schema() -> dict[str, Any]:
@@ -28,41 +44,67 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files(__package__).joinpath("tahqiq.schema.json").read_text("utf-8"))
 
 
-def prepare(annotator: str, state: str, rows: list[dict[str, Any]]) -> str:
+def prepare(annotator: str, state: str, rows: list[dict[str, Any]]) -> bytes:
     """The annotator's part of the record, `"annotator":...,"claims":[...]}` (its JSON less the opening brace),
     made as the annotator is read (Format.prepare)."""
     return _dumps(annotator_part(annotator, state, rows))[1:]
 
 
-def _records(items: Iterable[Item], ctx: Context) -> Iterator[str]:
-    """Each item's record as compact JSON: the article's part encoded once for all its annotators, joined to
-    each annotator's (the same text as `_dumps(to_record(item))`: compact JSON is the concatenation of its
-    members, and json_safe escapes character by character)."""
-    article, head = None, ""
+_COPIED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069"
+                     "\ud800-\udfff]")
+"""What a body's UTF-8 cannot be copied with: a control character orjson writes as \\uXXXX (every C0 but tab and
+line feed), or one json_safe escapes."""
+
+
+def _head(item: Item) -> bytes:
+    """The article's part of the record, `{"format":...,"text":...,` (its JSON less the closing brace, plus a
+    comma): the body copied from its UTF-8 bytes, escaped as orjson escapes it, when it holds nothing else to
+    escape (`_COPIED`); else the whole part encoded as `_dumps` encodes it."""
+    part = article_part(item)
+    utf8 = item.body_utf8
+    if utf8 is not None and _COPIED.search(part["text"]) is None:
+        del part["text"]  # (the last member)
+        text = utf8.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n").replace(b"\t", b"\\t")
+        return _dumps(part)[:-1] + b',"text":"' + text + b'",'
+    return _dumps(part)[:-1] + b","
+
+
+def _records(items: Iterable[Item], ctx: Context) -> Iterator[tuple[bytes, bytes]]:
+    """Each item's record as compact JSON, UTF-8, in two pieces: the article's part, encoded once for all its
+    annotators, and the annotator's (together the same bytes as `_dumps(to_record(item))`: compact JSON is the
+    concatenation of its members, and json_safe escapes character by character)."""
+    article, head = None, b""
     for item in items:
         ctx.saw(item)
         if item.article is not article:
             article = item.article
-            head = _dumps(article_part(item))[:-1] + ","
+            head = _head(item)
         tail = item.prepared
-        yield head + (tail if tail is not None else prepare(item.annotator, item.state, item.annotations))
+        yield head, (tail if tail is not None else prepare(item.annotator, item.state, item.annotations))
+
+
+def _sink(out: TextIO, ctx: Context) -> Callable[[bytes], Any]:
+    """Where the records' bytes go: the binary file under `out` when there is one to write as is (Context.binary),
+    else `out` as text."""
+    if ctx.binary is None:
+        return lambda data: out.write(data.decode("utf-8"))
+    out.flush()
+    return ctx.binary.write
 
 
 def write_jsonl(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
-    write = out.write
-    for record in _records(items, ctx):
-        write(record)
-        write("\n")
+    write, join = _sink(out, ctx), b"".join
+    for head, tail in _records(items, ctx):
+        write(join((head, tail, b"\n")))
 
 
 def write_json(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
-    write = out.write
-    sep = "[\n"
-    for record in _records(items, ctx):
-        write(sep)
-        write(record)
-        sep = ",\n"
-    write("[]\n" if sep == "[\n" else "\n]\n")
+    write, join = _sink(out, ctx), b"".join
+    sep = b"[\n"
+    for head, tail in _records(items, ctx):
+        write(join((sep, head, tail)))
+        sep = b",\n"
+    write(b"[]\n" if sep == b"[\n" else b"\n]\n")
 
 
 # --- reading records back (tahqiq import) ------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,17 @@ FORMAT_TAG = "tahqiq/1"
 FILTER_HELP = ("comma-separated article ids, @FILE (ids one per line), state=done|in-progress|not-started, "
                "source=NAME, date=YYYY[-MM[-DD]], date>=YYYY-MM-DD, date<=YYYY-MM-DD")
 _CLAUSE = re.compile(r"^(?P<key>[a-z]+)\s*(?P<op>>=|<=|=)\s*(?P<value>.*)$")
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ud800-\udfff]")
+JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ud800-\udfff]")
+"""The characters `json_safe` escapes."""
 
 
 def json_safe(text: str) -> str:
     """Encoded JSON with DEL, C1 controls, bidi controls and U+2028/U+2029 written as \\uXXXX escapes (JSON
     encoders escape only C0): exported JSON on a terminal cannot drive or reorder it, and parses to the
     same values (outside strings JSON is ASCII, so every such character is inside a string)."""
-    if _JSON_UNSAFE.search(text) is None:
+    if JSON_UNSAFE.search(text) is None:
         return text
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def json_safe_encoder(encode: Any) -> Any:
@@ -51,6 +53,8 @@ class Item:
     """The workspace's direction rule (labels.toml `paragraph_direction`; see store.text.direction)."""
     prepared: Any = None
     """What the format's `prepare` made of the rows as the annotator was read (then `annotations` is empty)."""
+    body_utf8: bytes | None = None
+    """The article's body as UTF-8, when the export read it from bodies.bin as bytes (the JSON writers copy it)."""
 
     @cached_property
     def direction(self) -> str:
@@ -140,7 +144,11 @@ def parse_filter(text: str | None) -> Filter:
 def _times(rows: list[dict[str, Any]]) -> tuple[str | None, str | None]:
     if not rows:
         return None, None
-    return min(r["created"] for r in rows), max(r["updated"] for r in rows)
+    return min(map(_CREATED, rows)), max(map(_UPDATED, rows))
+
+
+_CREATED, _UPDATED = itemgetter("created"), itemgetter("updated")
+_ENTITY, _CLAIM = Kind.ENTITY.value, Kind.CLAIM.value  # (plain text: a member equals its value, and is slower to get)
 
 
 def to_record(item: Item) -> dict[str, Any]:
@@ -165,10 +173,10 @@ def annotator_part(annotator: str, state: str, rows: list[dict[str, Any]]) -> di
     credibility = None
     for r in rows:
         kind = r["kind"]
-        if kind == Kind.ENTITY:
+        if kind == _ENTITY:
             entities.append({"id": r["id"], "start": r["start"], "end": r["end"], "text": r["text"],
                              "label": r["label"], "created": r["created"], "updated": r["updated"]})
-        elif kind == Kind.CLAIM:
+        elif kind == _CLAIM:
             claims.append({"id": r["id"], "start": r["start"], "end": r["end"], "text": r["text"],
                            "attributes": r["attributes"], "created": r["created"], "updated": r["updated"]})
         else:
@@ -189,6 +197,9 @@ class Context:
     notes: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     directions: dict[str, int] = field(default_factory=dict)
+    binary: Any = None
+    """The binary file under the writer's text stream when that stream writes UTF-8 as given, with no newline
+    translation (an export to a file): a writer may write encoded bytes there once it has flushed the text stream."""
 
     @property
     def schema(self) -> Any:

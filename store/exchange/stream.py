@@ -4,25 +4,32 @@ Output order is the corpus order (or the order of the ids asked for), then annot
 work on an article is written together (Label Studio's one task per article needs it). So the export reads in
 two passes:
 
-1. `spool`: each annotator's database is read alone, an article at a time through its record index
-   (store.db.group_reader: the file held open as it was, the journal replayed over each article, every record
-   checked), or, without an index it can trust, loaded whole (its file and journal, every record checked, as a
-   read-only JournalStore reads them but with no field index) and its rows grouped by article; what the
-   format's writer needs of each (article, annotator) the filter keeps (`Format.prepare`'s bytes, else the
-   sorted rows) is appended to an anonymous temporary file in article order. What a damaged file left out is
-   recorded in `workspace.damaged`, as a read-only opening does, before anything is written.
-2. `items`: the articles are walked in order, each body read once (from bodies.bin, when needed) and its
-   direction worked out once; each annotator's spool is read on as far as that article; one Item per entry.
+1. `spool`: each annotator's database is read alone through its record index (store.db.group_reader: the file
+   held open as it was, the journal replayed over each article it changed): walked in the file's order, each
+   run of an article's records read and parsed at once, each record's crc32 checked there and every record
+   checked here as an article read alone is checked (`_spool_scanned`; an article the journal changed, or any
+   doubt, is read alone, which says what is wrong); when a few ids are asked for, only their articles, each
+   read alone. Without an index it can trust, the database is loaded whole (its file and journal, every record
+   checked, as a read-only JournalStore reads them but with no field index) and its rows grouped by article.
+   What the format's writer needs of each (article, annotator) the filter keeps (`Format.prepare`'s bytes,
+   else the sorted rows) is appended to an anonymous temporary file, read back in article order. What a
+   damaged file left out is recorded in `workspace.damaged`, as a read-only opening does, before anything is
+   written.
+2. `items`: the articles are walked in order, each body read once (from bodies.bin, when needed: as UTF-8 too,
+   which the JSON writers copy) and its direction worked out once; each annotator's spool is read on as far as
+   that article; one Item per entry.
 
 Memory is one article's records (pass 1; one annotator's database when it is read whole) or one article and its
-entries (pass 2), never every record.
+entries (pass 2), never every record. Cyclic garbage collection is paused meanwhile (store.db.storage.quiet_gc).
 """
 
 from __future__ import annotations
 
 import marshal
-import struct
+import os
 import tempfile
+import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,33 +48,39 @@ from store.exchange.offsets import direction
 from store.exchange.records import Filter, Item, parse_filter
 from store.workspace import ANNOTATIONS_DIR, Workspace
 
-_HEADER = struct.Struct("<II")  # article position in the selection, payload length
 Prepare = Callable[[str, str, list[dict[str, Any]]], Any]
 """prepare(annotator, state, rows) -> what the writer needs of one annotator's work on one article (marshal-able)."""
 
 
 @dataclass
 class Spool:
-    """One annotator's entries, in article order, in an anonymous temporary file (gone when closed)."""
+    """One annotator's entries in an anonymous temporary file (gone when closed), read back in article order
+    whatever the order they were added in."""
 
     annotator: str
     file: IO[bytes]
     count: int = 0
+    _positions: array = field(default_factory=lambda: array("q"))
+    _ends: array = field(default_factory=lambda: array("q"))
+    _order: list[int] = field(default_factory=list)
     _next: int = -1
+    _size: int = 0
 
     def add(self, position: int, payload: bytes) -> None:
-        self.file.write(_HEADER.pack(position, len(payload)))
         self.file.write(payload)
+        self._size += len(payload)
+        self._positions.append(position)
+        self._ends.append(self._size)
         self.count += 1
 
     def rewind(self) -> None:
         self.file.flush()
-        self.file.seek(0)
+        positions = self._positions
+        self._order = sorted(range(self.count), key=positions.__getitem__, reverse=True)  # (popped from the end)
         self._advance()
 
     def _advance(self) -> None:
-        header = self.file.read(_HEADER.size)
-        self._next, self._size = _HEADER.unpack(header) if header else (-1, 0)
+        self._next = self._positions[self._order[-1]] if self._order else -1
 
     @property
     def next_position(self) -> int:
@@ -76,7 +89,9 @@ class Spool:
 
     def take(self) -> tuple[str, Any]:
         """The next entry: (state, what `prepare` made, or the sorted rows)."""
-        entry = marshal.loads(self.file.read(self._size))
+        n = self._order.pop()
+        start = self._ends[n - 1] if n else 0
+        entry = marshal.loads(os.pread(self.file.fileno(), self._ends[n] - start, start))
         self._advance()
         return entry
 
@@ -100,6 +115,10 @@ class Selection:
         for s in self.spools:
             s.file.close()
         self.spools.clear()
+
+
+def _spool_file() -> IO[bytes]:
+    return tempfile.TemporaryFile(prefix="tahqiq-export-", buffering=1 << 20)  # (read back with pread)
 
 
 def choose(workspace: Workspace, annotators: Iterable[str] | None = None,
@@ -163,18 +182,22 @@ def spool(workspace: Workspace, annotators: Iterable[str] | None = None, article
     chosen, names, f = choose(workspace, annotators, articles)
     selection = Selection(chosen, names, prepare is not None)
     keeps_state = f.keeps_state
+    positions = None if f.ids else {a.id: n for n, a in enumerate(chosen)}  # (a few ids asked for: looked up)
     try:
         for name in names:
-            out = Spool(name, tempfile.TemporaryFile(prefix="tahqiq-export-"))
+            out = Spool(name, _spool_file())
             selection.spools.append(out)
             source = _by_article(workspace, name)
             if source is not None:
                 try:
-                    _spool_one(out, source.touched(), source.rows, chosen, keeps_state, prepare, name)
+                    if positions is None:
+                        _spool_one(out, source.touched(), source.rows, chosen, keeps_state, prepare, name)
+                    else:
+                        _spool_scanned(out, source, positions, keeps_state, prepare, name)
                     continue
                 except Stale:  # a record not where its index says: the whole files, which say what is wrong
                     out.file.close()
-                    out = selection.spools[-1] = Spool(name, tempfile.TemporaryFile(prefix="tahqiq-export-"))
+                    out = selection.spools[-1] = Spool(name, _spool_file())
                 finally:
                     source.close()
             grouped, recorded = read_annotator(workspace, name)
@@ -208,6 +231,46 @@ def _spool_one(out: Spool, touched: Iterable[str], rows_of: Callable[[str], tupl
             continue
         rows = sorted(rows, key=sort_key) if rows else []
         out.add(position, dumps((state, rows if prepare is None else prepare(name, state, rows))))
+
+
+def _spool_scanned(out: Spool, source: _ByArticle, positions: dict[str, int], keeps_state: Callable[[str], bool],
+                   prepare: Prepare | None, name: str) -> None:
+    """One annotator's entries as `_spool_one` makes them, but in the order of their database (the Spool puts
+    them in article order), each article's records parsed a run at a time by GroupReader.scan and checked here
+    (every record as GroupReader.read checks it; at any doubt, or where the journal changed the article, the
+    article is read with `source.rows`, which says what is wrong)."""
+    dumps = marshal.dumps
+    seen = bytearray(len(positions))
+    for group, tables in source.reader.scan():
+        position = positions.get(group)
+        if position is None or seen[position]:
+            continue
+        seen[position] = 1
+        recorded, rows = _checked(group, tables) if tables is not None else (None, False)
+        if rows is False:
+            recorded, rows = source.rows(group)
+        state = state_of(recorded, rows is not None)
+        if keeps_state(state):
+            rows = sorted(rows, key=sort_key) if rows else []
+            out.add(position, dumps((state, rows if prepare is None else prepare(name, state, rows))))
+    if keeps_state("not started"):
+        untouched = dumps(("not started", [] if prepare is None else prepare(name, "not started", [])))
+        for position in range(len(positions)):
+            if not seen[position]:
+                out.add(position, untouched)
+
+
+def _checked(group: str, tables: dict[str, dict[str, Any]]) -> tuple[str | None, Any]:
+    """What `_ByArticle.rows` gives of a group's records (the recorded state, the annotation rows or None), each
+    record checked as GroupReader.read checks it; rows False when one is refused."""
+    for table, records in tables.items():
+        for record in records.values():  # (check_record's two steps, in line: a million records)
+            if (type(record) is not dict or record_problem(table, record) is not None
+                    or record.get(GROUP_FIELD) != group):
+                return None, False
+    progress = list(tables.get(AnnotationSet.PROGRESS, {}).values())
+    rows = list(tables.get(AnnotationSet.TABLE, {}).values())
+    return (progress[-1]["state"] if progress else None), (rows or None)
 
 
 class _ByArticle:
@@ -247,26 +310,73 @@ def items(selection: Selection, paragraph_direction: str) -> Iterator[Item]:
     for s in spools:
         s.rewind()
     articles = selection.articles
-    while True:
-        waiting = [s.next_position for s in spools if s.next_position >= 0]
-        if not waiting:
-            return
-        position = min(waiting)
-        article = _with_body(articles[position])
-        d = direction(article.body, paragraph_direction)
-        for s in spools:
-            if s.next_position == position:
-                state, payload = s.take()
-                item = (Item(article, s.annotator, state, [], paragraph_direction, prepared=payload)
-                        if selection.prepared else Item(article, s.annotator, state, payload, paragraph_direction))
-                item.direction = d  # the same for every annotator of the article (cached_property's slot)
-                yield item
+    bodies = _Bodies()
+    try:
+        while True:
+            waiting = [s.next_position for s in spools if s.next_position >= 0]
+            if not waiting:
+                return
+            position = min(waiting)
+            article, utf8 = bodies.read(articles[position])
+            d = direction(article.body, paragraph_direction)
+            for s in spools:
+                if s.next_position == position:
+                    state, payload = s.take()
+                    item = (Item(article, s.annotator, state, [], paragraph_direction, prepared=payload)
+                            if selection.prepared else Item(article, s.annotator, state, payload, paragraph_direction))
+                    item.direction = d  # the same for every annotator of the article (cached_property's slot)
+                    item.body_utf8 = utf8
+                    yield item
+    finally:
+        bodies.close()
 
 
-def _with_body(article: Article) -> Article:
-    """A copy of `article` holding its body, read once (a stored article reads it from bodies.bin on each use)."""
-    body = article.body
-    copy = object.__new__(type(article))
-    copy.__dict__.update(article.__dict__)
-    copy.body = body
-    return copy
+class _Bodies:
+    """Article texts read in turn, each once: from bodies.bin as bytes (which the JSON writers copy instead of
+    encoding the text again) as well as text, checked as store.corpus.bodies checks them (the length, the crc32,
+    the text and the raw page after it UTF-8); at any doubt the article's own `body`, which says what is wrong."""
+
+    def __init__(self) -> None:
+        self._handle: IO[bytes] | None = None
+        self._store: Any = None
+        self._at = -1
+
+    def read(self, article: Article) -> tuple[Article, bytes | None]:
+        """A copy of `article` holding its body, and the body's UTF-8 bytes when read from bodies.bin."""
+        d = article.__dict__
+        ref, store = d.get("_ref"), d.get("_bodies")
+        read = self._read(store, ref) if "_body" not in d and ref is not None and store is not None else None
+        copy = object.__new__(type(article))
+        copy.__dict__.update(d)
+        if read is None:
+            copy.body = article.body
+            return copy, None
+        copy.body = read[0]
+        return copy, read[1]
+
+    def _read(self, store: Any, ref: list[int]) -> tuple[str, bytes] | None:
+        try:
+            offset, nbody, nraw, crc = ref
+            if self._handle is None or store is not self._store:
+                self.close()
+                self._handle = open(store.path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
+                self._store = store
+            if self._at != offset:
+                self._handle.seek(offset)
+            data = self._handle.read(nbody + nraw)
+            self._at = offset + len(data)
+            if len(data) != nbody + nraw or zlib.crc32(data) != crc:
+                return None
+            utf8 = data[:nbody] if nraw else data
+            text = utf8.decode("utf-8")
+            if nraw:
+                data[nbody:].decode("utf-8")
+        except (OSError, TypeError, ValueError):  # (UnicodeDecodeError too)
+            self._at = -1
+            return None
+        return text, utf8
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        self._handle, self._at = None, -1

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
+import gc
 import io
 import os
 import signal
@@ -31,6 +33,54 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     keeps the CPUs busy meanwhile (on 2 CPUs: 2 workers ~145 s, 3 workers ~125 s)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return cpus + 1
+
+
+GC_THRESHOLD = 20_000
+"""Allocations (net) between two collections of the youngest generation in a test process (Python's default:
+700). A UI test makes and drops a great many objects per key (Textual's messages, styles, segments): at 700 the
+collector took ~10% of the CPU of the key walk and test_first_hour, ~3% at 20,000. Garbage is still collected,
+in larger batches; no test depends on when (the one memory test, test_export_streams, collects first)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    if not hasattr(config, "workerinput"):  # the process that starts the others (or the only one: -n 0)
+        _compile_once(config)
+
+
+def _compile_once(config: pytest.Config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as here and in CI, on a fresh clone) no bytecode is cached, so every
+    process compiles what it imports from source: each xdist worker store/, tui/ and every test module
+    (asserts rewritten), each `tahqiq` the tests start in a process the modules it imports (~0.1 s each). Here
+    they are compiled once, before the workers start, into the clone's own `__pycache__` folders (ignored by
+    git), which every process started after reads (Python reads cached bytecode even where it writes none); a
+    cached file older than its source is compiled again, as Python does. Nothing to do where Python caches
+    bytecode itself."""
+    if not sys.dont_write_bytecode:
+        return
+    import compileall
+
+    for folder in ("store", "tui"):
+        compileall.compile_dir(ROOT / folder, quiet=2)
+    patterns = ["conftest.py", *config.getini("python_files")]
+    tests = [path for path in sorted((ROOT / "tests").rglob("*.py")) if "__pycache__" not in path.parts]
+    for path in tests:  # the helpers (pty_app, spans...), imported as any module
+        if not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns):
+            compileall.compile_file(path, quiet=2)
+    try:  # the test modules as pytest imports them, asserts rewritten (in a cache file of its own)
+        from _pytest.assertion.rewrite import PYC_TAIL, _read_pyc, _rewrite_test, _write_pyc, assertstate_key
+
+        state = config.stash[assertstate_key]
+        if state.hook is None:  # --assert=plain
+            return
+        for path in tests:
+            pyc = path.parent / "__pycache__" / (path.name[:-3] + PYC_TAIL)
+            if any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns) and _read_pyc(path, pyc) is None:
+                source_stat, code = _rewrite_test(path, config)
+                pyc.parent.mkdir(exist_ok=True)
+                _write_pyc(state, code, source_stat, pyc)
+    except Exception:  # noqa: BLE001 - another pytest: the workers rewrite the tests themselves, as before
+        pass
 
 
 LONG_MODULES = ("test_key_walk.py",)

@@ -11,6 +11,7 @@ Set EXPORT_PROPERTY_EXAMPLES to run more examples (default keeps the module to a
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
 import itertools
@@ -90,7 +91,7 @@ def docs(draw: Any) -> Doc:
     def span() -> tuple[int, int]:
         start = draw(st.one_of(st.integers(0, n - 1), st.sampled_from(marks)))
         end = draw(st.one_of(st.integers(start + 1, min(n, start + 30)), st.integers(start + 1, n),
-                             st.sampled_from([m + 1 for m in marks if m >= start] or [n])))
+                             st.sampled_from([m + 1 for m in marks[bisect.bisect_left(marks, start):]] or [n])))
         while start < end and body[start].isspace():  # the store refuses edge white space (tested apart)
             start += 1
         while end > start and body[end - 1].isspace():

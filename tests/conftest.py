@@ -333,6 +333,20 @@ async def until_quiet(app) -> None:
     await asyncio.sleep(0.05)  # something keeps itself busy (an animation): give it wall-clock time instead
 
 
+async def until_suggestions_built(pilot, app, timeout: float = 10) -> None:
+    """Until the app's suggestions are built and every reader on its stack shows them: they are built in the
+    background once the user has been idle `app.IDLE_SECONDS` (a reader never waits for them), so a test that
+    acts on suggestions waits for them as a user would. Fails if they are not built within `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while app._suggester is None or app._building:
+        assert time.monotonic() < deadline, f"the suggestions were not built within {timeout} s"
+        await pilot.pause(0.05)
+    await app.workers.wait_for_complete()  # (the build's thread has shown them in every reader)
+    await pilot.pause()
+
+
 async def until_told(pilot, app, text: str, timeout: float = 10) -> list[str]:
     """The app's notifications once one of them contains `text`, waiting for it at most `timeout` seconds:
     what background work tells (the suggestions are built once the user has been idle `app.IDLE_SECONDS`)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import until_suggestions_built
 from textual.widgets import Input
 
 from store import Workspace
@@ -168,7 +169,7 @@ async def test_suggestions_follow_adjust_remove_undo_and_redo(workspace_path: Pa
         return {screen.article.body[s.start:s.end] for s in screen.suggestions}
 
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.workers.wait_for_complete()  # the suggestion index is built
+        await until_suggestions_built(pilot, app)
         screen = await _open(app, pilot, MOROCCO)
         _on_word(screen, "بالمغرب")
         await pilot.press("l", "less_than_sign")  # بالمغرب -> المغرب

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import until_quiet
+from conftest import until_quiet, until_suggestions_built
 from textual.binding import Binding, BindingsMap
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable
@@ -263,7 +263,8 @@ async def enter_reader_selection(run: Run) -> None:
 async def enter_reader_suggestion(run: Run) -> None:
     screen = await open_article(run, OTHER)
     await cursor_to(run, DGSN)
-    for _ in range(10):  # the suggestion index is built in the background
+    await until_suggestions_built(run.pilot, run.app)  # (built in the background once the user is idle)
+    for _ in range(10):
         if screen.suggestion_under_cursor() is not None:
             return
         await run.pilot.pause(0.05)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, until_suggestions_built
 
 from store import StoreError, Workspace
 from store.assist.claim_rules import candidates, load_rules
@@ -105,7 +105,7 @@ async def test_accept_reject_and_rejection_survives_restart(workspace_path: Path
     async with app.run_test(size=(130, 36)) as pilot:
         screen = ReaderScreen(OTHER)
         app.push_screen(screen)
-        await pilot.pause()
+        await until_suggestions_built(pilot, app)
         first, second = screen.suggestions[0], screen.suggestions[1]
         assert screen.view.text[first.start:first.end] == DGSN
         screen.view.move_to_offset(first.start)
@@ -124,7 +124,7 @@ async def test_accept_reject_and_rejection_survives_restart(workspace_path: Path
     async with app.run_test(size=(130, 36)) as pilot:
         screen = ReaderScreen(OTHER)
         app.push_screen(screen)
-        await pilot.pause()
+        await until_suggestions_built(pilot, app)
         await pilot.press("A")
         await pilot.pause()
         await pilot.press("y")

@@ -93,3 +93,50 @@ def test_a_newcomer_who_tagged_nothing_does_not_make_the_index_stale(workspace_p
     assert index.stat().st_ino == built, "a newcomer's empty counts made the index stale"
     _check(workspace_path)
     assert index.stat().st_ino == built
+
+
+def test_the_index_is_built_in_a_process_of_its_own(workspace_path: Path, monkeypatch) -> None:
+    """A session never adds up the team's keys itself (their memory would stay in its own): a child process
+    builds the index while the session waits. If the child cannot run, the session adds up the counts in its
+    memory as before, with the same suggestions."""
+    from store.assist import tagged_index
+
+    _tag(workspace_path, "alice", 1, 40)
+    _tag(workspace_path, "bob", 2, 60)
+
+    def not_here(*_args) -> None:
+        raise AssertionError("the index was built in the session's own process")
+
+    monkeypatch.setattr(tagged_index, "build", not_here)
+    _check(workspace_path)  # built, and the same suggestions as counted in memory
+    assert (workspace_path / INDEX_PATH).exists()
+    (workspace_path / INDEX_PATH).unlink()
+    monkeypatch.setattr(tagged_index.sys, "executable", str(workspace_path / "no-such-python"))
+    ws = Workspace.open(workspace_path)
+    try:
+        ws.annotations("alice").acquire()
+        assert not isinstance(Suggester(ws, "alice").tagged, SharedMatcher)  # (counted in memory instead)
+    finally:
+        ws.close()
+    assert not (workspace_path / INDEX_PATH).exists()
+
+
+def test_a_counts_file_written_without_a_journal_is_used_once_one_begins(workspace_path: Path) -> None:
+    """A counts file written where the annotator had no journal (a workspace built by a tool, or rebuilt by
+    doctor) says so; the annotator's first session creates one: with nothing changed since, their counts file
+    still counts them, and the session takes the shared index instead of adding up the team in memory."""
+    from store.annotation.entity_counts import counts_header
+    from store.annotation.summary import rebuild_summary
+
+    _tag(workspace_path, "alice", 1, 40)
+    _tag(workspace_path, "bob", 2, 60)
+    db = workspace_path / "annotations" / "bob.json"
+    (workspace_path / "annotations" / "bob.journal").unlink()  # (empty after the fold on closing)
+    rebuild_summary(db)
+    assert counts_header(db)["journal"] == [None, 0]
+    ws = Workspace.open(workspace_path)
+    try:
+        ws.annotations("bob").acquire()  # the journal begins
+        assert isinstance(Suggester(ws, "bob").tagged, SharedMatcher)
+    finally:
+        ws.close()

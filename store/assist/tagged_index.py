@@ -20,8 +20,10 @@ annotator's changes since their last fold, and as they tag, are kept as differen
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
+import subprocess
 import sys
 import time
 import zlib
@@ -201,6 +203,34 @@ def build(path: Path, db_paths: dict[str, Path], sources: dict[str, Any]) -> Non
     write_atomic_chunks(path, [header, *lines, head_line, bytes(bloom), packed])
 
 
+def _build_apart(path: Path, db_paths: dict[str, Path], sources: dict[str, Any],
+                 pause: Callable[[], None] | None) -> bool:
+    """`build` in a process of its own (`python -m store.assist.tagged_index`), which this one waits for: the
+    hundreds of thousands of keys added up (~4 s and ~100 MB at 100,000 articles) never count in a session's
+    memory nor hold its interpreter. False if it failed (the caller then adds up the counts itself)."""
+    job = json.dumps({"path": str(path), "db_paths": {k: str(v) for k, v in db_paths.items()}, "sources": sources})
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "store.assist.tagged_index"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 cwd=Path(__file__).resolve().parents[2])
+    except OSError:
+        return False
+    try:
+        with child.stdin:  # (a few kB: the pipe takes it at once)
+            child.stdin.write(job.encode("utf-8"))
+    except OSError:
+        pass  # (it ended already: its exit status says how)
+    deadline = time.monotonic() + BUILD_WAIT
+    while child.poll() is None:
+        if time.monotonic() > deadline:
+            child.kill()
+            child.wait()
+            return False
+        (pause or (lambda: None))()
+        time.sleep(0.05)
+    return child.returncode == 0
+
+
 def shared_index(workspace_path: Path, db_paths: dict[str, Path],
                  pause: Callable[[], None] | None = None) -> TaggedIndex | None:
     """The workspace's index of every annotator in `db_paths` as their counts files are now: mapped, built
@@ -227,9 +257,7 @@ def shared_index(workspace_path: Path, db_paths: dict[str, Path],
             time.sleep(0.2)
         found = TaggedIndex.open(path, sources)
         if found is None:
-            try:
-                build(path, db_paths, sources)
-            except (OSError, ValueError):
+            if not _build_apart(path, db_paths, sources, pause):
                 return None
             found = TaggedIndex.open(path, sources)
         return found
@@ -279,3 +307,11 @@ class SharedMatcher:
 
     def __len__(self) -> int:
         return self.index._count
+
+
+if __name__ == "__main__":  # the build of `_build_apart`: its job as JSON on stdin; exit 1 if it failed
+    _job = json.loads(sys.stdin.buffer.read())
+    try:
+        build(Path(_job["path"]), {k: Path(v) for k, v in _job["db_paths"].items()}, _job["sources"])
+    except (OSError, ValueError):
+        sys.exit(1)

@@ -373,7 +373,11 @@ class AnnotationSet:
         is read by article; else None."""
         changes = self._store.changes(self.TABLE)
         header = counts_header(self.path)
-        if changes is None or header is None or header.get("journal") != [changes[0][1], 0]:
+        if changes is None or header is None:
+            return None
+        # the file counts the database alone: written at a fold, with the journal then begun (its inode, offset 0),
+        # or where there was no journal yet (a new one since has changed nothing, or the changes say what)
+        if header.get("journal") != [changes[0][1], 0] and not (header.get("journal") == [None, 0] and not changes[1]):
             return None
         entity = Kind.ENTITY
         return header, [(old, new) for old, new in changes[1]

@@ -16,7 +16,7 @@ from store.db.storage import dumps
 from store.exchange.format import Format
 from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, text_of
 from store.exchange.offsets import CODEPOINT
-from store.exchange.records import Context, Item, annotator_part, article_part, json_safe
+from store.exchange.records import JSON_UNSAFE, Context, Item, annotator_part, article_part, json_safe
 
 
 def _dumps(record: dict[str, Any]) -> bytes:
@@ -50,8 +50,7 @@ def prepare(annotator: str, state: str, rows: list[dict[str, Any]]) -> bytes:
     return _dumps(annotator_part(annotator, state, rows))[1:]
 
 
-_COPIED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069"
-                     "\ud800-\udfff]")
+_COPIED = re.compile("[\x00-\x08\x0b-\x1f]|" + JSON_UNSAFE.pattern)
 """What a body's UTF-8 cannot be copied with: a control character orjson writes as \\uXXXX (every C0 but tab and
 line feed), or one json_safe escapes."""
 

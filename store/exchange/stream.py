@@ -40,7 +40,7 @@ from store.annotation.record import GROUP_FIELD, sort_key, state_of
 from store.annotation.record import stored_problem as record_problem
 from store.corpus.article import Article
 from store.db.group_reader import GroupReader
-from store.db.journal_format import read_database, replay
+from store.db.journal_format import check_record, read_database, replay
 from store.db.record_index import Stale
 from store.db.storage import quiet_gc
 from store.errors import StoreError
@@ -264,9 +264,8 @@ def _checked(group: str, tables: dict[str, dict[str, Any]]) -> tuple[str | None,
     """What `_ByArticle.rows` gives of a group's records (the recorded state, the annotation rows or None), each
     record checked as GroupReader.read checks it; rows False when one is refused."""
     for table, records in tables.items():
-        for record in records.values():  # (check_record's two steps, in line: a million records)
-            if (type(record) is not dict or record_problem(table, record) is not None
-                    or record.get(GROUP_FIELD) != group):
+        for record in records.values():
+            if check_record(record_problem, table, record) is not None or record.get(GROUP_FIELD) != group:
                 return None, False
     progress = list(tables.get(AnnotationSet.PROGRESS, {}).values())
     rows = list(tables.get(AnnotationSet.TABLE, {}).values())

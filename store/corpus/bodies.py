@@ -151,29 +151,47 @@ class BodyStore:
     def stream(self, refs: Iterable[list[int] | None], ids: Iterable[str] | None = None) -> Iterator[str | None]:
         """The bodies at `refs` (in file order for speed), read sequentially and checked; None where a ref is
         None. `ids`, the articles' ids, name the article in an error."""
-        handle = None
+        reader = TextReader(self.path)
         names = iter(ids) if ids is not None else None
         try:
             for ref in refs:
                 article_id = next(names, "?") if names is not None else "?"
-                if ref is None:
-                    yield None
-                    continue
-                if handle is None:
-                    handle = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115
-                offset, size = ref[0], ref[1] + ref[2]
-                if handle.tell() != offset:
-                    handle.seek(offset)
-                yield _decode(self.path, article_id, handle.read(size), ref)[0]
+                yield None if ref is None else reader.read(article_id, ref)[0]
         finally:
-            if handle is not None:
-                handle.close()
+            reader.close()
 
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+class TextReader:
+    """Article texts read in turn through one buffered handle (a pass over many articles, fastest in file
+    order), each checked as `BodyStore.texts` checks it; the file is opened at the first read (an OSError if it
+    cannot be) and closed by `close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: Any = None
+
+    def read(self, article_id: str, ref: list[int]) -> tuple[str, bytes]:
+        """(body, its UTF-8 bytes) of the article at `ref`; CorruptFileError naming the article and the file if
+        they are cut short, damaged, or not UTF-8."""
+        if self._handle is None:
+            self._handle = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
+        offset, nbody, nraw = ref[0], ref[1], ref[2]
+        if self._handle.tell() != offset:
+            self._handle.seek(offset)
+        data = self._handle.read(nbody + nraw)
+        body = _decode(self.path, article_id, data, ref)[0]
+        return body, data[:nbody] if nraw else data
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def _decode(path: Path, article_id: str, data: bytes, ref: list[int]) -> tuple[str, str]:
@@ -399,6 +417,10 @@ class StoredArticle(Article):
     @body.setter
     def body(self, value: str) -> None:
         self.__dict__["_body"] = value
+
+    def text_source(self) -> tuple[BodyStore, list[int]] | None:
+        """Where `body` is read from (the store and the ref), or None when it is held already."""
+        return None if "_body" in self.__dict__ else (self._bodies, self._ref)
 
     @property  # type: ignore[override]
     def raw(self) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
-import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from store.annotation.annotation_set import AnnotationSet
 from store.annotation.record import GROUP_FIELD, sort_key, state_of
 from store.annotation.record import stored_problem as record_problem
 from store.corpus.article import Article
+from store.corpus.bodies import BodyStore, StoredArticle, TextReader
 from store.db.group_reader import GroupReader
 from store.db.journal_format import check_record, read_database, replay
 from store.db.record_index import Stale
@@ -331,51 +331,33 @@ def items(selection: Selection, paragraph_direction: str) -> Iterator[Item]:
 
 
 class _Bodies:
-    """Article texts read in turn, each once: from bodies.bin as bytes (which the JSON writers copy instead of
-    encoding the text again) as well as text, checked as store.corpus.bodies checks them (the length, the crc32,
-    the text and the raw page after it UTF-8); at any doubt the article's own `body`, which says what is wrong."""
+    """Article texts read in turn, each once, from bodies.bin through one store.corpus.bodies.TextReader (checked
+    as an article's own `body` is), as text and as the UTF-8 bytes the JSON writers copy instead of encoding the
+    text again; an article whose body is held already, or a file that cannot be opened, gives its own `body`."""
 
     def __init__(self) -> None:
-        self._handle: IO[bytes] | None = None
-        self._store: Any = None
-        self._at = -1
+        self._store: BodyStore | None = None
+        self._reader: TextReader | None = None
 
     def read(self, article: Article) -> tuple[Article, bytes | None]:
         """A copy of `article` holding its body, and the body's UTF-8 bytes when read from bodies.bin."""
-        d = article.__dict__
-        ref, store = d.get("_ref"), d.get("_bodies")
-        read = self._read(store, ref) if "_body" not in d and ref is not None and store is not None else None
         copy = object.__new__(type(article))
-        copy.__dict__.update(d)
-        if read is None:
-            copy.body = article.body
-            return copy, None
-        copy.body = read[0]
-        return copy, read[1]
-
-    def _read(self, store: Any, ref: list[int]) -> tuple[str, bytes] | None:
-        try:
-            offset, nbody, nraw, crc = ref
-            if self._handle is None or store is not self._store:
+        copy.__dict__.update(article.__dict__)
+        source = article.text_source() if isinstance(article, StoredArticle) else None
+        if source is not None:
+            store, ref = source
+            if store is not self._store or self._reader is None:
                 self.close()
-                self._handle = open(store.path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
-                self._store = store
-            if self._at != offset:
-                self._handle.seek(offset)
-            data = self._handle.read(nbody + nraw)
-            self._at = offset + len(data)
-            if len(data) != nbody + nraw or zlib.crc32(data) != crc:
-                return None
-            utf8 = data[:nbody] if nraw else data
-            text = utf8.decode("utf-8")
-            if nraw:
-                data[nbody:].decode("utf-8")
-        except (OSError, TypeError, ValueError):  # (UnicodeDecodeError too)
-            self._at = -1
-            return None
-        return text, utf8
+                self._store, self._reader = store, TextReader(store.path)
+            try:
+                copy.body, utf8 = self._reader.read(article.id, ref)
+                return copy, utf8
+            except OSError:
+                self.close()
+        copy.body = article.body
+        return copy, None
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        self._handle, self._at = None, -1
+        if self._reader is not None:
+            self._reader.close()
+        self._store = self._reader = None

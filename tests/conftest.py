@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -337,8 +338,6 @@ async def until_suggestions_built(pilot, app, timeout: float = 10) -> None:
     """Until the app's suggestions are built and every reader on its stack shows them: they are built in the
     background once the user has been idle `app.IDLE_SECONDS` (a reader never waits for them), so a test that
     acts on suggestions waits for them as a user would. Fails if they are not built within `timeout` s."""
-    import time
-
     deadline = time.monotonic() + timeout
     while app._suggester is None or app._building:
         assert time.monotonic() < deadline, f"the suggestions were not built within {timeout} s"
@@ -351,8 +350,6 @@ async def until_told(pilot, app, text: str, timeout: float = 10) -> list[str]:
     """The app's notifications once one of them contains `text`, waiting for it at most `timeout` seconds:
     what background work tells (the suggestions are built once the user has been idle `app.IDLE_SECONDS`)
     may come after the screen that asked for it is drawn. Fails, listing what was told, if it never comes."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         await pilot.pause(0.05)

@@ -264,9 +264,11 @@ def bench_saves(run: Children, ws: Path, corpus: synth.Corpus, articles: list[st
         "first_save": figure(ours["first_save_ms"], "ms", median(saves), "a later save (p50)",
                              note="the first save of a process takes the writer lock and re-reads the database"),
         "p99_during_background_folds": figure(
-            p99(during), "ms", p99(floor), floor_what, goal="save_p99",
-            note=f"FOLD_BYTES lowered to 64 KiB so {ours['folds_seen']} folds of the whole database ran in the "
-                 f"background during {len(during)} saves (normally one per ~4 MiB of journal)"),
+            p99(during) if during else None, "ms", p99(floor), floor_what, goal="save_p99",  # (None: not met)
+            note=f"FOLD_BYTES lowered to 64 KiB (normally 4 MiB): {len(during)} of "
+                 f"{len(during) + len(ours['saves_between_folds_ms'])} saves ran while a background fold of the "
+                 f"whole database was running ({ours['folds_finished']} folds finished during them); the p99 is "
+                 "theirs"),
         "peak_memory": memory(ours["peak_mb"], tiny["peak_mb"], "the TinyDB baseline process",
                               note="ours includes Workspace.annotations()'s label check, which loads every "
                                    "annotator's database, as the app does at start"),

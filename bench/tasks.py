@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -121,16 +122,23 @@ def task_saves(p: dict) -> dict:
     os.close(floor_fd)
     os.unlink(ws.path / "annotations" / "floor.bin")
     store.db.journal.FOLD_BYTES = p["fold_bytes"]
-    folding, folds, inode = [], 0, os.stat(journal).st_ino
+    folding, calm, folds, inode = [], [], 0, os.stat(journal).st_ino
     for step in steps[p["steady"]:]:
+        before = _folding()
         ms, _ = timed(lambda s=step: _save(notes, s))
-        folding.append(ms)
+        (folding if before or _folding() else calm).append(ms)  # a fold ran during this save (or part of it)
         now = os.stat(journal).st_ino
         folds, inode = folds + (now != inode), now
     close_ms, _ = timed(ws.close)
     return {"open_ms": open_ms, "annotations_ms": notes_ms, "all_ms": count_ms, "annotations_before": count,
             "first_save_ms": first_ms, "saves_ms": saves, "kinds": kinds, "floor_ms": floors,
-            "saves_during_folds_ms": folding, "folds_seen": folds, "close_ms": close_ms}
+            "saves_during_folds_ms": folding, "saves_between_folds_ms": calm, "folds_finished": folds,
+            "close_ms": close_ms}
+
+
+def _folding() -> bool:
+    """Whether a background fold (store.db.journal's thread `fold-<annotator>`) is running now."""
+    return any(thread.name.startswith("fold-") for thread in threading.enumerate())
 
 
 def task_tinydb(p: dict) -> dict:

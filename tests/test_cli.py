@@ -34,6 +34,13 @@ def run_process(*args: str, workspace: Path | None = None, env: dict | None = No
                           env=full_env, timeout=60)
 
 
+def test_read_only_app_on_a_missing_workspace_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    out = run_process("--read-only", "--workspace", str(missing))
+    assert out.returncode == 1 and "no workspace here" in out.stderr and len(out.stderr.splitlines()) == 1
+    assert not missing.exists()
+
+
 def test_version_and_help() -> None:
     out = run_process("--version")
     assert out.returncode == 0 and out.stdout.startswith("tahqiq ")

@@ -56,6 +56,8 @@ def open_workspace(args: argparse.Namespace, seed: bool = False) -> Workspace:
 def may_create(args: argparse.Namespace, seed: bool = False) -> bool:
     """Only the app (and the server), `import` and the default workspace create a workspace; any other
     command on a folder that holds none says so (a mistyped --workspace must not look like an empty one)."""
+    if getattr(args, "read_only", False):
+        return False  # `--read-only` writes nothing, a new workspace least of all
     default = getattr(args, "workspace", None) is None and "TAHQIQ_WORKSPACE" not in os.environ
     return seed or default or args.command in (None, "import")
 

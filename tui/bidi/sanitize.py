@@ -26,7 +26,18 @@ _TABLE.update({c: ord(C1_SYMBOL) for c in range(0x80, 0xA0)})
 _TABLE.update({c: ord(C1_SYMBOL) for c in range(0xD800, 0xE000)})  # lone surrogates
 
 
-_UNSAFE = re.compile("[" + "".join(f"\\U{c:08x}" for c in sorted(_TABLE)) + "]")
+def _char_class(codes: set[int]) -> str:
+    """A regex character class of `codes`, written as ranges (2,000 single characters take ~10 ms to compile)."""
+    ranges: list[list[int]] = []
+    for c in sorted(codes):
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]"
+
+
+_UNSAFE = re.compile(_char_class(set(_TABLE)))
 """Any character `_TABLE` replaces (a scan much faster than `translate` over text that has none)."""
 
 

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.usefixtures("quiet_waits")  # Pilot waits for the app, 
 
 
 def test_serve_is_a_tahqiq_command_bound_to_loopback_by_default() -> None:
-    from tui.cli.entry import COMMANDS, build_parser
+    from tui.cli.entry import build_parser, commands
 
     args = build_parser().parse_args(["serve"])
     assert (args.command, args.host, args.port, args.public_url, args.annotator_header) == (
         "serve", "127.0.0.1", 8000, None, None)
-    assert "serve" in COMMANDS
+    assert "serve" in commands()
     args = build_parser().parse_args(["--workspace", "W", "--bidi", "terminal", "serve", "--port", "9000",
                                       "--annotator", "alice"])
     assert (args.workspace, args.bidi, args.port, args.annotator) == ("W", "terminal", 9000, "alice")

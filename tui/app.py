@@ -6,17 +6,15 @@ import gc
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
-from textual.widgets import HelpPanel
 
 from store import StoreError, Workspace
 from store.annotation.history import Change, History
-from store.assist.claim_rules import ClaimRule, load_rules
-from store.assist.suggest import Suggester
 from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
 from store.text.direction import paragraph_rule
@@ -24,6 +22,10 @@ from store.wording import counted
 from tui.bidi import DisplayOptions, inert
 from tui.palette import BindingCommands
 from tui.screens.library import LibraryScreen
+
+if TYPE_CHECKING:  # (imported where first used: not needed for the first screen)
+    from store.assist.claim_rules import ClaimRule
+    from store.assist.suggest import Suggester
 
 
 class TahqiqApp(App[None]):
@@ -129,6 +131,8 @@ class TahqiqApp(App[None]):
 
     def action_toggle_keys(self) -> None:
         """Show the keys panel, or hide it if it is shown (`?`)."""
+        from textual.widgets import HelpPanel  # (with Markdown: ~30 ms the first screen need not wait for)
+
         panels = self.screen.query(HelpPanel)
         if panels:
             panels.remove()
@@ -137,6 +141,8 @@ class TahqiqApp(App[None]):
 
     def action_hide_keys(self) -> None:
         """Escape closes the keys panel first; without one, escape goes on to the screen."""
+        from textual.widgets import HelpPanel
+
         panels = self.screen.query(HelpPanel)
         if not panels:
             raise SkipAction()
@@ -277,6 +283,8 @@ class TahqiqApp(App[None]):
         """Entity suggestions for this annotator, built on first use (it reads everyone's annotations)."""
         with self._suggester_lock:
             if self._suggester is None:
+                from store.assist.suggest import Suggester  # (after the first screen: see _after_first_screen)
+
                 in_thread = threading.current_thread() is not threading.main_thread()
                 built = Suggester(self.workspace, self.annotator, pause=self._wait_until_idle if in_thread else None)
                 with self._pending_lock:
@@ -290,6 +298,8 @@ class TahqiqApp(App[None]):
     def claim_rules(self) -> list[ClaimRule]:
         """The workspace's claim-marking rules (claim_rules.toml)."""
         if self._claim_rules is None:
+            from store.assist.claim_rules import load_rules
+
             self._claim_rules = load_rules(self.workspace.path)
         return self._claim_rules
 

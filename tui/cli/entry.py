@@ -1,36 +1,60 @@
 """The `tahqiq` entry point: one parser made of every command group's subcommands, and the app itself
-when no command is given."""
+when no command is given (then the groups are not imported: see `parse_args`)."""
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable
 
 from store import CorruptFileError, LockedError, StoreError
-from tui.cli import agreement, corpus, doctor, exchange, serve
 from tui.cli.common import add_annotator_option, add_workspace_option, default_annotator, human, open_workspace
 from tui.cli.serve import die_with_server
 from tui.terminal import explicit_bidi
 
-GROUPS = (corpus, exchange, agreement, serve, doctor)
-"""Each command group adds its subcommands (`add_parsers`) and names what runs them (`COMMANDS`)."""
-COMMANDS = {name: run for group in GROUPS for name, run in group.COMMANDS.items()}
+GROUPS = ("corpus", "exchange", "agreement", "serve", "doctor")
+"""The command groups, modules of tui.cli: each adds its subcommands (`add_parsers`) and names what runs them
+(`COMMANDS`)."""
+
+
+def _groups() -> list:
+    return [importlib.import_module(f"tui.cli.{name}") for name in GROUPS]
+
+
+def commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    """What runs each command, by name."""
+    return {name: run for group in _groups() for name, run in group.COMMANDS.items()}
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # (~15 ms every start would pay otherwise)
+
     try:
         return version("tahqiq")
     except PackageNotFoundError:
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _VersionAction(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"tahqiq {_version()}")
+        parser.exit()
+
+
+def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:
+    """The whole parser; without the commands, one for the app's own options only (see `parse_args`)."""
     parser = argparse.ArgumentParser(
-        prog="tahqiq", description="Browse and annotate Arabic news articles in the terminal.")
-    parser.add_argument("--version", action="version", version=f"tahqiq {_version()}")
+        prog="tahqiq", description="Browse and annotate Arabic news articles in the terminal.",
+        add_help=with_commands, exit_on_error=with_commands)
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     add_workspace_option(parser, suppress=False)
     add_annotator_option(parser, suppress=False)
     parser.add_argument("--bidi", choices=["app", "terminal"], default="app",
@@ -39,10 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-shaping", action="store_true", help="do not join Arabic letters")
     parser.add_argument("--read-only", action="store_true",
                         help="open to look only, nothing is saved (for a workspace with a damaged file)")
+    if not with_commands:
+        parser.add_argument("rest", nargs=argparse.REMAINDER)
+        parser.set_defaults(command=None)
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in GROUPS:
+    for group in _groups():
         group.add_parsers(sub)
     return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line. The app's own options (no command, no help) are read without the commands' parsers:
+    these import the export formats, the doctor and the server (~40 ms of every start); anything else, errors
+    included, goes to the whole parser."""
+    try:
+        args, unknown = build_parser(with_commands=False).parse_known_args(argv)
+    except argparse.ArgumentError:
+        args, unknown = None, True
+    if args is None or args.rest or unknown:
+        return build_parser().parse_args(argv)
+    del args.rest
+    return args
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -95,9 +137,9 @@ def _offer_read_only(exc: CorruptFileError) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     die_with_server()  # a `tahqiq serve` session: end with the server, even if it is killed
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
-        return COMMANDS.get(args.command, run_app)(args)
+        return (run_app if args.command is None else commands()[args.command])(args)
     except StoreError as exc:
         print(f"tahqiq: error: {human(str(exc))}", file=sys.stderr)
         return 1

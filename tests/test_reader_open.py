@@ -108,7 +108,7 @@ async def test_the_reader_is_usable_while_the_suggestion_index_is_being_built(wo
     body = ws.article(SPEAKER).body
     start = body.index(DGSN)
     ws.annotations("carol").add_entity(SPEAKER, start, start + len(DGSN), "ORG")
-    monkeypatch.setattr("tui.app.Suggester", GatedSuggester)
+    monkeypatch.setattr("store.assist.suggest.Suggester", GatedSuggester)  # (imported where the app builds it)
     GatedSuggester.gate.set()
     GatedSuggester.threads.clear()
     app = make_app(ws, "alice")

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from store import StoreError, Workspace
 from store.team.agreement import (
@@ -23,6 +23,7 @@ from store.team.agreement import (
     report,
 )
 from tui.screens.base import AppScreen
+from tui.widgets.footer import Footer
 
 
 def compute(workspace_path: Path, annotators: list[str] | None) -> dict[str, Any]:

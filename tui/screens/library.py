@@ -9,7 +9,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Label, ProgressBar
+from textual.widgets import Header, Input, Label, ProgressBar
 
 from store import StoreError
 from store.search.index import SearchIndex
@@ -30,6 +30,7 @@ from tui.triage import Triage
 from tui.widgets.article_table import ArticleTable, columns_for
 from tui.widgets.bidi_input import BidiInput
 from tui.widgets.bidi_label import BidiLabel
+from tui.widgets.footer import Footer
 
 POLL_SECONDS = 2.0
 """How often the library checks for teammates' saves."""

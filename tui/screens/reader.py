@@ -14,7 +14,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Label, OptionList
+from textual.widgets import Header, Label, OptionList
 
 from store import Annotation, StoreError
 from store.annotation.history import History
@@ -38,6 +38,7 @@ from tui.triage import Triage
 from tui.widgets.annotation_panel import AnnotationPanel
 from tui.widgets.article_view import ArticleView, Highlight
 from tui.widgets.bidi_label import BidiLabel
+from tui.widgets.footer import Footer
 
 PANEL_MIN_WIDTH = 100
 """Below this many columns the side panel starts hidden (the panel key shows it)."""

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 
 from store import StoreError
 from store.annotators import GOLD
@@ -15,6 +15,7 @@ from store.wording import counted
 from tui.bidi import display_options
 from tui.screens.base import AppScreen
 from tui.widgets.bidi_label import BidiLabel
+from tui.widgets.footer import Footer
 
 
 class ReviewScreen(AppScreen):

@@ -41,3 +41,11 @@ def test_a_command_still_gets_the_whole_parser() -> None:
 
     args = parse_args(["--workspace", "W", "export", "--format", "jsonl"])
     assert (args.command, args.format, args.workspace) == ("export", "jsonl", "W")
+
+
+def test_opening_the_reader_imports_no_export_code() -> None:
+    code = "import sys\nimport tui.app, tui.screens.reader\nprint('\\n'.join(sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stdout.split())
+    assert "tui.screens.reader" in loaded and not any(m.startswith("store.exchange") for m in loaded)

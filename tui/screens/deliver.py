@@ -21,7 +21,6 @@ from textual.screen import Screen
 
 from store import StoreError, Workspace
 from store.db.atomic import write_atomic
-from store.exchange import export
 from store.wording import counted
 
 EXPORT_FORMAT = "jsonl"
@@ -30,6 +29,8 @@ EXPORT_FORMAT = "jsonl"
 def export_text(workspace_path: Path, fmt: str = EXPORT_FORMAT) -> tuple[str, int]:
     """Everyone's annotations in `fmt` as one string, and the number of records. Opens its own Workspace,
     so it can run in a worker thread without sharing the app's database handles."""
+    from store.exchange import export  # not at the top: the reader imports this module, and opens ~30 ms sooner
+
     workspace = Workspace.open(workspace_path)
     try:
         out = io.StringIO()

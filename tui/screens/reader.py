@@ -21,7 +21,6 @@ from store.annotation.history import History
 from store.annotation.record import Kind, state_of
 from store.assist.claim_rules import candidates
 from store.assist.suggest import Suggestion
-from store.exchange.records import Item, to_record
 from store.search.query import find
 from store.text.normalize import find_all
 from store.text.sentences import sentence_at
@@ -448,6 +447,8 @@ class ReaderScreen(AppScreen):
 
     def action_copy_annotations(self) -> None:
         """Copy this article's annotations as our JSON record (the `json` export format)."""
+        from store.exchange.records import Item, to_record  # not at the top: store.exchange costs opening ~50 ms
+
         item = Item(self.article, self.notes.annotator, self.notes.state(self.article.id),
                     self.notes.for_article(self.article.id), self.schema.paragraph_direction)
         self._copy(json.dumps(to_record(item), ensure_ascii=False, indent=1), "annotations")

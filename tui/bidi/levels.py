@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import compress
+from itertools import chain, compress, repeat
 
 from bidi import get_display
 
@@ -99,13 +99,73 @@ def _parse_common(dump: str, n: int) -> tuple[list[str], list[int], list[tuple[i
     return classes, list(digits.encode("ascii").translate(_DIGITS)), [(0, n, int(level))]
 
 
+LETTER_RUNS = re.compile("[\u0621-\u064a\u0671-\u06d3](?: ?[\u0621-\u064a\u0671-\u06d3])+"
+                         "|[A-Za-z](?: ?[A-Za-z])+")
+"""Two or more Arabic letters (all of class AL) or Latin ones (class L), with at most one space (WS) between two
+letters: a "letter run", which python-bidi is given cut to its first letter.
+
+UAX #9 gives each letter of a run the level of the first: the W rules change a class the same way for each (AL to
+R) and ask whether a strong class comes before a number or inside brackets, never how many; a space between two
+letters of the same class takes their direction (N1), hence their level (I1-I2). Cutting a run changes no other
+character's level either: what each sees around it (the nearest strong classes, brackets, separators between
+numbers) stays the same."""
+_RUN_CLASS = {True: "L", False: "AL"}  # by whether the run is ASCII
+
+
+def _shorten(text: str, runs: list[tuple[int, int]]) -> str:
+    """`text` with each of `runs` cut to its first letter."""
+    pieces = []
+    done = 0
+    for s, e in runs:
+        pieces.append(text[done:s + 1])
+        done = e
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _lengthen(text: str, runs: list[tuple[int, int]], short: Levels) -> Levels | None:
+    """`short`, the levels of `text` with each of `runs` cut to its first letter, for the whole of `text`; None if
+    python-bidi gave a run's letter an unexpected class."""
+    counts = [1] * len(short.levels)  # how many code points of `text` each one of the short text stands for
+    cut = 0
+    for s, e in runs:
+        if short.classes[s - cut] != _RUN_CLASS[text[s].isascii()]:
+            return None
+        counts[s - cut] = e - s
+        cut += e - s - 1
+    classes = list(chain.from_iterable(map(repeat, short.classes, counts)))
+    space = text.find(" ")
+    while space != -1:  # the spaces inside runs (U+0020 is WS everywhere)
+        classes[space] = "WS"
+        space = text.find(" ", space + 1)
+    paras = short.para_levels
+    if paras.count(short.base_level) == len(paras):  # every paragraph at the first one's level
+        paras = [short.base_level] * len(text)
+    else:
+        paras = list(chain.from_iterable(map(repeat, paras, counts)))
+    return Levels(list(chain.from_iterable(map(repeat, short.levels, counts))), classes, paras, short.base_level)
+
+
 def resolve(text: str, direction: Direction = "auto") -> Levels:
     """Resolve bidi levels of `text` under `direction` (see tui.bidi.direction): "auto" = rules P2/P3 for each
     paragraph; a rule that imposes a direction on `text` fixes the base level of the whole text, which is then
-    resolved with it forced."""
+    resolved with it forced.
+
+    python-bidi resolves `text` with each letter run (`LETTER_RUNS`) cut to its first letter, whose level the
+    rest of the run takes (`_lengthen`): a shorter dump to make and read."""
     forced = imposed_direction(text, direction)
     if not text:
         return Levels([], [], [], 1 if forced == "rtl" else 0)
+    runs = [m.span() for m in LETTER_RUNS.finditer(text)]
+    if runs:
+        levels = _lengthen(text, runs, _resolve_dump(_shorten(text, runs), forced))
+        if levels is not None:
+            return levels
+    return _resolve_dump(text, forced)
+
+
+def _resolve_dump(text: str, forced: str | None) -> Levels:
+    """`resolve` of non-empty `text` from python-bidi's dump of it."""
     dump = get_display(text, base_dir=_BASE_DIR[forced], debug=True)
     data = text.encode("utf-8", "surrogatepass")
     n = len(data)

@@ -19,9 +19,11 @@ cluster (what Textual's compositor measures). Two exceptions keep the bidi algor
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
-from itertools import accumulate, chain, repeat
+from itertools import repeat
+from operator import add
 
 import regex
 from bidi.mirror import MIRRORED
@@ -29,7 +31,7 @@ from rich.cells import cell_len
 
 from tui.bidi.direction import Direction
 from tui.bidi.levels import REMOVED_CLASSES, resolve
-from tui.bidi.lines import Cell, VisualLine
+from tui.bidi.lines import Cell, VisualLine, make_cells
 from tui.bidi.reorder import line_levels, reorder
 from tui.bidi.sanitize import BIDI_CONTROLS, REVEAL_SYMBOLS
 from tui.bidi.shaping import ALEFS, LAM_LIKE, lam_alef, shape
@@ -40,11 +42,16 @@ BREAK_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2
 _ZERO_WIDTH_SYMBOLS = {"\u2028": "↵", "\u2029": "¶"}
 DOTTED_CIRCLE = "\u25cc"
 _GRAPHEME = regex.compile(r"\X")
+_NOT_OTHERS = regex.compile(r"[^\p{Grapheme_Cluster_Break=Other}]+")
+"""Code points that may share a grapheme cluster: two code points of Grapheme_Cluster_Break Other are always in
+two clusters (rule GB999)."""
 _PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
 _JOINERS = frozenset("\u200c\u200d")
-_SLOW_OR_LAM_ALEF = regex.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "\t]|[" + LAM_LIKE + "](?=[" + ALEFS + "])")
-"""What make_units leaves to `_unit_at` besides clusters and X9-removed characters: bidi controls, TAB, a lam
-before an alef (a lam-alef ligature if the lam is shaped initial or medial, see `lam_alef`)."""
+_SLOW = re.compile("[" + re.escape("".join(sorted(BIDI_CONTROLS | set(MIRRORED)))) + "\t]|[" + LAM_LIKE
+                   + "](?=[" + ALEFS + "])")
+"""What make_units leaves to `_unit_at` besides clusters and X9-removed characters: bidi controls, TAB, a
+character that may be mirrored, a lam before an alef (a lam-alef ligature if the lam is shaped initial or medial,
+see `lam_alef`)."""
 
 VIS, SPACE, HIDDEN = 0, 1, 2
 
@@ -68,20 +75,46 @@ def _visible(text: str) -> tuple[str, int]:
 
 
 @lru_cache(maxsize=8192)
-def _width_text(text: str) -> tuple[int, str]:
-    """`_visible(text)` as the (width, text) tail of a Unit."""
-    drawn, w = _visible(text)
-    return w, drawn
+def _plain_unit(ch: str, form: str) -> tuple[int, int, str]:
+    """(kind, width, drawn text) of the unit of a code point `ch`, shaped as `form`, that is a grapheme on its own
+    and not left to `_unit_at` (`_SLOW`): a break space or a visible code point, never mirrored."""
+    if ch in BREAK_SPACES:
+        return SPACE, 1, " "
+    drawn, w = _visible(form)
+    return VIS, w, drawn
 
 
-def cluster_ends(text: str) -> list[int]:
-    """For each code point of `text`, the end of the extended grapheme cluster (UAX #29) holding it."""
+def multi_clusters(text: str) -> list[tuple[int, int]]:
+    """Spans [start, end) of the extended grapheme clusters (UAX #29) of `text` holding more than one code point.
+
+    Only stretches around code points that are not Other (`_NOT_OTHERS`) are split into clusters: each run of
+    them with the code point either side, stretches that overlap merged. A stretch then starts and ends between
+    two Others (or at an end of the text), where no rule looks across."""
     if text.isascii() and "\r\n" not in text:
-        return list(range(1, len(text) + 1))
-    sizes = list(map(len, _GRAPHEME.findall(text)))
-    if len(sizes) == len(text):
-        return list(range(1, len(text) + 1))
-    return list(chain.from_iterable(map(repeat, accumulate(sizes), sizes)))
+        return []
+    stretches: list[list[int]] = []
+    for run in _NOT_OTHERS.finditer(text):
+        a, b = max(0, run.start() - 1), run.end() + 1
+        if stretches and a < stretches[-1][1]:
+            stretches[-1][1] = b
+        else:
+            stretches.append([a, b])
+    spans = []
+    for a, b in stretches:
+        for cluster in _GRAPHEME.findall(text[a:b]):
+            if len(cluster) > 1:
+                spans.append((a, a + len(cluster)))
+            a += len(cluster)
+    return spans
+
+
+def cluster_ends(text: str, clusters: list[tuple[int, int]]) -> list[int]:
+    """For each code point of `text`, the end of the extended grapheme cluster holding it, given the clusters of
+    more than one code point (`multi_clusters`)."""
+    ends = list(range(1, len(text) + 1))
+    for s, e in clusters:
+        ends[s:e] = repeat(e, e - s)
+    return ends
 
 
 @lru_cache(maxsize=4096)
@@ -94,15 +127,16 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
     """Split a paragraph into units, one per grapheme cluster (see the module doc for the exceptions).
     Brackets are mirrored here (L4): their level is not changed by L1.
 
-    Code points that are a grapheme on their own, neither a bidi control, X9-removed, a TAB nor a lam that may
-    join an alef, make one unit each, in bulk; `_unit_at` makes the others one by one."""
-    ends = cluster_ends(text)
+    Code points that are a grapheme on their own, neither a bidi control, X9-removed, a TAB, mirrored nor a lam
+    that may join an alef, make one unit each, in bulk (`_plain_unit`); `_unit_at` makes the others one by one."""
+    clusters = multi_clusters(text)
+    ends = cluster_ends(text, clusters)
     n = len(text)
-    special = [m.start() for m in _SLOW_OR_LAM_ALEF.finditer(text)]
+    special = [m.start() for m in _SLOW.finditer(text)]
     if not REMOVED_CLASSES.isdisjoint(classes):
         special += [k for k in range(n) if classes[k] in REMOVED_CLASSES]
-    if len(set(ends)) != n:  # a cluster of more than one code point: all but its last code point
-        special += [k for k in range(n) if ends[k] != k + 1]
+    for s, e in clusters:  # a cluster of more than one code point: all but its last code point
+        special += range(s, e - 1)
     special.sort()
     special.append(n)
     units: list[Unit] = []
@@ -111,10 +145,8 @@ def make_units(text: str, levels: list[int], classes: list[str], shaped: list[st
         if s < i:
             continue  # inside the unit made last
         if s > i:
-            units += [(SPACE, k, k + 1, 1, " ") if text[k] in BREAK_SPACES
-                      else (VIS, k, k + 1, *_width_text(MIRRORED[text[k]] if mirror and levels[k] % 2
-                                                        and text[k] in MIRRORED else shaped[k]))
-                      for k in range(i, s)]
+            kinds, widths, drawn = zip(*map(_plain_unit, text[i:s], shaped[i:s]))
+            units += zip(kinds, range(i, s), range(i + 1, s + 1), widths, drawn)
         if s == n:
             break
         unit = _unit_at(text, levels, classes, shaped, ends, s, min(TAB_WIDTH, width), reveal, mirror)
@@ -211,7 +243,7 @@ def _hung(units: list[Unit], a: int, b: int, last: bool, width: int) -> set[int]
     hung = set()
     if b <= a or units[b - 1][KIND] == VIS:
         return hung
-    used = sum([u[WIDTH] for u in units[a:b]])
+    used = sum([u[WIDTH] for u in units[a:b]]) if last else 0  # only the last line keeps spaces that fit
     k = b - 1
     while k >= a and units[k][KIND] != VIS:
         if units[k][KIND] == SPACE and (not last or used > width):
@@ -247,9 +279,15 @@ def layout_paragraph(text: str, offset: int, index: int, width: int, direction: 
         hung = _hung(units, a, b, last, width)
         if plain:
             line = units[a:b]
-            order = reorder([final[u[START] - start] for u in line]) if reorder_lines else range(len(line))
-            keep = len(line) - len(hung)  # hung spaces: the last units of the line
-            drawn = [line[pos] for pos in order if pos < keep] if hung else [line[pos] for pos in order]
+            if not reorder_lines:
+                order = range(len(line))
+            elif len(line) == end - start:  # one code point per unit
+                order = reorder(final)
+            else:
+                order = reorder([final[u[START] - start] for u in line])
+            if hung:  # hung spaces: the last units of the line
+                order = filter((len(line) - len(hung)).__gt__, order)
+            drawn = list(map(line.__getitem__, order))
         else:
             items = [k for k in range(a, b)
                      if units[k][KIND] != HIDDEN or classes[units[k][START]] not in REMOVED_CLASSES]
@@ -260,11 +298,20 @@ def layout_paragraph(text: str, offset: int, index: int, width: int, direction: 
             order = reorder(item_levels) if reorder_lines else range(len(items))
             drawn = [units[items[pos]] for pos in order
                      if units[items[pos]][KIND] != HIDDEN and items[pos] not in hung]
-        cells = [Cell(t, offset + s, offset + e, w) for _, s, e, w, t in drawn]
-        used = sum([u[WIDTH] for u in drawn])
+        cells, used = _cells(drawn, offset)
         indent = max(0, width - used) if rtl and reorder_lines else 0
         out.append(VisualLine(cells, indent, rtl, offset + start, offset + end, index))
     return out
+
+
+def _cells(drawn: list[Unit], offset: int) -> tuple[list[Cell], int]:
+    """The cells of units `drawn` (of a paragraph starting at `offset`), and their width."""
+    if not drawn:
+        return [], 0
+    _, starts, ends, widths, texts = zip(*drawn)
+    if offset:
+        starts, ends = map(add, starts, repeat(offset)), map(add, ends, repeat(offset))
+    return make_cells(texts, starts, ends, widths), sum(widths)
 
 
 def _fill_removed(levels: list[int | None], base: int) -> list[int]:

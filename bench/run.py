@@ -64,6 +64,8 @@ TARGETS: dict[str, tuple[str, float, str, str]] = {
     "export": ("ratio", 1.5, "x", "export of every annotation (jsonl, json) against json.dumps of the same records"),
     "export_memory": ("absolute", 300, "MB", "peak memory of the export process"),
     "article_layout": ("absolute", 10, "ms", "layout of a ~2,000-character article's first screen (30 rows)"),
+    "scroll_page": ("absolute", 16, "ms", "PageDown in the reader to the next page drawn (a long article, 100x30, "
+                    "a headless app: Textual's rendering without a terminal), beside Textual's TextArea"),
     "save_p99": ("ratio", 3, "x", "p99 of saving one annotation against the write+fdatasync floor of the same "
                  "bytes, also while the journal folds"),
     "serve_first_screen": ("absolute", 3000, "ms", "`tahqiq serve`, 20 sessions opened at once: the slowest "
@@ -382,6 +384,26 @@ def bench_article(run: Children, ws: Path, articles: list[str]) -> dict:
     }
 
 
+def bench_scroll(run: Children) -> dict:
+    """PageDown in the reader, page after page of a long article, beside Textual's own TextArea."""
+    folder = run.scratch / "scroll"
+    folder.mkdir()
+    try:
+        got = run.task("scroll", scratch=str(folder), chars=60_000, width=100, height=30, pages=20)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    what = "Textual's TextArea (read-only, soft wrap) holding the same text, paged the same way"
+    return {
+        "what": f"median of 20 PageDowns in an article of {got['chars']:,} characters, from the key to the next "
+                "page drawn",
+        "page": figure(median(got["ours_ms"]), "ms", median(got["textarea_ms"]), what, "scroll_page"),
+        "page_cpu": figure(median(got["ours_cpu_ms"]), "ms", median(got["textarea_cpu_ms"]), what + " (CPU)",
+                           note="the process's CPU time over the same interval"),
+        "details": {"pages_ms": [rounded(x) for x in got["ours_ms"]],
+                    "textarea_pages_ms": [rounded(x) for x in got["textarea_ms"]]},
+    }
+
+
 def bench_export(run: Children, ws: Path) -> dict:
     """store.exchange.export to jsonl and json, beside json.dumps of the very records written."""
     out: dict = {}
@@ -488,6 +510,7 @@ def run_all(args: argparse.Namespace, scratch: Path, ws: Path) -> dict:
         "open_small": lambda: bench_open_small(scratch, args.open_timeout),
         "search": lambda: bench_search(run, ws, jsonl, *words),
         "article": lambda: bench_article(run, ws, mine[len(mine) // 2:][:20]),
+        "scroll": lambda: bench_scroll(run),
         "export": lambda: bench_export(run, ws),
         "agreement": lambda: bench_agreement(run, ws),
         "existing_benchmarks": lambda: bench_existing(run),

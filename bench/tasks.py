@@ -324,6 +324,67 @@ def task_bench_suggest(p: dict) -> dict:
     return bench_suggest.run(p.get("strings", 50_000))
 
 
+def task_scroll(p: dict) -> dict:
+    """PageDown in the reader on a long article, in a headless app (Textual's own rendering, no terminal): ms
+    from the key to the next page drawn, per page; beside the same in Textual's TextArea holding the same text."""
+    import asyncio
+
+    from textual.app import App
+    from textual.widgets import TextArea
+
+    from bench.bench_layout import synthetic
+    from store import Workspace
+    from tui.app import make_app
+    from tui.screens.reader import ReaderScreen
+
+    text = synthetic(p["chars"])
+    folder = Path(p["scratch"])
+    jsonl = folder / "long.jsonl"
+    jsonl.write_text(json.dumps({"id": "long", "title": "مقال طويل", "text": text}, ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+    ws = Workspace.open(folder / "ws")
+    ws.import_paths([jsonl])
+    (long_id,) = ws.catalog().ids
+
+    async def pages(app, count: int) -> list[float]:
+        view = app.screen.focused  # (the reader's ArticleView; the TextArea)
+        times, cpu = [], []
+        for _ in range(count):
+            start, before, used = time.perf_counter(), view.scroll_offset, time.process_time()
+            app.simulate_key("pagedown")
+            while view.scroll_offset == before:  # (the key handled: the view scrolled)
+                await asyncio.sleep(0)
+            drawn = asyncio.get_running_loop().create_future()
+            app.screen.call_after_refresh(lambda d=drawn: d.done() or d.set_result(None))
+            await drawn
+            times.append(ms_since(start))
+            cpu.append((time.process_time() - used) * 1000)
+        return times, cpu
+
+    async def ours() -> tuple[list[float], list[float]]:
+        app = make_app(ws, "bench")
+        async with app.run_test(size=(p["width"], p["height"])) as pilot:
+            await pilot.pause()
+            app.push_screen(ReaderScreen(long_id))
+            await pilot.pause(0.5)
+            return await pages(app, p["pages"])
+
+    class Plain(App):
+        def compose(self):
+            yield TextArea(text, read_only=True, soft_wrap=True)
+
+    async def plain() -> tuple[list[float], list[float]]:
+        app = Plain()
+        async with app.run_test(size=(p["width"], p["height"])) as pilot:
+            await pilot.pause(0.5)
+            return await pages(app, p["pages"])
+
+    mine, theirs = asyncio.run(ours()), asyncio.run(plain())
+    ws.close()
+    return {"ours_ms": mine[0], "ours_cpu_ms": mine[1], "textarea_ms": theirs[0], "textarea_cpu_ms": theirs[1],
+            "chars": len(text)}
+
+
 def task_idle(p: dict) -> dict:
     """Import what the in-process benchmarks import and stop: the interpreter's own peak memory."""
     import bidi  # noqa: F401

@@ -24,7 +24,7 @@ from store.annotation.entity_counts import write_entity_counts
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
 from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
-from store.db.storage import Stamp, dumps, file_stamp, loads
+from store.db.storage import Stamp, dumps, file_stamp, loads, quiet_gc
 
 SUMMARY_SUFFIX = ".summary"
 PAUSE_EVERY = 500
@@ -52,7 +52,12 @@ class Summary(NamedTuple):
     @classmethod
     def of(cls, value: list) -> Summary:
         """The summary as written in JSON (a list, labels a list), as in the summary file and journal lines."""
-        return cls(value[0], value[1], value[2], value[3], value[4], tuple(value[5]))
+        return _new(cls, (value[0], value[1], value[2], value[3], value[4], tuple(value[5])))
+
+
+_new = tuple.__new__
+"""`_new(Summary, fields)`: a Summary from the tuple of its six fields, without the call of the named tuple's
+Python `__new__` (a summary file holds one per article its annotator touched: ~15,000 at 100,000 articles)."""
 
 
 def article_summary(annotations: Iterable[Mapping[str, Any]], state: str | None) -> Summary | None:
@@ -167,11 +172,13 @@ class SummaryReader:
     def _load_file(self, db: tuple[int, int, int] | None) -> bool:
         self._summaries = None
         try:
-            data = loads(summary_path(self.db_path).read_bytes())
-            stamp = data["stamp"]
-            if data["version"] != VERSION or db is None or stamp[0] != list(db):
-                return False
-            summaries = {k: Summary.of(v) for k, v in data["articles"].items()}
+            with quiet_gc(freeze=False):  # (tens of thousands of small lists and tuples at once: see quiet_gc)
+                data = loads(summary_path(self.db_path).read_bytes())
+                stamp = data["stamp"]
+                if data["version"] != VERSION or db is None or stamp[0] != list(db):
+                    return False
+                summaries = {k: _new(Summary, (v[0], v[1], v[2], v[3], v[4], tuple(v[5])))  # (Summary.of, inlined)
+                             for k, v in data["articles"].items()}
             j_ino, j_off = stamp[1], stamp[2]
         except (OSError, ValueError, KeyError, IndexError, TypeError):
             return False

@@ -111,8 +111,8 @@ class LibraryRows:
         self.workspace, self.annotator, self.team = workspace, annotator, team
         self._lock = threading.Lock()
         self._list: list[ArticleRow] = []
-        self._at: dict[str, int] = {}
-        """Article id -> its row's place in the list."""
+        self._at: dict[str, int] | None = None
+        """Article id -> its row's place in the list (made at the first refresh after a rebuild)."""
         self._basis: tuple = ()
         self._seen: dict[str, dict[str, Summary]] = {}
 
@@ -142,30 +142,42 @@ class LibraryRows:
                 changed: set[str] = set()
                 for name, now in watched.items():
                     before = self._seen.get(name, {})
+                    if now == before:  # (compared in C: most annotators saved nothing since)
+                        continue
                     changed.update(k for k, v in now.items() if before.get(k) != v)
                     changed.update(before.keys() - now.keys())
-                for article_id in changed:
-                    at = self._at.get(article_id)
-                    if at is not None:  # a new row in the slot: a reader of the list never sees one half-filled
-                        old = self._list[at]
-                        row = ArticleRow(old.id, old.title, old.source, old.date, assigned=old.assigned)
-                        _fill(row, self.annotator, summaries, own)
-                        self._list[at] = row
+                if changed:
+                    self._refill(changed, summaries, own)
             self._seen = {name: dict(now) for name, now in watched.items()}
             return self._list
 
-    def _rebuild(self, catalog, assignment: dict, summaries: dict[str, dict[str, Summary]],
+    def _rebuild(self, catalog, assignment: dict[str, list[str]], summaries: dict[str, dict[str, Summary]],
                  own: dict[str, Summary]) -> None:
         me = self.annotator
-        self._list = [ArticleRow(i, t, s, d, assigned=me in assignment.get(i, ()))
-                      for i, t, s, d in zip(catalog.ids, catalog.titles, catalog.sources, catalog.dates)]
-        self._at = {row.id: n for n, row in enumerate(self._list)}
-        touched = set(own)
-        for now in summaries.values():
-            touched.update(now)
-        for row in self._list:
-            if row.id in touched:
-                _fill(row, me, summaries, own)
+        touched = _figures(me, summaries, own)
+        assigned = {i for i, names in assignment.items() if me in names}
+        rows: list[ArticleRow] = []
+        for i, t, s, d in zip(catalog.ids, catalog.titles, catalog.sources, catalog.dates):
+            figures = touched.get(i)
+            if figures is None:  # (all arguments positional: keywords or *figures would slow 100,000 calls)
+                rows.append(ArticleRow(i, t, s, d, "not started", None, None, 0, 0, NOBODY, NOBODY, NOBODY,
+                                       i in assigned))
+            else:
+                state, credibility, mean, entities, claims, labels, annotators, done_by = figures
+                rows.append(ArticleRow(i, t, s, d, state, credibility, mean, entities, claims, labels, annotators,
+                                       done_by, i in assigned))
+        self._list, self._at = rows, None
+
+    def _refill(self, changed: set[str], summaries: dict[str, dict[str, Summary]],
+                own: dict[str, Summary]) -> None:
+        """New rows for the articles `changed` (a reader of the list never sees one half-filled)."""
+        if self._at is None:
+            self._at = {row.id: n for n, row in enumerate(self._list)}
+        for article_id, figures in _figures(self.annotator, summaries, own, changed).items():
+            at = self._at.get(article_id)
+            if at is not None:
+                old = self._list[at]
+                self._list[at] = ArticleRow(old.id, old.title, old.source, old.date, *figures, old.assigned)
 
 
 _SETS: dict[frozenset[str], frozenset[str]] = {}
@@ -177,33 +189,74 @@ def _shared(names: frozenset[str]) -> frozenset[str]:
     return _SETS.setdefault(names, names)
 
 
-def _fill(row: ArticleRow, annotator: str, summaries: dict[str, dict[str, Summary]],
-          own: dict[str, Summary]) -> None:
-    """`row`'s figures from every annotator's summary of its article (`summaries`: the humans counted)."""
-    annotators: set[str] = set()
-    done_by: set[str] = set()
-    scores: list[int] = []
-    for name, now in summaries.items():
-        summary = now.get(row.id)
-        if summary is None:
-            continue
-        if summary.records or summary.state not in (None, "not started"):
-            annotators.add(name)
-        if summary.state == "done":
-            done_by.add(name)
-        if summary.score is not None:
-            scores.append(summary.score)
-    mine = own.get(row.id)
-    if mine is not None and annotator in summaries:
-        row.entities, row.claims, row.credibility = mine.entities, mine.claims, mine.score
-        row.labels = _shared(frozenset((*mine.labels, "CLAIM") if mine.claims else mine.labels))
-    else:
-        row.entities, row.claims, row.credibility, row.labels = 0, 0, None, NOBODY
-    row.annotators = _shared(frozenset(annotators)) if annotators else NOBODY
-    row.done_by = _shared(frozenset(done_by)) if done_by else NOBODY
-    row.state = state_of(mine.state if mine is not None else None, annotator in annotators)
-    row.credibility_mean = round(sum(scores) / len(scores), 2) if scores else None  # (as statistics.mean: ints)
+def _figures(annotator: str, summaries: dict[str, dict[str, Summary]], own: dict[str, Summary],
+             articles: set[str] | None = None) -> dict[str, tuple]:
+    """Article id -> the figures of its row from `annotator`'s point of view (ArticleRow's fields from `state`
+    to `done_by`, in order), for the `articles` given, or else for every article someone in `summaries` (the
+    humans counted) or `annotator` (`own`) has a summary of (an article nobody has one of has a blank row).
 
+    Each annotator's summaries are walked once, gathering per article a bit per annotator who worked on it,
+    one per annotator who is done, and the scores in `summaries`' order; the team's figures (mean, sets of
+    names) are then made once per distinct combination, and shared between the articles that have it."""
+    count = len(summaries)
+    gathered: dict[str, list] = {}
+    """Article id -> [bits, scores...]: bit n set when the n-th annotator in `summaries` worked on it (annotated
+    it or set a state), bit count + n when they are done."""
+    for n, now in enumerate(summaries.values()):
+        worked, done = 1 << n, 1 << (count + n)
+        pairs = now.items() if articles is None else [(i, now[i]) for i in articles if i in now]
+        for article_id, summary in pairs:
+            state, score = summary.state, summary.score
+            bits = worked if summary.records or state not in (None, "not started") else 0
+            if state == "done":
+                bits |= done
+            got = gathered.get(article_id)
+            if got is None:
+                gathered[article_id] = [bits] if score is None else [bits, score]
+            else:
+                got[0] |= bits
+                if score is not None:
+                    got.append(score)
+    for article_id in (own.keys() if articles is None else articles) - gathered.keys():
+        gathered[article_id] = [0]
+    names = list(summaries)
+
+    def named(mask: int) -> frozenset[str]:
+        return _shared(frozenset(name for n, name in enumerate(names) if mask >> n & 1)) if mask else NOBODY
+
+    counted = annotator in summaries
+    me = 1 << names.index(annotator) if counted else 0
+    everyone = (1 << count) - 1
+    teams: dict[tuple, tuple] = {}
+    """(bits, scores...) -> (mean, annotators, done_by, the figures of an article `annotator` has no summary of)."""
+    labelled: tuple[dict, dict] = ({}, {})
+    """Labels -> their shared set, without and with "CLAIM"."""
+    out: dict[str, tuple] = {}
+    for article_id, got in gathered.items():
+        key = tuple(got)
+        exact = type(sum(got)) is int  # (int scores only: equal keys of floats may sum otherwise, as 1e16 + 1.0)
+        team = teams.get(key) if exact else None
+        if team is None:
+            scores = got[1:]
+            mean = round(sum(scores) / len(scores), 2) if scores else None  # (as statistics.mean: ints)
+            annotators, done_by = named(got[0] & everyone), named(got[0] >> count)
+            team = (mean, annotators, done_by, ("not started", None, mean, 0, 0, NOBODY, annotators, done_by))
+            if exact:
+                teams[key] = team
+        mine = own.get(article_id)
+        if mine is None:  # (so `annotator` did not work on it)
+            out[article_id] = team[3]
+        elif not counted:
+            out[article_id] = (state_of(mine.state, False), None, team[0], 0, 0, NOBODY, team[1], team[2])
+        else:
+            shared = labelled[bool(mine.claims)]
+            labels = shared.get(mine.labels)
+            if labels is None:
+                labels = shared[mine.labels] = _shared(frozenset((*mine.labels, "CLAIM") if mine.claims
+                                                                 else mine.labels))
+            out[article_id] = (state_of(mine.state, bool(got[0] & me)), mine.score, team[0], mine.entities,
+                               mine.claims, labels, team[1], team[2])
+    return out
 
 
 def workspace_stamp(workspace: Workspace) -> tuple:

@@ -125,7 +125,10 @@ def test_a_summary_that_cannot_be_trusted_is_never_used(workspace_path: Path) ->
     ws.close()
     assert SummaryReader(db).read() == from_records(db)[0]
     fresh = summary_path(db).read_bytes()
-    for damaged in (fresh[:-9], fresh.replace(b'"version":1', b'"version":9'), b"", good):
+    as_list = json.loads(fresh)
+    as_list["articles"] = list(as_list["articles"].items())  # valid JSON, the wrong shape
+    for damaged in (fresh[:-9], fresh.replace(b'"version":1', b'"version":9'), b"", good,
+                    json.dumps(as_list).encode()):
         summary_path(db).write_bytes(damaged)
         assert SummaryReader(db).read() is None, damaged[:60]
     summary_path(db).unlink()

@@ -180,7 +180,7 @@ class SummaryReader:
                 summaries = {k: _new(Summary, (v[0], v[1], v[2], v[3], v[4], tuple(v[5])))  # (Summary.of, inlined)
                              for k, v in data["articles"].items()}
             j_ino, j_off = stamp[1], stamp[2]
-        except (OSError, ValueError, KeyError, IndexError, TypeError):
+        except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):  # (valid JSON, wrong shape)
             return False
         self._summaries, self._db, self._j_ino, self._j_off = summaries, db, j_ino, j_off
         return True

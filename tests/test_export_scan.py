@@ -1,8 +1,7 @@
 """An export reads each annotator's database run by run through its record index (GroupReader.scan, checked in
-store.exchange.stream) and copies each body's UTF-8 from bodies.bin into jsonl/json: the output must be byte for
-byte what reading the whole files gives (the path taken without an index, which says what is damaged), in every
-format, whatever the journal changed, the order the database holds the articles in, or the characters a body
-holds; a damaged record is never skipped in silence."""
+store.exchange.scan): the output must be byte for byte what reading the whole files gives (the path taken without
+an index, which says what is damaged), in every format, whatever the journal changed, the order the database holds
+the articles in, or the characters a body holds; a damaged record is never skipped in silence."""
 
 from __future__ import annotations
 
@@ -93,9 +92,9 @@ def test_scanned_exports_are_the_whole_files_exports(workspace_path: Path, tmp_p
     _same_as_whole(path, tmp_path / "bob", annotators=["bob"])
 
 
-def test_bodies_copied_as_bytes_are_the_bodies_encoded(tmp_path: Path) -> None:
-    """Quotes, backslashes, tabs and line feeds are escaped in the copied bytes; a body holding any other
-    control or a character json_safe escapes is encoded as before; to a file or to a text stream alike."""
+def test_hostile_bodies_are_encoded_as_json_safe_dumps(tmp_path: Path) -> None:
+    """Bodies and titles holding quotes, backslashes, tabs, line feeds, other controls and the characters
+    json_safe escapes: every jsonl/json record is json_safe(dumps(record)), to a file or to a text stream alike."""
     path = _hostile(tmp_path / "ws")
     got = _same_as_whole(path, tmp_path / "out")
     ws = Workspace.open(path)

@@ -14,7 +14,7 @@ CorruptFileError the journal's parser raises.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import add
 from pathlib import Path
 from typing import Any
@@ -89,13 +89,14 @@ class GroupReader:
                 rows.pop(key, None)
         return tables
 
-    def scan(self) -> Iterator[tuple[Any, Tables | None]]:
-        """Every group of the index, in the order it lists them (the file's), as (group, tables): its records as
-        `read` would give them, parsed but NOT checked (the caller checks each one, and reads the group with `read`
-        at any doubt); each record's bytes checked against the index's crc32 (Stale otherwise), each run of records
-        lying close together in the file read and parsed at once. `tables` is None where the journal changed any
-        of the group's records, or a run does not parse as one (then `read` gives them, or says what is wrong).
-        Last, as (group, None), every group only the journal put records into."""
+    def scan(self, wanted: Callable[[Any], bool] | None = None) -> Iterator[tuple[Any, Tables | None]]:
+        """Every group of the index (or only those `wanted` says yes to: the others are not read), in the order it
+        lists them (the file's), as (group, tables): its records as `read` would give them, parsed but NOT checked
+        (the caller checks each one, and reads the group with `read` at any doubt); each record's bytes checked
+        against the index's crc32 (Stale otherwise), each run of records lying close together in the file read and
+        parsed at once. `tables` is None where the journal changed any of the group's records, or a run does not
+        parse as one (then `read` gives them, or says what is wrong). Last, as (group, None), every group (wanted)
+        only the journal put records into."""
         index, fd = self._index, self._handle.fileno()
         changed = set(self._ops)
         put_into = self._put_into
@@ -110,6 +111,8 @@ class GroupReader:
                 try:
                     group, entries = line
                     seen.add(group)
+                    if wanted is not None and not wanted(group):
+                        continue
                     if group in put_into or changed and any((names[e[0]], str(e[1])) in changed for e in entries):
                         tables = None
                     else:
@@ -118,7 +121,7 @@ class GroupReader:
                     raise Stale(f"index line {line!r:.80}: {exc}") from exc
                 yield group, tables
         for group in put_into:
-            if group not in seen:
+            if group not in seen and (wanted is None or wanted(group)):
                 yield group, None
 
     @staticmethod

@@ -53,8 +53,6 @@ class Item:
     """The workspace's direction rule (labels.toml `paragraph_direction`; see store.text.direction)."""
     prepared: Any = None
     """What the format's `prepare` made of the rows as the annotator was read (then `annotations` is empty)."""
-    body_utf8: bytes | None = None
-    """The article's body as UTF-8, when the export read it from bodies.bin as bytes (the JSON writers copy it)."""
 
     @cached_property
     def direction(self) -> str:

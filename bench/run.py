@@ -419,8 +419,8 @@ def bench_export(run: Children, ws: Path) -> dict:
         out[f"{fmt}_peak_memory"] = memory(ours["peak_mb"] + ours["children_peak_mb"], base["peak_mb"],
                                            "the baseline (reads one record a line, dumps it)", goal="export_memory",
                                            note=f"the exporting process ({ours['peak_mb']:.0f} MB) plus the "
-                                                f"largest of its helper processes ({ours['children_peak_mb']:.0f} "
-                                                "MB), as if both peaked at once")
+                                                f"peak of its helper process ({ours['children_peak_mb']:.0f} MB, "
+                                                "sampled), as if both peaked at once")
     for fmt in ("jsonl", "json"):
         (run.scratch / f"export.{fmt}").unlink()
     return out

@@ -253,12 +253,34 @@ def task_export(p: dict) -> dict:
     from store import Workspace
     from store.exchange import export
 
+    # The export's helper process (store.exchange.scan.Helper) runs beside it: its own peak (VmHWM, sampled
+    # while it lives; not ru_maxrss, which would count this process's pages at the fork) counts too.
+    helper_mb, done = [0.0], threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            for pid in _children():
+                helper_mb[0] = max(helper_mb[0], peak_mb(pid) or 0.0)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     ws = Workspace.open(p["workspace"])
     ms, _ = timed(lambda: export(ws, p["format"], path=p["out"]))
     ws.close()
-    # The export's helper process (store.exchange.scan.Helper) runs beside it: its peak counts too.
-    helper_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"ms": ms, "bytes": os.path.getsize(p["out"]), "children_peak_mb": helper_mb}
+    done.set()
+    watcher.join()
+    return {"ms": ms, "bytes": os.path.getsize(p["out"]), "children_peak_mb": helper_mb[0]}
+
+
+def _children() -> list[str]:
+    """The pids of this process's children (Linux: /proc/self/task/*/children)."""
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return pids
 
 
 def task_dump_baseline(p: dict) -> dict:

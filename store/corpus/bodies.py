@@ -156,7 +156,7 @@ class BodyStore:
         try:
             for ref in refs:
                 article_id = next(names, "?") if names is not None else "?"
-                yield None if ref is None else reader.read(article_id, ref)[0]
+                yield None if ref is None else reader.read(article_id, ref)
         finally:
             reader.close()
 
@@ -176,17 +176,15 @@ class TextReader:
         self.path = path
         self._handle: Any = None
 
-    def read(self, article_id: str, ref: list[int]) -> tuple[str, bytes]:
-        """(body, its UTF-8 bytes) of the article at `ref`; CorruptFileError naming the article and the file if
-        they are cut short, damaged, or not UTF-8."""
+    def read(self, article_id: str, ref: list[int]) -> str:
+        """The body of the article at `ref`; CorruptFileError naming the article and the file if it is cut short,
+        damaged, or not UTF-8."""
         if self._handle is None:
             self._handle = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
-        offset, nbody, nraw = ref[0], ref[1], ref[2]
+        offset = ref[0]
         if self._handle.tell() != offset:
             self._handle.seek(offset)
-        data = self._handle.read(nbody + nraw)
-        body = _decode(self.path, article_id, data, ref)[0]
-        return body, data[:nbody] if nraw else data
+        return _decode(self.path, article_id, self._handle.read(ref[1] + ref[2]), ref)[0]
 
     def close(self) -> None:
         if self._handle is not None:

@@ -276,7 +276,7 @@ class _Bodies:
                 self.close()
                 self._store, self._reader = store, TextReader(store.path)
             try:
-                copy.body = self._reader.read(article.id, ref)[0]
+                copy.body = self._reader.read(article.id, ref)
                 return copy
             except OSError:
                 self.close()

@@ -91,10 +91,7 @@ class TahqiqApp(App[None]):
             self.set_keymap(load_keymap(self.workspace.path / KEYMAP_FILE))
         except StoreError as exc:
             self.notify(f"{exc}; default keys in use", severity="error", timeout=10)
-        self.push_screen(LibraryScreen())
-        # after the first screen is drawn: building it reads everyone's annotations, and competing with
-        # the first paint for the interpreter made a large workspace's start seconds slower
-        self.call_after_refresh(self._after_first_screen)
+        self.push_screen(LibraryScreen())  # (and `_after_first_screen` once it is drawn: see push_screen)
         if self.workspace.read_only:
             self.notify("Opened read-only: you can look, nothing is saved", severity="warning", timeout=10)
         for name, damage in self.workspace.damaged.items():
@@ -174,7 +171,21 @@ class TahqiqApp(App[None]):
             return
         self.exit()
 
+    def push_screen(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 (Textual's own signature)
+        """Textual's, and until the first screen is drawn, `_after_first_screen` asked for after the new screen's
+        refresh. Background work waits for the first screen: building suggestions reads everyone's annotations, and
+        competing with the first paint for the interpreter made a large workspace's start seconds slower. Asked
+        again at each push because Textual runs an after-refresh callback on the screen current when it is taken
+        up: a screen covered before it was drawn (an article opened at once) would hold it until its next message,
+        which may never come (seconds without suggestions and with garbage collection paused, found in CI)."""
+        shown = super().push_screen(*args, **kwargs)
+        if self._before_first_screen is not None:
+            self.call_after_refresh(self._after_first_screen)
+        return shown
+
     def _after_first_screen(self) -> None:
+        if self._before_first_screen is None:
+            return  # (asked at each push before the first screen was drawn: see push_screen)
         # `tahqiq` starts with garbage collection paused (tui.cli.entry.run_app): the modules, the screens and the
         # library's rows (100,000 at that size), all kept for the session, are made without being walked over and
         # over (~0.2 s of a ~0.9 s start at 100,000 articles); frozen, they are left out of later walks too.

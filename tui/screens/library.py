@@ -24,6 +24,7 @@ from store.team.stats import (
     workspace_stamp,
 )
 from store.wording import counted
+from tui.background import at_low_priority
 from tui.bidi import display_options
 from tui.screens.base import AppScreen
 from tui.triage import Triage
@@ -110,7 +111,10 @@ class LibraryScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="team")
     def _load_team(self) -> None:
-        """Everyone's figures, read off the UI thread; shown when ready."""
+        """Everyone's figures, read off the UI thread at low priority (tui.background); shown when ready."""
+        at_low_priority(self._read_team)
+
+    def _read_team(self) -> None:
         stamp = workspace_stamp(self.app.workspace)
         problems: list[str] = []
         rows = self._team_rows.rows(problems)

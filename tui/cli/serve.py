@@ -33,7 +33,11 @@ import ipaddress
 import os
 import re
 import shlex
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +55,8 @@ SERVE_PID_ENV = "TAHQIQ_SERVE_PID"
 DEFAULT_MAX_SESSIONS = 20
 SESSION_END_WAIT = 10.0
 """Seconds a new session of an annotator waits for their previous one (a reloaded tab) to finish."""
+ATTACH = str(Path(__file__).with_name("serve_attach.py"))
+"""The stand-in run for each session (by path, standard library only: see tui.cli.serve_starter)."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::(?P<port>[0-9]{1,5}))?$")
 
@@ -232,8 +238,54 @@ def _server_class():
             self.ending: dict[str, asyncio.Event] = {}
             """Annotators whose session is closing: set when its app has exited (and released the lock)."""
             self.processes: set[asyncio.subprocess.Process] = set()
+            self.starter: subprocess.Popen | None = None
+            """The warm process that forks each session (tui.cli.serve_starter), once started."""
+            self.starter_socket: str | None = None
+
+        def start_starter(self) -> None:
+            """Start the session starter with the environment textual-serve gives each session (Textual reads its
+            settings at import), listening on a socket in a folder only this user can enter. Sessions start their
+            own interpreter while it is not there."""
+            folder = tempfile.mkdtemp(prefix="tahqiq-serve-")
+            path = os.path.join(folder, "starter.sock")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                listener.bind(path)
+                listener.listen(64)
+                environment = AppService._build_environment(self)  # (it reads `debug`, which we have too)
+                environment[SERVE_PID_ENV] = str(os.getpid())
+                self.starter = subprocess.Popen([sys.executable, "-m", "tui.cli.serve_starter", str(listener.fileno())],
+                                                pass_fds=[listener.fileno()], env=environment,
+                                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                self.starter_socket = path
+            except OSError as exc:
+                log.warning("no session starter (%s): each session starts its own interpreter", exc)
+            finally:
+                listener.close()
+
+        def stop_starter(self) -> None:
+            if self.starter is not None:
+                self.starter.terminate()
+                try:
+                    self.starter.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.starter.kill()
+                    self.starter.wait()
+                self.starter = None
+            if self.starter_socket is not None:
+                shutil.rmtree(os.path.dirname(self.starter_socket), ignore_errors=True)
+                self.starter_socket = None
+
+        def session_argv(self, name: str) -> list[str]:
+            """The command of `name`'s session: the stand-in that has the starter fork it (tui.cli.serve_attach),
+            or, without a starter, the app itself."""
+            argv = session_argv(self.workspace, name, self.bidi, self.shaping)
+            if self.starter is None or self.starter.poll() is not None:
+                return argv
+            return [sys.executable, "-I", "-S", ATTACH, self.starter_socket, *argv[3:]]
 
         async def _make_app(self) -> web.Application:
+            self.start_starter()
             app = await super()._make_app()
             app.router.add_get("/ws/{annotator}", self.handle_websocket, name="session-websocket")
             app.middlewares.append(self.guard)
@@ -285,22 +337,24 @@ def _server_class():
         async def on_shutdown(self, app: web.Application) -> None:
             """Ctrl+C: close every session's websocket, so each app quits now (it saves as it goes) instead
             of the server waiting for browsers to leave; then end the apps that have not."""
-            for socket in list(self.sessions.values()):
-                await socket.close(code=WSCloseCode.GOING_AWAY, message=b"tahqiq serve stopped")
+            for websocket in list(self.sessions.values()):
+                await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"tahqiq serve stopped")
             await self.end_processes(app)
 
         async def end_processes(self, app: web.Application | None = None, grace: float = 5.0) -> None:
-            """Wait up to `grace` seconds for the app processes to quit, then SIGTERM (then SIGKILL) the rest."""
+            """Wait up to `grace` seconds for the app processes to quit, then SIGTERM (then SIGKILL) the rest; then
+            stop the session starter."""
             for signal_, wait in (("terminate", grace), ("kill", 2.0)):
                 running = [p for p in self.processes if p.returncode is None]
                 if not running:
-                    return
+                    break
                 await asyncio.wait([asyncio.ensure_future(p.wait()) for p in running], timeout=wait)
                 for process in (p for p in running if p.returncode is None):
                     try:
                         getattr(process, signal_)()
                     except ProcessLookupError:
                         pass
+            self.stop_starter()
 
         def serve(self, debug: bool = False) -> None:
             """textual-serve's `serve`, announcing the address once it is bound (a port in use is an error
@@ -393,7 +447,7 @@ def _server_class():
             if not websocket.can_prepare(request).ok:
                 raise web.HTTPBadRequest(text="a websocket only: open / in a browser")
             self.sessions[name] = websocket  # taken before any await: no second session can slip in
-            argv = session_argv(self.workspace, name, self.bidi, self.shaping)
+            argv = self.session_argv(name)
             log.info("session for annotator %r", name)
             width = to_int(request.query.get("width", "80"), 80)
             height = to_int(request.query.get("height", "24"), 24)

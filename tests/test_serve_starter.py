@@ -1,0 +1,166 @@
+"""`tahqiq serve`'s session starter (tui.cli.serve_starter): sessions are forked from a warm process, and each way
+it can fail to fork one still starts the session; background work runs at the lowest priority (tui.background)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_serve_security import _alive, _children, _command, _first_screen, _free_port
+
+from store import LockedError, Workspace
+from tui.background import LOWEST, at_low_priority
+
+ROOT = Path(__file__).resolve().parent.parent
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server, thread priorities: Linux")
+pytest.importorskip("textual_serve", reason="textual-serve is not installed")
+
+
+class Served:
+    """A real `tahqiq serve` process on a free port (its own process group), stopped at the end."""
+
+    def __init__(self, workspace: Path, env: dict | None = None) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "--workspace", str(workspace), "serve", "--port", str(self.port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+            env={**os.environ, **(env or {})})
+        line = self.process.stdout.readline()
+        assert b"serving" in line, line
+
+    def children(self, command: str) -> list[int]:
+        return [c for c in _children(self.process.pid) if _alive(c) and _command(c) == command]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def served(workspace_path: Path):
+    made: list[Served] = []
+
+    def make(**options) -> Served:
+        made.append(Served(workspace_path, **options))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+async def _open(server: Served, name: str):
+    import aiohttp
+
+    session = aiohttp.ClientSession()
+    ws = await session.ws_connect(f"http://127.0.0.1:{server.port}/ws/{name}?width=100&height=30")
+    await _first_screen(ws)
+    return session, ws
+
+
+async def _until(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within {timeout} s"
+        await asyncio.sleep(0.05)
+
+
+def _lock_free(workspace: Path, name: str) -> bool:
+    ws = Workspace.open(workspace)
+    try:
+        ws.annotations(name).acquire()
+        return True
+    except LockedError:
+        return False
+    finally:
+        ws.close()
+
+
+@linux
+async def test_a_session_is_forked_and_ends_with_its_stand_in(served, workspace_path: Path) -> None:
+    server = served()
+    session, ws = await _open(server, "alice")
+    try:
+        [starter] = server.children("tui.cli.serve_starter")
+        [stand_in] = server.children("serve_attach.py")
+        [app] = [c for c in _children(starter) if _alive(c)]  # the session: a copy of the warm starter
+        assert not _lock_free(workspace_path, "alice")  # it holds alice's lock
+        os.kill(stand_in, signal.SIGKILL)  # textual-serve's process is gone, however it went: so is the app
+        await _until(lambda: not _alive(app))
+        assert _lock_free(workspace_path, "alice")
+    finally:
+        await ws.close()
+        await session.close()
+
+
+@linux
+async def test_without_the_starter_a_session_starts_on_its_own(served, workspace_path: Path) -> None:
+    server = served()
+    [starter] = server.children("tui.cli.serve_starter")
+    os.kill(starter, signal.SIGKILL)
+    await _until(lambda: not _alive(starter))
+    session, ws = await _open(server, "alice")
+    try:  # the stand-in became the app: `python -m tui.cli` (exec), the server's own child
+        assert server.children("serve_attach.py") == [] and len(server.children("tui.cli")) == 1
+    finally:
+        await ws.close()
+        await session.close()
+
+
+@linux
+async def test_a_session_whose_textual_settings_differ_is_not_forked(workspace_path: Path, monkeypatch) -> None:
+    """Textual reads its settings from the environment when imported: the starter imported it under the server's,
+    so a session given others (here by the environment textual-serve passes on) starts its own interpreter."""
+    from aiohttp.test_utils import TestClient, TestServer
+    from textual_serve.app_service import AppService
+
+    from tui.cli.serve import _server_class
+
+    server = _server_class()(workspace_path)
+    client = TestClient(TestServer(await server._make_app()))  # (the starter is started here, unpatched)
+    await client.start_server()
+    built = AppService._build_environment
+    monkeypatch.setattr(AppService, "_build_environment",
+                        lambda self, **size: {**built(self, **size), "TEXTUAL_ANIMATIONS": "none"})
+    try:
+        ws = await client.ws_connect("/ws/bob", params={"width": "80", "height": "24"})
+        await _first_screen(ws)
+        [process] = server.processes
+        assert _command(process.pid) == "tui.cli"  # the stand-in execed the app, nothing was forked
+        assert [c for c in _children(server.starter.pid) if _alive(c)] == []
+        await ws.close()
+    finally:
+        await client.close()
+
+
+def test_background_work_runs_at_the_lowest_priority_in_its_own_thread() -> None:
+    caller = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, caller)
+    seen: list[tuple[int, int]] = []
+
+    def work() -> str:
+        me = threading.get_native_id()
+        seen.append((me, os.getpriority(os.PRIO_PROCESS, me)))
+        return "done"
+
+    assert at_low_priority(work) == "done"
+    if sys.platform.startswith("linux"):
+        assert seen[0][0] != caller and seen[0][1] == LOWEST
+    assert os.getpriority(os.PRIO_PROCESS, caller) == before  # the caller (a pool's thread) is left as it was
+
+    def fails() -> None:
+        raise ValueError("told to the caller")
+
+    with pytest.raises(ValueError, match="told to the caller"):
+        at_low_priority(fails)

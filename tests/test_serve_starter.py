@@ -1,5 +1,5 @@
 """`tahqiq serve`'s session starter (tui.cli.serve_starter): sessions are forked from a warm process, and each way
-it can fail to fork one still starts the session; background work runs at the lowest priority (tui.background)."""
+it can fail to fork one still starts the session; background work waits for a spare core (tui.background)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from test_serve_security import _alive, _children, _command, _first_screen, _free_port
 
 from store import LockedError, Workspace
-from tui.background import LOWEST, at_low_priority
+from tui.background import spare_cores, when_a_core_is_spare
 
 ROOT = Path(__file__).resolve().parent.parent
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork server, thread priorities: Linux")
@@ -144,23 +143,25 @@ async def test_a_session_whose_textual_settings_differ_is_not_forked(workspace_p
         await client.close()
 
 
-def test_background_work_runs_at_the_lowest_priority_in_its_own_thread() -> None:
-    caller = threading.get_native_id()
-    before = os.getpriority(os.PRIO_PROCESS, caller)
-    seen: list[tuple[int, int]] = []
-
-    def work() -> str:
-        me = threading.get_native_id()
-        seen.append((me, os.getpriority(os.PRIO_PROCESS, me)))
-        return "done"
-
-    assert at_low_priority(work) == "done"
-    if sys.platform.startswith("linux"):
-        assert seen[0][0] != caller and seen[0][1] == LOWEST
-    assert os.getpriority(os.PRIO_PROCESS, caller) == before  # the caller (a pool's thread) is left as it was
+@linux
+def test_background_work_waits_for_a_spare_core() -> None:
+    """Work nobody waits for starts once a core is spare (tui.background), or after `max_wait` on a machine kept
+    busy; its result, or its exception, is the caller's."""
+    spare = spare_cores()
+    assert spare is not None and 0 <= spare <= (os.cpu_count() or 1) + 0.01
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range((os.cpu_count() or 1) + 1)]
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert when_a_core_is_spare(lambda: "done", max_wait=1.0) == "done"
+        assert time.monotonic() - started >= 0.9  # every core was busy: it waited as long as it may
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
 
     def fails() -> None:
         raise ValueError("told to the caller")
 
     with pytest.raises(ValueError, match="told to the caller"):
-        at_low_priority(fails)
+        when_a_core_is_spare(fails, max_wait=0)

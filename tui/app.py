@@ -20,7 +20,7 @@ from store.keymap import KEYMAP_FILE, load_keymap
 from store.session import SessionState
 from store.text.direction import paragraph_rule
 from store.wording import counted
-from tui.background import at_low_priority
+from tui.background import when_a_core_is_spare
 from tui.bidi import DisplayOptions, inert
 from tui.palette import BindingCommands
 from tui.screens.library import LibraryScreen
@@ -198,7 +198,7 @@ class TahqiqApp(App[None]):
         waiting, self._before_first_screen = self._before_first_screen, None
         for callback in waiting or ():
             self.when_idle(callback)
-        self.run_worker(partial(at_low_priority, self._prepare_reader), thread=True, group="warm-up")
+        self.run_worker(partial(when_a_core_is_spare, self._prepare_reader), thread=True, group="warm-up")
         self._warm_up_when_idle()
 
 
@@ -249,7 +249,7 @@ class TahqiqApp(App[None]):
     def _start_warm_up(self) -> None:
         if not self._building:
             self._building = True
-            self.run_worker(partial(at_low_priority, self._warm_up), thread=True, group="warm-up")
+            self.run_worker(partial(when_a_core_is_spare, self._warm_up), thread=True, group="warm-up")
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent) and not isinstance(event, events.MouseMove):

@@ -1,48 +1,57 @@
-"""Work nobody is waiting for runs at the lowest CPU priority: building the suggestions' index, reading the team's
-figures for the library, warming up the reader. On a shared server it gives way to what people are waiting for:
-twenty `tahqiq serve` sessions opened at once drew their first screens only after 8.5 s when each session's
+"""Work nobody is waiting for (building the suggestions' index, reading the team's figures for the library, warming
+up the reader) waits for a spare core before it starts. On a shared server it gives way to what people are waiting
+for: twenty `tahqiq serve` sessions opened at once drew their first screens only after 8.5 s when each session's
 background work, started as soon as its own screen was drawn, took turns with the others' first screens
-(bench/load_serve.py at 100,000 articles, 2 cores). On a machine with a core to spare it changes nothing.
+(bench/load_serve.py at 100,000 articles, 2 cores). On a machine with a core to spare it starts at once.
+
+Why waiting and not a lower priority: a low-priority thread starved by other processes while it holds the
+interpreter's lock (a Python thread holds it while it runs) would freeze its own session's screen until the
+scheduler let it run again (tried: a nice 19 thread got 14 ms of CPU in 3 s beside six busy processes).
 """
 
 from __future__ import annotations
 
-import contextvars
 import os
-import sys
-import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
-LOWEST = 19
-"""The nice value of background work (the lowest priority)."""
+SPARE = 0.5
+"""How much of a core must have been idle over the last `LOOK` seconds for background work to start."""
+LOOK = 0.1
+MAX_WAIT = 10.0
+"""Background work starts after this many seconds whatever the load (a server busy for good still gets it done)."""
 
 
-def at_low_priority(work: Callable[[], T]) -> T:
-    """`work()` run in a new thread at the lowest priority (on Linux a thread has its own nice value), waited for
-    here; its result, or its exception, is this call's. A new thread because its priority cannot be raised back
-    without privileges, and Textual's thread workers take turns in one pool whose threads later run what the user
-    does wait for (a search, an export). Elsewhere than Linux, `work()` runs here as it is."""
-    if not sys.platform.startswith("linux"):
-        return work()
-    context = contextvars.copy_context()  # (Textual's active app and worker)
-    outcome: list = []
+def _idle_and_total() -> tuple[int, int] | None:
+    """(idle, total) clock ticks of all cores since boot, from /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields[:8])
 
-    def run() -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST)
-        except OSError:
-            pass
-        try:
-            outcome.append((True, context.run(work)))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
-            outcome.append((False, exc))
 
-    thread = threading.Thread(target=run, name=f"low-{getattr(work, '__name__', 'work')}", daemon=True)
-    thread.start()
-    thread.join()
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
+def spare_cores(look: float = LOOK) -> float | None:
+    """How many cores were idle on average over the next `look` seconds (None if this system does not say)."""
+    before = _idle_and_total()
+    if before is None:
+        return None
+    time.sleep(look)
+    after = _idle_and_total()
+    if after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
+
+
+def when_a_core_is_spare(work: Callable[[], T], max_wait: float = MAX_WAIT) -> T:
+    """`work()` once at least SPARE of a core is idle (waiting at most `max_wait` seconds): for a thread worker,
+    which sleeps meanwhile without holding the interpreter."""
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        spare = spare_cores()
+        if spare is None or spare >= SPARE:
+            break
+    return work()

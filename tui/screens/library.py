@@ -24,7 +24,7 @@ from store.team.stats import (
     workspace_stamp,
 )
 from store.wording import counted
-from tui.background import at_low_priority
+from tui.background import when_a_core_is_spare
 from tui.bidi import display_options
 from tui.screens.base import AppScreen
 from tui.triage import Triage
@@ -111,19 +111,27 @@ class LibraryScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="team")
     def _load_team(self) -> None:
-        """Everyone's figures, read off the UI thread at low priority (tui.background); shown when ready."""
-        at_low_priority(self._read_team)
+        """Everyone's figures, read off the UI thread once a core is spare (tui.background); shown when ready."""
+        when_a_core_is_spare(self._read_team)
 
     def _read_team(self) -> None:
+        """(In that thread, with what the table shows of them: at 100,000 articles, ~50 ms of filtering,
+        sorting and counting kept off the UI thread.)"""
         stamp = workspace_stamp(self.app.workspace)
         problems: list[str] = []
         rows = self._team_rows.rows(problems)
-        self.app.call_from_thread(self._show_rows, rows, stamp, problems)
+        view = self._view()
+        shown = (view, self._visible(rows), progress(rows, self.app.annotator))
+        self.app.call_from_thread(self._show_rows, rows, stamp, problems, shown)
 
-    def _show_rows(self, rows: list[ArticleRow], stamp: tuple, problems: list[str] = ()) -> None:
+    def _show_rows(self, rows: list[ArticleRow], stamp: tuple, problems: list[str] = (), shown: tuple = ()) -> None:
         self.rows, self._stamp = rows, stamp
         self._tell(problems)
-        self.refresh_table()
+        self.refresh_table(shown[1:] if shown and shown[0] == self._view() else None)  # (unless changed since)
+
+    def _view(self) -> tuple:
+        """What decides which rows the table shows, and in which order, besides the rows."""
+        return (tuple(vars(self.filters).items()), self.sort_key, self.sort_reverse, self.query_text, id(self.hits))
 
     def _tell(self, problems: list[str]) -> None:
         """Say each problem with a workspace file (a damaged assignments.json) once, not at every reload."""
@@ -150,18 +158,22 @@ class LibraryScreen(AppScreen):
 
     def visible_rows(self) -> list[ArticleRow]:
         """The rows the filters and the search keep, in the chosen order, those assigned to me first."""
-        rows = [r for r in self.rows if self.filters.accepts(r)] if self.filters.active else list(self.rows)
+        return self._visible(self.rows)
+
+    def _visible(self, rows: list[ArticleRow]) -> list[ArticleRow]:
+        rows = [r for r in rows if self.filters.accepts(r)] if self.filters.active else list(rows)
         if self.query_text:
             rows = [r for r in rows if r.id in self.hits]
         rows.sort(key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
         assigned = [r for r in rows if r.assigned]  # (a stable partition: the order within each part kept)
         return assigned + [r for r in rows if not r.assigned] if assigned else rows
 
-    def refresh_table(self) -> None:
-        """Show the rows of the current sort, filter and search; the cursor stays on its article."""
+    def refresh_table(self, shown: tuple | None = None) -> None:
+        """Show the rows of the current sort, filter and search; the cursor stays on its article. `shown`: those
+        rows and the progress figures, made already (`_read_team`)."""
         table = self.query_one(ArticleTable)
-        table.show(self.visible_rows(), keep=table.current_id or self.app.session.get("last_article"))
-        mine, team, total = progress(self.rows, self.app.annotator)
+        visible, (mine, team, total) = shown or (self.visible_rows(), progress(self.rows, self.app.annotator))
+        table.show(visible, keep=table.current_id or self.app.session.get("last_article"))
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=mine)
         self.query_one("#progress-text", Label).update(f" done: me {mine}/{total} · team {team}/{total} ")

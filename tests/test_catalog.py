@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import import_file
 
-from store.corpus.catalog import INDEX_FILE, CorpusIndex, index_problem, write_index
+from store.corpus.catalog import INDEX_FILE, CorpusIndex, index_problem, read_ahead, write_index
 from store.db.lock import open_lock, try_lock
 from store.db.storage import AtomicJSONStorage, file_stamp
 from store.errors import CorruptFileError, StoreError
@@ -192,3 +192,39 @@ def test_a_workspace_without_an_index_gets_one_on_open(two_imports: Path) -> Non
     ws = Workspace.open(two_imports)
     ws.close()
     assert index_problem(path, stamp) is None
+
+
+def test_a_catalog_read_once_is_taken_again_while_its_file_is_the_same(two_imports: Path, tmp_path: Path) -> None:
+    """`tahqiq serve`'s starter reads the catalog before it forks the sessions, which take it as read
+    (store.corpus.catalog._READ); an index rewritten since is read anew, and doctor's check reads the file itself."""
+    path = two_imports / INDEX_FILE
+
+    def catalog():
+        index = CorpusIndex.open(path)
+        assert index is not None
+        try:
+            return index.catalog()
+        finally:
+            index.close()
+
+    read_ahead(two_imports)
+    first = catalog()
+    assert catalog() is first and len(first.ids) == 8
+    ws = Workspace.open(two_imports)
+    try:
+        assert import_file(ws, tmp_path / "more.jsonl", jsonl([{**NEW[0], "id": "m0"}])).imported == ["m0"]
+    finally:
+        ws.close()
+    again = catalog()
+    assert again is not first and again.ids[-1] == "m0"
+    st = path.stat()  # a byte flipped in place, the file's size and time kept: the catalog taken is the one read
+    data = bytearray(path.read_bytes())
+    data[_sections(path)["columns"]] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert catalog() is again
+    index = CorpusIndex.open(path)
+    try:
+        assert "columns" in (index.problem() or "")  # what `tahqiq doctor` asks is read from the file
+    finally:
+        index.close()

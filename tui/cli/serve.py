@@ -254,8 +254,8 @@ def _server_class():
                 listener.listen(64)
                 environment = AppService._build_environment(self)  # (it reads `debug`, which we have too)
                 environment[SERVE_PID_ENV] = str(os.getpid())
-                self.starter = subprocess.Popen([sys.executable, "-m", "tui.cli.serve_starter", str(listener.fileno())],
-                                                pass_fds=[listener.fileno()], env=environment,
+                argv = [sys.executable, "-m", "tui.cli.serve_starter", str(listener.fileno()), str(self.workspace)]
+                self.starter = subprocess.Popen(argv, pass_fds=[listener.fileno()], env=environment,
                                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
                 self.starter_socket = path
             except OSError as exc:

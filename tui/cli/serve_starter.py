@@ -39,6 +39,7 @@ import socket
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 REQUEST_LIMIT = 1 << 20
 """The largest request a stand-in may send (arguments and environment, JSON)."""
@@ -52,14 +53,18 @@ def textual_settings(environment: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in environment.items() if k.startswith(TEXTUAL_SETTINGS)}
 
 
-def warm_up() -> None:
-    """Import what every session needs before its first screen (~0.35 CPU-s at each start otherwise)."""
+def warm_up(workspace: Path) -> None:
+    """Import what every session needs before its first screen (~0.35 CPU-s at each start otherwise), and read the
+    workspace's catalog of articles (~50 ms at 100,000 articles: store.corpus.catalog._READ)."""
     import textual.drivers.web_driver  # noqa: F401  (the driver textual-serve names in TEXTUAL_DRIVER)
 
     import tui.app  # noqa: F401
     import tui.cli.entry  # noqa: F401
     import tui.screens.library  # noqa: F401
     import tui.screens.reader  # noqa: F401
+    from store.corpus.catalog import read_ahead
+
+    read_ahead(workspace)
 
 
 class Starter:
@@ -197,14 +202,15 @@ class Starter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tui.cli.serve_starter FD`: serve stand-ins on the listening socket FD (made by the server)."""
+    """`python -m tui.cli.serve_starter FD WORKSPACE`: serve stand-ins on the listening socket FD (made by the
+    server), for sessions on WORKSPACE."""
     argv = sys.argv[1:] if argv is None else argv
     listener = socket.socket(fileno=int(argv[0]))
     from tui.cli.serve import die_with_server
 
     die_with_server()  # (the server's pid is in the environment)
     settings = textual_settings(dict(os.environ))
-    warm_up()
+    warm_up(Path(argv[1]))
     if threading.active_count() != 1:
         print("tahqiq serve: the session starter is off (importing the app started a thread); each session starts "
               "its own interpreter", file=sys.stderr)

@@ -316,8 +316,8 @@ class Suggester:
             pause()
             if name == self.annotator:  # kept exact as they tag (see `follow`)
                 header = since[0] if since is not None else None
-                counted = read_entity_counts(notes.path, of_database=(header["stamp"], header["journal"][0])
-                                             ) if header is not None else None
+                counted = read_entity_counts(notes.path, of_database=(header["stamp"], header["journal"][0]),
+                                             pause=pause) if header is not None else None
                 if counted is not None:  # the counts file of the last fold, and the journal's changes since
                     everyone.update(counted)
                     self._unlisted = set()

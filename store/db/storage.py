@@ -11,6 +11,7 @@ import gc
 import json
 import mmap
 import os
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,18 +165,29 @@ def file_stamp(path: str | os.PathLike[str]) -> Stamp | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+_quiet_lock = threading.Lock()
+_quiet = [0, False]
+"""[how many `quiet_gc` blocks are running now (in any thread), whether collection was on when the first began]."""
+
+
 @contextmanager
 def quiet_gc(freeze: bool = True) -> Iterator[None]:
     """No garbage collection while building a million small dicts that are all kept (it would walk them over
     and over, doubling the load time); afterwards they are frozen out of later collections too (`freeze`: a
     process that runs on, like the app, passes False, so that what it holds now can still be collected when
-    it becomes garbage)."""
-    was = gc.isenabled()
-    gc.disable()
+    it becomes garbage). Collection resumes when the last of the blocks running at once in the process's threads
+    ends (a block ending in one thread does not resume it under another's), if it was on when the first began."""
+    with _quiet_lock:
+        if _quiet[0] == 0:
+            _quiet[1] = gc.isenabled()
+        _quiet[0] += 1
+        gc.disable()
     try:
         yield
     finally:
-        if freeze:
-            gc.freeze()
-        if was:
-            gc.enable()
+        with _quiet_lock:
+            if freeze:
+                gc.freeze()
+            _quiet[0] -= 1
+            if _quiet[0] == 0 and _quiet[1]:
+                gc.enable()

@@ -121,6 +121,30 @@ def test_a_background_fold_runs_without_garbage_collections(workspace_path: Path
     assert not [name for name in collected if name.endswith(" folding")]
 
 
+def test_a_background_fold_switches_threads_often_while_it_runs(workspace_path: Path, monkeypatch) -> None:
+    """A save that gave up the interpreter for its write waits at most FOLD_SWITCH_INTERVAL to get it back from a
+    background fold (Python's 5 ms otherwise); the interval is Python's again after the fold."""
+    monkeypatch.setattr(journal, "FOLD_BYTES", 3000)
+    fold, seen = journal.JournalStore.fold, []
+
+    def watched(self, *args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return fold(self, *args, **kwargs)
+
+    monkeypatch.setattr(journal.JournalStore, "fold", watched)
+    before = sys.getswitchinterval()
+    ws = Workspace.open(workspace_path)
+    notes = ws.annotations("alice")
+    for i in range(60):
+        notes.add_claim(ARTICLE, *word_span(ws.article(ARTICLE).body, i), note=str(i))
+    store = notes._store  # noqa: SLF001
+    if store._fold_thread is not None:  # noqa: SLF001
+        store._fold_thread.join()  # noqa: SLF001
+    assert seen and seen[0] == journal.FOLD_SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before
+    ws.close()
+
+
 HOLDER = """
 import sys, time
 from store import Workspace

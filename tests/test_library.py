@@ -326,3 +326,44 @@ async def test_large_workspace_shows_every_row_then_the_team_figures(workspace_p
         await pilot.pause()
         assert shown(app) != before and sorted(shown(app)) == sorted(before)
         assert screen.current_id() == articles[4].id
+
+
+async def test_a_large_library_rereads_the_team_off_the_ui_thread_when_it_comes_back(workspace_path: Path,
+                                                                                    monkeypatch) -> None:
+    """At 100,000 articles everyone's figures take ~0.3 s to read: a library that comes back to the screen after
+    the workspace changed on disk reads them in the background, as its poll does (at a team's 9:00, twenty sessions
+    started at once each read them on the UI thread before). A teammate opening a session (their lock file)
+    changes nothing to reread."""
+    from store.team.stats import workspace_stamp
+    from tui.screens import library
+
+    ws = Workspace.open(workspace_path)
+    articles = ws.articles()
+    ws.annotations("bob").set_credibility(articles[0].id, 2)
+    ws.close()
+    monkeypatch.setattr(library, "TEAM_IN_BACKGROUND_FROM", 0)
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = app.screen
+
+        async def mean() -> float | None:
+            for _ in range(200):
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.05)
+                found = next(r for r in screen.rows if r.id == articles[0].id).credibility_mean
+                if found not in (None, 2.0):
+                    return found
+            return None
+
+        stamp = workspace_stamp(app.workspace)
+        (workspace_path / "annotations" / "carol.lock").write_text("4242\n", encoding="utf-8")
+        assert workspace_stamp(app.workspace) == stamp
+        on_ui: list[bool] = []
+        monkeypatch.setattr(screen, "reload", lambda team=True: on_ui.append(team))
+        app.push_screen(ReaderScreen(articles[1].id))
+        await pilot.pause()
+        other = Workspace.open(workspace_path)  # bob, in his own session, while alice reads
+        other.annotations("bob").set_credibility(articles[0].id, 4)
+        other.close()
+        app.pop_screen()
+        assert await mean() == 4.0 and on_ui == []

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
-SPARE = 0.5
-"""How much of a core must have been idle over the last `LOOK` seconds for background work to start."""
-LOOK = 0.1
+SPARE = 1.0
+"""How much of a core must have been idle over the last `LOOK` seconds for background work to start (a whole one
+over 0.3 s: half a core over 0.1 s let it in during the short lulls of twenty sessions starting)."""
+LOOK = 0.3
 MAX_WAIT = 10.0
 """Background work starts after this many seconds whatever the load (a server busy for good still gets it done)."""
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from store.annotation.record import STATES, state_of
 from store.annotation.summary import Summary
 from store.annotators import is_human
+from store.db.journal_format import LOCK_SUFFIX
 from store.db.storage import file_stamp, quiet_gc
 from store.errors import StoreError
 from store.team import assign
@@ -260,12 +261,15 @@ def _figures(annotator: str, summaries: dict[str, dict[str, Summary]], own: dict
 
 
 def workspace_stamp(workspace: Workspace) -> tuple:
-    """Changes whenever anyone saves annotations or the assignment changes (to refresh a running app)."""
+    """Changes whenever anyone saves annotations or the assignment changes (to refresh a running app). Lock files
+    are left out: a teammate opening or closing a session rewrites theirs, and changes no figure (twenty sessions
+    opened at once made every open library re-read the whole team's figures twenty times)."""
     stamps = []
     for folder in (workspace.path / "annotations", workspace.path):
         try:
             with os.scandir(folder) as entries:
-                stamps += sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries if e.is_file())
+                stamps += sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
+                                 if e.is_file() and not e.name.endswith(LOCK_SUFFIX))
         except OSError:
             continue
     return tuple(stamps)

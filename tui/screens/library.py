@@ -107,7 +107,12 @@ class LibraryScreen(AppScreen):
 
     def on_screen_resume(self) -> None:
         if workspace_stamp(self.app.workspace) != self._stamp:  # (not on the first show, right after mount)
-            self.reload()
+            self._reread()
+
+    def _reread(self) -> None:
+        """The figures again, after the workspace changed on disk: a large one's off the UI thread (see
+        TEAM_IN_BACKGROUND_FROM); a teammate starting a session at the same time as this one's start changes it."""
+        self._load_team() if self._large else self.reload()
 
     @work(thread=True, exclusive=True, group="team")
     def _load_team(self) -> None:
@@ -154,7 +159,7 @@ class LibraryScreen(AppScreen):
     def _poll(self) -> None:
         """Show what teammates saved within seconds, without a restart (re-read off the UI thread when large)."""
         if self.is_current and workspace_stamp(self.app.workspace) != self._stamp:
-            self._load_team() if self._large else self.reload()
+            self._reread()
 
     def visible_rows(self) -> list[ArticleRow]:
         """The rows the filters and the search keep, in the chosen order, those assigned to me first."""

@@ -99,17 +99,18 @@ def write_index(path: Path, stamp: Stamp, records: list[dict[str, Any]]) -> None
     write_atomic_chunks(path, [header] + [body[name] for name in _SECTIONS])
 
 
-def read_ahead(folder: Path) -> None:
+def read_ahead(folder: Path) -> Catalog | None:
     """Read the catalog of the corpus.idx in the workspace `folder`, if there is a whole one, for processes forked
-    after this (see `_READ`)."""
+    after this (see `_READ`); the catalog read, or None."""
     index = CorpusIndex.open(folder / INDEX_FILE)
-    if index is not None:
-        try:
-            index.catalog()
-        except IndexDamaged:
-            pass  # (the session that opens it says so)
-        finally:
-            index.close()
+    if index is None:
+        return None
+    try:
+        return index.catalog()
+    except IndexDamaged:
+        return None  # (the session that opens it says so)
+    finally:
+        index.close()
 
 
 class CorpusIndex:

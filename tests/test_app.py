@@ -161,6 +161,37 @@ async def test_keymap_file_remaps_and_palette_lists_actions(workspace_path: Path
         assert "Claim (k)" in names and "PER (p)" in names
 
 
+async def test_palette_paging_before_its_list_is_laid_out_does_not_crash(workspace_path: Path) -> None:
+    """PageDown or PageUp in the palette while its list has commands but is not laid out yet: nothing happens
+    (Textual 8.2's OptionList raised KeyError, ending the app); once the list is shown they page as Textual's do."""
+    from textual.command import CommandList
+
+    from tui.palette import Palette
+
+    app = make_app(Workspace.open(workspace_path), "alice")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, Palette)
+        commands = palette.query_one(CommandList)
+        commands.display = False  # the state a busy start can leave: commands found, the list without a size,
+        commands.clear_options()  # its lines not made (the key walk under load met it)
+        commands.add_options([f"command {n}" for n in range(80)])
+        commands.highlighted = 3
+        await pilot.pause()
+        commands._line_cache.clear()  # noqa: SLF001 - (lines cannot be made without a size)
+        assert not commands.scrollable_content_region and commands.option_count == 80
+        for key in ("pagedown", "pageup", "pagedown"):
+            await pilot.press(key)  # Textual's own palette: KeyError, the app ended with code 1
+        assert app.is_running and app.screen is palette and commands.highlighted == 3
+        commands.display = True
+        await pilot.pause()
+        await pilot.press("pagedown")
+        assert commands.highlighted is not None and commands.highlighted > 3
+        await pilot.press("escape")
+    app.workspace.close()
+
+
 def test_broken_labels_toml_is_one_line_at_start(workspace_path: Path) -> None:
     (workspace_path / "labels.toml").write_text("[entities.PER]\ncolor = 12\n", encoding="utf-8")
     result = run_cli(["--workspace", str(workspace_path)])

@@ -914,8 +914,8 @@ DIALOGS = [
     Dialog("credibility-form-after-a-score", "reader-credibility", "i", "CredibilityForm"),
     Dialog("filter-form", "library", "f", "FilterForm"),
     Dialog("confirm-accept-all", "reader-suggestion", "A", "Confirm"),
-    Dialog("palette-in-library", "library", "ctrl+p", "CommandPalette"),
-    Dialog("palette-in-reader", "reader-entity", "ctrl+p", "CommandPalette"),
+    Dialog("palette-in-library", "library", "ctrl+p", "Palette"),
+    Dialog("palette-in-reader", "reader-entity", "ctrl+p", "Palette"),
     Dialog("keys-panel-in-library", "library", "question_mark", "HelpPanel", ("escape", "question_mark")),
     Dialog("keys-panel-in-reader", "reader-empty", "question_mark", "HelpPanel", ("escape", "question_mark")),
 ]

@@ -22,7 +22,7 @@ from store.text.direction import paragraph_rule
 from store.wording import counted
 from tui.background import when_a_core_is_spare
 from tui.bidi import DisplayOptions, inert
-from tui.palette import BindingCommands
+from tui.palette import BindingCommands, Palette
 from tui.screens.library import LibraryScreen
 
 if TYPE_CHECKING:  # (imported where first used: not needed for the first screen)
@@ -127,6 +127,11 @@ class TahqiqApp(App[None]):
         from tui.screens.deliver import delivered  # (as above)
 
         delivered(self, event)
+
+    def action_command_palette(self) -> None:
+        """Textual's, opening tui.palette.Palette (its paging cannot crash the app)."""
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_toggle_keys(self) -> None:
         """Show the keys panel, or hide it if it is shown (`?`)."""

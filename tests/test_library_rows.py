@@ -136,3 +136,25 @@ async def test_a_resize_keeps_the_cursor_article_on_screen(big_path: Path) -> No
             assert any(title in line for line in on_screen(table)[1:])  # still on screen after the resize
     finally:
         app.workspace.close()
+
+
+def test_rows_share_the_corpus_blank_rows_and_make_their_own_where_there_are_figures(workspace_path: Path) -> None:
+    """Every annotator's rows (and the team's) start from one list of blank rows per catalog
+    (store.team.stats.blank_rows, made ahead by `tahqiq serve`'s starter): an article nobody touched is the same row
+    object in each list; one with figures, or assigned, gets a row of its own, in its place."""
+    from store.team import assign
+    from store.team.stats import LibraryRows, blank_rows
+
+    ws = Workspace.open(workspace_path)
+    try:
+        ids = ws.catalog().ids
+        ws.annotations("bob").set_state(ids[1], "done")
+        assign.save(ws.path, {ids[3]: ["alice"]})
+        alice, carol = LibraryRows(ws, "alice").rows(), LibraryRows(ws, "carol", team=False).rows()
+        blank, at = blank_rows(ws.catalog())
+        assert [r.id for r in alice] == [r.id for r in carol] == list(ids) and at[ids[2]] == 2
+        assert alice[0] is carol[0] is blank[0] and blank[0].state == "not started" and not blank[0].assigned
+        assert alice[1] is not blank[1] and alice[1].done_by == {"bob"} and carol[1] is blank[1]  # (carol: no team)
+        assert alice[3].assigned and alice[3] is not blank[3] and not carol[3].assigned
+    finally:
+        ws.close()

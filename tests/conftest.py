@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerCancelled
 
 from store import Workspace
 
@@ -323,6 +324,8 @@ async def until_quiet(app) -> None:
                 await asyncio.wait_for(app.workers.wait_for_complete(), WORKERS_TIMEOUT)
             except asyncio.TimeoutError:
                 return
+            except WorkerCancelled:
+                pass  # (an exclusive worker cancelled by a newer one, as the library's team reads are: it is done)
             continue
         if any(node._message_queue.qsize() or node._next_callbacks for node in _nodes(app)):
             continue  # what those messages started first: the screen is painted once they are done

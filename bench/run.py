@@ -395,7 +395,7 @@ def bench_scroll(run: Children) -> dict:
     what = "Textual's TextArea (read-only, soft wrap) holding the same text, paged the same way"
     return {
         "what": f"median of 20 PageDowns in an article of {got['chars']:,} characters, from the key to the next "
-                "page drawn",
+                "page drawn, keys at the autorepeat rate of PageDown held down (bench.tasks.KEY_REPEAT a second)",
         "page": figure(median(got["ours_ms"]), "ms", median(got["textarea_ms"]), what, "scroll_page"),
         "page_cpu": figure(median(got["ours_cpu_ms"]), "ms", median(got["textarea_cpu_ms"]), what + " (CPU)",
                            note="the process's CPU time over the same interval"),

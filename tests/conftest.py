@@ -46,6 +46,10 @@ in larger batches; no test depends on when (the one memory test, test_export_str
 
 def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    # Background work (suggestions, the team's figures) starts at once in the apps the tests run, in this process
+    # and in those they start: it waits for a spare core otherwise (tui.background), up to 10 s on a machine the
+    # suite's own processes keep busy. tests/test_serve_starter.py tests the waiting itself.
+    os.environ.setdefault("TAHQIQ_BACKGROUND_WAIT", "0")
     if not hasattr(config, "workerinput"):  # the process that starts the others (or the only one: -n 0)
         _compile_once(config)
 

@@ -153,7 +153,7 @@ def test_background_work_waits_for_a_spare_core() -> None:
     try:
         time.sleep(0.2)
         started = time.monotonic()
-        assert when_a_core_is_spare(lambda: "done", max_wait=1.0) == "done"
+        assert when_a_core_is_spare(lambda: "done", wait=1.0) == "done"
         assert time.monotonic() - started >= 0.9  # every core was busy: it waited as long as it may
     finally:
         for process in busy:
@@ -164,4 +164,14 @@ def test_background_work_waits_for_a_spare_core() -> None:
         raise ValueError("told to the caller")
 
     with pytest.raises(ValueError, match="told to the caller"):
-        when_a_core_is_spare(fails, max_wait=0)
+        when_a_core_is_spare(fails, wait=0)
+
+
+def test_the_longest_background_wait_is_a_setting(monkeypatch) -> None:
+    from tui.background import MAX_WAIT, WAIT_ENV, max_wait
+
+    for value, expected in (("0", 0.0), ("2.5", 2.5), ("-1", 0.0), ("soon", MAX_WAIT)):
+        monkeypatch.setenv(WAIT_ENV, value)
+        assert max_wait() == expected
+    monkeypatch.delenv(WAIT_ENV)
+    assert max_wait() == MAX_WAIT == 10.0

@@ -22,7 +22,18 @@ SPARE = 1.0
 over 0.3 s: half a core over 0.1 s let it in during the short lulls of twenty sessions starting)."""
 LOOK = 0.3
 MAX_WAIT = 10.0
-"""Background work starts after this many seconds whatever the load (a server busy for good still gets it done)."""
+"""Background work starts after this many seconds whatever the load (a server busy for good still gets it done);
+the environment variable TAHQIQ_BACKGROUND_WAIT sets another (0: at once, as the test suite runs, on a machine
+its own processes keep busy)."""
+WAIT_ENV = "TAHQIQ_BACKGROUND_WAIT"
+
+
+def max_wait() -> float:
+    """MAX_WAIT, or TAHQIQ_BACKGROUND_WAIT's seconds when it holds a number of them."""
+    try:
+        return max(0.0, float(os.environ[WAIT_ENV]))
+    except (KeyError, ValueError):
+        return MAX_WAIT
 
 
 def _idle_and_total() -> tuple[int, int] | None:
@@ -47,10 +58,10 @@ def spare_cores(look: float = LOOK) -> float | None:
     return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
 
 
-def when_a_core_is_spare(work: Callable[[], T], max_wait: float = MAX_WAIT) -> T:
-    """`work()` once at least SPARE of a core is idle (waiting at most `max_wait` seconds): for a thread worker,
-    which sleeps meanwhile without holding the interpreter."""
-    deadline = time.monotonic() + max_wait
+def when_a_core_is_spare(work: Callable[[], T], wait: float | None = None) -> T:
+    """`work()` once at least SPARE of a core is idle (waiting at most `wait` seconds, `max_wait()` if None): for a
+    thread worker, which sleeps meanwhile without holding the interpreter."""
+    deadline = time.monotonic() + (max_wait() if wait is None else wait)
     while time.monotonic() < deadline:
         spare = spare_cores()
         if spare is None or spare >= SPARE:

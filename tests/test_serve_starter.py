@@ -4,6 +4,7 @@ it can fail to fork one still starts the session; background work waits for a sp
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -175,3 +176,36 @@ def test_the_longest_background_wait_is_a_setting(monkeypatch) -> None:
         assert max_wait() == expected
     monkeypatch.delenv(WAIT_ENV)
     assert max_wait() == MAX_WAIT == 10.0
+
+
+@linux
+def test_a_stopped_starter_ends_its_sessions_even_one_that_ignores_sigterm(tmp_path: Path) -> None:
+    """When the server stops (or dies) the starter is given SIGTERM: it passes it on to its sessions and kills, after
+    its grace, one that does not quit, as the server did to the sessions it started itself."""
+    import socket
+
+    from tui.cli.serve_starter import Starter
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(str(tmp_path / "s.sock"))
+    starter = Starter(listener, {})
+    sessions = []
+    for ignores in (False, True):
+        pid = os.fork()
+        if pid == 0:  # a session: one quits on SIGTERM, the other hangs on
+            if ignores:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            time.sleep(60)
+            os._exit(0)
+        stand_in, kept = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        starter.sessions[pid] = kept
+        starter.selector.register(kept, 1, pid)
+        sessions.append((pid, stand_in))
+    time.sleep(0.2)  # (the second has ignored SIGTERM by now)
+    started = time.monotonic()
+    starter.end_sessions(grace=0.5)
+    assert not starter.sessions and not any(_alive(pid) for pid, _ in sessions)
+    assert time.monotonic() - started < 3
+    told = [json.loads(stand_in.recv(1024)) for _, stand_in in sessions]  # each stand-in is told the exit
+    assert told == [{"exit": -signal.SIGTERM}, {"exit": -signal.SIGKILL}]
+    listener.close()

@@ -26,7 +26,9 @@ only the thread that forks, and a lock another thread held would stay locked for
 the app started one, it refuses to start, and every session is execed.
 
 Each session still dies with the server: it asks for SIGTERM when its parent, the starter, dies
-(tui.cli.serve.die_with_server), and the starter asks for it when the server dies.
+(tui.cli.serve.die_with_server), and the starter asks for it when the server dies. A starter given SIGTERM (the
+server stopping, or dying) sends SIGTERM to its sessions and SIGKILL to any still running END_GRACE seconds later,
+as the server did to the sessions it started itself.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -71,6 +74,25 @@ def warm_up(workspace: Path) -> None:
         blank_rows(catalog)
 
 
+END_GRACE = 3.0
+"""Seconds the sessions have to save and quit when the starter is stopped, before SIGKILL."""
+
+
+class _Stopped(Exception):
+    """SIGTERM came: the starter ends its sessions, then itself."""
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
 class Starter:
     """The starter's loop: accept stand-ins, fork sessions, report their ends (see the module's docstring)."""
 
@@ -86,19 +108,39 @@ class Starter:
         os.set_blocking(self.wake_write, False)
 
     def serve_forever(self) -> None:
+        """Until SIGTERM (the server stopping, or dying: see `main`), then `end_sessions`."""
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # (the wake-up byte is what counts)
+        signal.signal(signal.SIGTERM, _stop)
         self.listener.setblocking(False)
         self.selector.register(self.listener, selectors.EVENT_READ, None)
         self.selector.register(self.wake_read, selectors.EVENT_READ, "ended")
-        while True:
-            for key, _ in self.selector.select():
-                if key.data is None:
-                    self.accept()
-                elif key.data == "ended":
-                    self.reap()
-                else:  # a stand-in's connection closed (or it sent something it should not have)
-                    self.stand_in_gone(key.data)
+        try:
+            while True:
+                for key, _ in self.selector.select():
+                    if key.data is None:
+                        self.accept()
+                    elif key.data == "ended":
+                        self.reap()
+                    else:  # a stand-in's connection closed (or it sent something it should not have)
+                        self.stand_in_gone(key.data)
+        except _Stopped:
+            self.end_sessions()
+
+    def end_sessions(self, grace: float = END_GRACE) -> None:
+        """SIGTERM to every running session (each saves and quits), SIGKILL to those still running after `grace`
+        seconds: no session outlives the server, even one that hangs."""
+        for pid in list(self.sessions):
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while self.sessions and time.monotonic() < deadline:
+            time.sleep(0.05)
+            self.reap()
+        for pid in list(self.sessions):
+            _signal(pid, signal.SIGKILL)
+        while self.sessions and time.monotonic() < deadline + 2:
+            time.sleep(0.05)
+            self.reap()
 
     def accept(self) -> None:
         try:
@@ -158,10 +200,7 @@ class Starter:
         connection = self.sessions.pop(pid)
         self.selector.unregister(connection)
         connection.close()
-        try:
-            os.kill(pid, signal.SIGTERM)  # (reaped when it has saved and quit)
-        except ProcessLookupError:
-            pass
+        _signal(pid, signal.SIGTERM)  # (reaped when it has saved and quit)
 
     def run_session(self, request: dict, fds: list[int]) -> None:
         """In the forked copy: become the session's app process, then exit with its code."""
@@ -169,6 +208,7 @@ class Starter:
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             self.selector.close()
             self.listener.close()
             for connection in self.sessions.values():

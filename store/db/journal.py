@@ -79,8 +79,9 @@ FOLD_BYTES = 4 * 2**20
 PAUSE_EVERY = 200
 """Records a background fold handles between two pauses (a save waiting for the interpreter gets it then)."""
 FOLD_SWITCH_INTERVAL = 0.001
-"""Seconds between the interpreter's thread switches while a background fold runs (see `_fold_quietly`): the
-save p99 during a fold went from 3.1-4.0x the fsync floor to 2.2-3.8x in alternating runs at 200,000 annotations."""
+"""Seconds between the interpreter's thread switches while a background fold runs (see `_fold_quietly`). In
+alternating runs at 200,000 annotations, the save p99 during a fold was 3.1-4.0x the fsync floor with Python's
+5 ms and 2.2-3.8x with 1 ms (noisy; 0.5 ms did no better)."""
 WHOLE_READ_BYTES = 16 * 2**20
 """Database size past which a writer that read it only by group does not fold on closing (folding reads the whole
 file: at 100,000 articles seconds and hundreds of MB, to say what the journal already says); FOLD_BYTES still

@@ -112,8 +112,8 @@ class LibraryRows:
         self.workspace, self.annotator, self.team = workspace, annotator, team
         self._lock = threading.Lock()
         self._list: list[ArticleRow] = []
-        self._at: dict[str, int] | None = None
-        """Article id -> its row's place in the list (made at the first refresh after a rebuild)."""
+        self._at: dict[str, int] = {}
+        """Article id -> its row's place in the list (the corpus's, from `blank_rows`: set by each rebuild)."""
         self._basis: tuple = ()
         self._seen: dict[str, dict[str, Summary]] = {}
 
@@ -178,8 +178,6 @@ class LibraryRows:
     def _refill(self, changed: set[str], summaries: dict[str, dict[str, Summary]],
                 own: dict[str, Summary]) -> None:
         """New rows for the articles `changed` (a reader of the list never sees one half-filled)."""
-        if self._at is None:
-            self._at = {row.id: n for n, row in enumerate(self._list)}
         for article_id, figures in _figures(self.annotator, summaries, own, changed).items():
             at = self._at.get(article_id)
             if at is not None:

@@ -72,7 +72,7 @@ async def _open(server: Served, name: str):
 async def _until(condition, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "not within {timeout} s"
+        assert time.monotonic() < deadline, f"not within {timeout} s"
         await asyncio.sleep(0.05)
 
 

@@ -275,3 +275,39 @@ async def test_an_article_opened_before_the_library_is_drawn_still_ends_the_star
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def test_a_suggestion_build_ending_as_the_app_closes_touches_no_screen(
+        workspace_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader that waits for the suggestions is told when their build ends, unless the app is closing by then:
+    its widgets are being taken down, and telling it crashed the app on its way out (seen in CI)."""
+    import threading
+
+    import store.assist.suggest as suggest
+
+    started, closing, built = threading.Event(), threading.Event(), threading.Event()
+
+    class HeldBuild(suggest.Suggester):  # ends only once the app has begun to close
+        def __init__(self, *args, **kwargs) -> None:
+            started.set()
+            closing.wait(10)
+            super().__init__(*args, **kwargs)
+            built.set()
+
+    def unmount(self: ArticleView) -> None:  # the reader's text is taken down: the app is closing
+        closing.set()
+        built.wait(10)  # (the build's word to the app is then queued while the reader is still on the stack)
+
+    monkeypatch.setattr(suggest, "Suggester", HeldBuild)
+    monkeypatch.setattr(ArticleView, "on_unmount", unmount, raising=False)
+    workspace = Workspace.open(workspace_path)
+    app = make_app(workspace, "alice")
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(ReaderScreen(workspace.catalog().ids[0]))
+        for _ in range(100):  # (the build starts once the user has been idle)
+            await pilot.pause(0.05)
+            if started.is_set():
+                break
+        assert started.is_set() and app.suggester_or_none() is None and app.screen.is_current
+    workspace.close()
+    assert built.is_set() and app.return_code in (None, 0)

@@ -234,7 +234,9 @@ class TahqiqApp(App[None]):
 
     def _suggestions_ready(self) -> None:
         """Readers opened while the index was being built show none; they show them now (any reader on the
-        stack, so one under a dialog too)."""
+        stack, so one under a dialog too). Not once the app is closing: its screens are being taken down."""
+        if not self.is_running:
+            return
         for screen in self.screen_stack:
             ready = getattr(screen, "suggestions_ready", None)
             if ready is not None:

@@ -298,13 +298,15 @@ class Workspace:
         """Article id -> `annotator`'s summary of it (store.annotation.summary: recorded state, counts, score,
         labels), for the articles they touched. Read from their summary file and journal, without the records,
         unless the file cannot be trusted or their annotations are open here holding saves the disk refused (or
-        opened read-only, damaged): then from the records."""
+        opened read-only, damaged): then from the records, and the stale file is written anew for the next reader
+        (AnnotationSet.write_derived_if_stale)."""
         notes = self._sets.get(annotator)
         if notes is None or not (notes.unsaved or notes.read_only):  # (else memory, or what is whole, is the word)
             found = self._summary_reader(annotator).read()
             if found is not None:
                 return found
             notes = notes or self.annotations(annotator, check=False)
+            notes.write_derived_if_stale()  # (for the next reader: see there)
         return notes.summaries()
 
     def _summary_reader(self, annotator: str) -> SummaryReader:
@@ -324,6 +326,7 @@ class Workspace:
             if found is not None:
                 return found
             notes = self.annotations(annotator, check=False)
+            notes.write_derived_if_stale()
         return fold_counts(count_entities(notes.records()))
 
     def _open_set(self, annotator: str, check: bool) -> AnnotationSet:

@@ -173,6 +173,47 @@ def test_the_library_reads_teammates_summaries_not_their_records(workspace_path:
     assert first.annotators is second.annotators and second.done_by is first.annotators
 
 
+ROWS_PROBE = """
+import json, sys
+from store.team.stats import article_rows
+from store.workspace import Workspace
+ws = Workspace.open(sys.argv[1])
+rows = article_rows(ws, "alice")
+opened = sorted(ws._sets)
+print(json.dumps({"opened": opened, "rows": [[r.id, r.state, r.entities, r.credibility, r.credibility_mean,
+                                               sorted(r.annotators), sorted(r.done_by)] for r in rows]}))
+ws.close()
+"""
+"""Run in a new process: the library's rows of a workspace, and whose records were read to make them."""
+
+
+def test_a_copied_workspace_is_read_from_the_records_once_then_from_the_summaries(workspace_path: Path,
+                                                                                   tmp_path: Path) -> None:
+    """A workspace copied or restored (cp -a, rsync, a backup) has new inodes, so every derived file in it is
+    stale. The first session to read a teammate's figures reads their records and writes their summary and entity
+    counts anew; the next session reads those, not the records (before: every session read every record)."""
+    _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
+    _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
+    copy = tmp_path / "copy"
+    shutil.copytree(workspace_path, copy)  # (times kept, inodes new)
+
+    def probe(path: Path) -> dict:
+        out = subprocess.run([sys.executable, "-c", ROWS_PROBE, str(path)], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    original = probe(workspace_path)
+    assert original["opened"] == []
+    first, second = probe(copy), probe(copy)
+    assert first["opened"] == ["alice", "bob"]  # stale: read from the records...
+    assert second["opened"] == []  # ...once
+    assert first["rows"] == second["rows"] == original["rows"]
+    for name in ("alice", "bob"):
+        db, copied = workspace_path / "annotations" / f"{name}.json", copy / "annotations" / f"{name}.json"
+        assert SummaryReader(copied).read() == SummaryReader(db).read() != {}
+        assert read_entity_counts(copied) == read_entity_counts(db) != {}
+
+
 def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(workspace_path: Path) -> None:
     _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
     db = workspace_path / "annotations" / "alice.json"

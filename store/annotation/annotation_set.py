@@ -152,12 +152,26 @@ class AnnotationSet:
                 self._store.fold(force=True)
             except StoreError:
                 pass  # read whole meanwhile
+        self.write_derived_if_stale()
+
+    def write_derived_if_stale(self) -> None:
+        """Write the summary file and the entity counts (store.annotation.summary) from the records when either
+        cannot be trusted, so that the next reader, in this process or another, reads them instead of every
+        record. Also for a set opened only to look (a teammate's): a workspace copied or restored has new inodes,
+        so every derived file in it is stale, and until their own writer next opens them each teammate's session
+        would read all their records at every start (seconds at 100,000 articles). What is written is stamped
+        with the position of the records it is made from (store.db.journal.JournalStore.position), which readers
+        check against the files: a save or fold by the writer meanwhile leaves it stale, never wrong. Not for a
+        read-only opening, nor while saves wait in memory; a disk that refuses is ignored (readers read the
+        records meanwhile)."""
+        if self.read_only or self.unsaved:
+            return
         if self._stored.read() is None or not entity_counts_fresh(self.path):
             with self._store.lock:
                 try:
                     write_derived(self.path, self._store.tables, self._store.position())
                 except OSError:
-                    pass  # derived files: readers read the records meanwhile
+                    pass
 
     @property
     def read_only(self) -> bool:

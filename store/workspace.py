@@ -30,7 +30,8 @@ from store.corpus.intake import Batch, ImportReport, encoded, import_files, stor
 from store.corpus.reader import CorpusReader
 from store.db.atomic import remove_stale_temp_files, write_atomic
 from store.db.journal import database_names
-from store.db.lock import hold, open_lock
+from store.db.journal_format import LOCK_SUFFIX
+from store.db.lock import hold, open_lock, waited_for
 from store.db.storage import AtomicJSONStorage, cannot_save
 from store.errors import CorruptFileError, StoreError
 from store.search.index import keep_up
@@ -302,12 +303,23 @@ class Workspace:
         (AnnotationSet.write_derived_if_stale)."""
         notes = self._sets.get(annotator)
         if notes is None or not (notes.unsaved or notes.read_only):  # (else memory, or what is whole, is the word)
-            found = self._summary_reader(annotator).read()
+            reader = self._summary_reader(annotator)
+            found = reader.read()
             if found is not None:
                 return found
-            notes = notes or self.annotations(annotator, check=False)
-            notes.write_derived_if_stale()  # (for the next reader: see there)
+            with self._rewriting(annotator):
+                found = reader.read() if notes is None else None  # (written by the session waited for)
+                if found is not None:
+                    return found
+                notes = notes or self.annotations(annotator, check=False)
+                notes.write_derived_if_stale()  # (for the next reader: see there)
         return notes.summaries()
+
+    def _rewriting(self, annotator: str):
+        """Held while reading `annotator`'s records to rewrite their stale derived files, waited for while another
+        session does: sessions opened at once on a copied workspace read each teammate's records once between
+        them, not once each."""
+        return waited_for(self.path / ANNOTATIONS_DIR / f"{annotator}.derived{LOCK_SUFFIX}")
 
     def _summary_reader(self, annotator: str) -> SummaryReader:
         """The one reader of `annotator`'s summary file in this workspace (its annotation set uses it too)."""
@@ -322,11 +334,16 @@ class Workspace:
         the file cannot be trusted."""
         notes = self._sets.get(annotator)
         if notes is None:
-            found = read_entity_counts(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
+            db = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
+            found = read_entity_counts(db)
             if found is not None:
                 return found
-            notes = self.annotations(annotator, check=False)
-            notes.write_derived_if_stale()
+            with self._rewriting(annotator):
+                found = read_entity_counts(db)
+                if found is not None:
+                    return found
+                notes = self.annotations(annotator, check=False)
+                notes.write_derived_if_stale()
         return fold_counts(count_entities(notes.records()))
 
     def _open_set(self, annotator: str, check: bool) -> AnnotationSet:

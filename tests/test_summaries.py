@@ -214,6 +214,68 @@ def test_a_copied_workspace_is_read_from_the_records_once_then_from_the_summarie
         assert read_entity_counts(copied) == read_entity_counts(db) != {}
 
 
+AT_ONCE_PROBE = """
+import json, sys, time
+from pathlib import Path
+from store.annotation.annotation_set import AnnotationSet
+from store.team.stats import article_rows
+from store.workspace import Workspace
+slow = AnnotationSet.write_derived_if_stale
+def slowly(self):  # reading a large teammate's records takes seconds: the other sessions are started meanwhile
+    time.sleep(1.0)
+    slow(self)
+AnnotationSet.write_derived_if_stale = slowly
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.01)
+ws = Workspace.open(sys.argv[1])
+rows = article_rows(ws, "alice")
+print(json.dumps({"opened": sorted(ws._sets), "rows": len(rows)}))
+ws.close()
+"""
+
+
+def test_sessions_opened_at_once_on_a_copied_workspace_read_each_teammate_once(workspace_path: Path,
+                                                                              tmp_path: Path) -> None:
+    """Three sessions start together on a copied workspace: one of them reads each teammate's records and
+    rewrites their summary; the others wait for it and read the summary (before: each read every record)."""
+    _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
+    _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
+    copy, go = tmp_path / "copy", tmp_path / "go"
+    shutil.copytree(workspace_path, copy)
+    sessions = [subprocess.Popen([sys.executable, "-c", AT_ONCE_PROBE, str(copy), str(go)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(3)]
+    go.touch()
+    said = []
+    for session in sessions:
+        out, err = session.communicate(timeout=60)
+        assert session.returncode == 0, err
+        said.append(json.loads(out))
+    opened = sorted(name for s in said for name in s["opened"])
+    assert opened == ["alice", "bob"], said  # each teammate's records read by one session only
+    assert {s["rows"] for s in said} == {5}
+
+
+def test_reading_the_figures_of_an_annotator_without_a_database_writes_nothing(workspace_path: Path) -> None:
+    """No reader trusts a summary without its database: one written for an annotator who has saved nothing yet
+    would be written again at every read, and the library, which watches the folder, would read the team again
+    at every poll (seen as a flaky test)."""
+    _annotate(workspace_path, "bob", [(0, "LOC")], 2, "done")
+    folder = workspace_path / "annotations"
+    def files() -> list[tuple[str, int]]:  # (a lock file says who holds what: not written data)
+        return sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir() if not p.name.endswith(".lock"))
+
+    before = files()
+    ws = Workspace.open(workspace_path)
+    try:
+        for _ in range(2):
+            assert ws.summaries("alice") == {} and not ws.entity_counts("alice")
+            article_rows(ws, "alice")
+    finally:
+        ws.close()
+    assert files() == before
+
+
 def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(workspace_path: Path) -> None:
     _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
     db = workspace_path / "annotations" / "alice.json"

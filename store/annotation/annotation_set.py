@@ -162,14 +162,18 @@ class AnnotationSet:
         would read all their records at every start (seconds at 100,000 articles). What is written is stamped
         with the position of the records it is made from (store.db.journal.JournalStore.position), which readers
         check against the files: a save or fold by the writer meanwhile leaves it stale, never wrong. Not for a
-        read-only opening, nor while saves wait in memory; a disk that refuses is ignored (readers read the
-        records meanwhile)."""
+        read-only opening, nor while saves wait in memory, nor before there is a database (no reader trusts a
+        derived file without one: each call would write them again); a disk that refuses is ignored (readers read
+        the records meanwhile)."""
         if self.read_only or self.unsaved:
             return
         if self._stored.read() is None or not entity_counts_fresh(self.path):
             with self._store.lock:
+                at = self._store.position()
+                if at[0] is None:
+                    return
                 try:
-                    write_derived(self.path, self._store.tables, self._store.position())
+                    write_derived(self.path, self._store.tables, at)
                 except OSError:
                     pass
 

@@ -51,6 +51,19 @@ def hold(fd: int) -> Iterator[None]:
 
 
 @contextmanager
+def waited_for(path: Path) -> Iterator[None]:
+    """Hold lock file `path` for the block, waiting while another process holds it; a lock file that cannot be
+    opened (a read-only folder) is not waited for."""
+    try:
+        fd = open_lock(path)
+    except OSError:
+        yield
+        return
+    with hold(fd):
+        yield
+
+
+@contextmanager
 def try_locked(path: Path) -> Iterator[bool]:
     """Hold lock file `path` for the block if no other process does, without waiting; the block gets whether
     it is held (False while another process holds it, or when `flock` fails). True also when the lock file

@@ -271,6 +271,12 @@ def bench_saves(run: Children, ws: Path, corpus: synth.Corpus, articles: list[st
                  f"{len(during) + len(ours['saves_between_folds_ms'])} saves ran while a background fold of the "
                  f"whole database was running ({ours['folds_finished']} folds finished during them); the p99 is "
                  "theirs"),
+        "p99_during_background_folds_vs_the_disk_then": figure(
+            p99(during) if during else None, "ms",
+            p99(ours["floor_during_folds_ms"]) if ours["floor_during_folds_ms"] else None,
+            "the floor measured during the folds, right after saves made while one ran", note=(
+                "a diagnosis, not a target: the same p99 against what the disk gives a bare write+fdatasync while a "
+                f"fold writes the database ({len(ours['floor_during_folds_ms'])} such floors)")),
         "peak_memory": memory(ours["peak_mb"], tiny["peak_mb"], "the TinyDB baseline process",
                               note="ours includes Workspace.annotations()'s label check, which loads every "
                                    "annotator's database, as the app does at start"),

@@ -119,20 +119,27 @@ def task_saves(p: dict) -> dict:
             handle.seek(before)
             line = handle.read()
         floors.append(_floor(floor_fd, line))
-    os.close(floor_fd)
-    os.unlink(ws.path / "annotations" / "floor.bin")
     store.db.journal.FOLD_BYTES = p["fold_bytes"]
     folding, calm, folds, inode = [], [], 0, os.stat(journal).st_ino
+    folding_floors: list[float] = []
+    # The floor again after each save made during a fold, the fold still running: what the disk gives a bare
+    # write+fdatasync while the fold writes the database (a diagnosis beside the target, not its baseline).
     for step in steps[p["steady"]:]:
         before = _folding()
         ms, _ = timed(lambda s=step: _save(notes, s))
-        (folding if before or _folding() else calm).append(ms)  # a fold ran during this save (or part of it)
+        during = before or _folding()  # a fold ran during this save (or part of it)
+        (folding if during else calm).append(ms)
+        if during and _folding():
+            folding_floors.append(_floor(floor_fd, line))  # (the last steady save's journal line: the same size)
         now = os.stat(journal).st_ino
         folds, inode = folds + (now != inode), now
+    os.close(floor_fd)
+    os.unlink(ws.path / "annotations" / "floor.bin")
     close_ms, _ = timed(ws.close)
     return {"open_ms": open_ms, "annotations_ms": notes_ms, "all_ms": count_ms, "annotations_before": count,
             "first_save_ms": first_ms, "saves_ms": saves, "kinds": kinds, "floor_ms": floors,
             "saves_during_folds_ms": folding, "saves_between_folds_ms": calm, "folds_finished": folds,
+            "floor_during_folds_ms": folding_floors,
             "close_ms": close_ms}
 
 

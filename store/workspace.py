@@ -30,7 +30,6 @@ from store.corpus.intake import Batch, ImportReport, encoded, import_files, stor
 from store.corpus.reader import CorpusReader
 from store.db.atomic import remove_stale_temp_files, write_atomic
 from store.db.journal import database_names
-from store.db.journal_format import LOCK_SUFFIX
 from store.db.lock import hold, open_lock, waited_for
 from store.db.storage import AtomicJSONStorage, cannot_save
 from store.errors import CorruptFileError, StoreError
@@ -318,8 +317,10 @@ class Workspace:
     def _rewriting(self, annotator: str):
         """Held while reading `annotator`'s records to rewrite their stale derived files, waited for while another
         session does: sessions opened at once on a copied workspace read each teammate's records once between
-        them, not once each."""
-        return waited_for(self.path / ANNOTATIONS_DIR / f"{annotator}.derived{LOCK_SUFFIX}")
+        them, not once each. The lock is a flock on their database file itself (no lock file: a damaged workspace
+        is left as it is); a fold replaces that file, so a session that opens the new one meanwhile does not wait
+        and reads the records itself, as before."""
+        return waited_for(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
 
     def _summary_reader(self, annotator: str) -> SummaryReader:
         """The one reader of `annotator`'s summary file in this workspace (its annotation set uses it too)."""

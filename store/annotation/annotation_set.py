@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,7 @@ class AnnotationSet:
 
     A save appends one fsynced line to `<name>.journal` (see store.db.journal), folded into the TinyDB file in
     the background and on close. Only one process may write an annotator (the first save, or `acquire()`,
-    takes the lock); any number may read, and see the writer's saves on their next call.
-    """
+    takes the lock); any number may read, and see the writer's saves on their next call."""
 
     TABLE = ANNOTATIONS_TABLE
     PROGRESS = PROGRESS_TABLE
@@ -51,9 +51,8 @@ class AnnotationSet:
         self.path = path
         self._article = article
         self._schema = schema
-        # A writer whose database is the one its summary was made from (the last fold's, unchanged) reads it when
-        # first needed: the library needs only the summary (a damaged or changed database is read, and refused,
-        # now, as before).
+        # A writer whose database is the one its summary was made from (the last fold's, unchanged) reads it when first
+        # needed: the library needs only the summary (a damaged or changed database is read, and refused, now).
         self._stored = stored or SummaryReader(path)
         lazy = not read_only and self._stored.read() is not None
         self._store = open_store(path, annotator, {self.TABLE: ("id", "article_id"), self.PROGRESS: ("article_id",)},
@@ -80,8 +79,11 @@ class AnnotationSet:
         keys = self._store.keys(table, field, value)
         return keys, self._store.loaded(table)
 
-    def _key_of(self, annotation_id: str) -> str | None:
+    def _key_of(self, annotation_id: str, must: bool = False) -> str | None:
+        """The key of an annotation (`must`: ValidationError when there is none, else None)."""
         keys, _ = self._keyed(self.TABLE, "id", annotation_id)
+        if must and not keys:
+            raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
         return keys[0] if keys else None
 
     def _put(self, key: str, record: Annotation, table: str = TABLE) -> None:
@@ -143,39 +145,26 @@ class AnnotationSet:
 
     def acquire(self) -> None:
         """Become the one process that writes this annotator now (the first save does it anyway); StoreError
-        "annotator X is already open in process PID on HOST" if another process is. A summary file that is
-        missing or stale (store.annotation.summary) is written then, and a database without its record index
-        (store.db.record_index: written before them, or by TinyDB itself) is folded, once, to get one."""
+        "annotator X is already open in process PID on HOST" if another process is. Stale derived files are written
+        then (`write_derived_if_stale`), and a database without its record index (store.db.record_index: written
+        before them, or by TinyDB itself) is folded, once, to get one (else it is read whole)."""
         self._store.acquire()
-        if not self._store.indexed():  # (a database written before record indexes, or by TinyDB itself)
-            try:
+        if not self._store.indexed():
+            with suppress(StoreError):
                 self._store.fold(force=True)
-            except StoreError:
-                pass  # read whole meanwhile
         self.write_derived_if_stale()
 
     def write_derived_if_stale(self) -> None:
-        """Write the summary file and the entity counts (store.annotation.summary) from the records when either
-        cannot be trusted, so that the next reader, in this process or another, reads them instead of every
-        record. Also for a set opened only to look (a teammate's): a workspace copied or restored has new inodes,
-        so every derived file in it is stale, and until their own writer next opens them each teammate's session
-        would read all their records at every start (seconds at 100,000 articles). What is written is stamped
-        with the position of the records it is made from (store.db.journal.JournalStore.position), which readers
-        check against the files: a save or fold by the writer meanwhile leaves it stale, never wrong. Not for a
-        read-only opening, nor while saves wait in memory, nor before there is a database (no reader trusts a
-        derived file without one: each call would write them again); a disk that refuses is ignored (readers read
-        the records meanwhile)."""
-        if self.read_only or self.unsaved:
+        """Write the summary file and entity counts (store.annotation.summary) from the records when either cannot
+        be trusted, for the next reader; also for a teammate's set opened only to look (a copied workspace: see
+        docs/storage.md part 2). Stamped with the records' position: a save or fold meanwhile leaves them stale, never
+        wrong. Not read-only, with saves in memory, or without a database (never trusted then); a disk may refuse."""
+        if self.read_only or self.unsaved or (self._stored.read() is not None and entity_counts_fresh(self.path)):
             return
-        if self._stored.read() is None or not entity_counts_fresh(self.path):
-            with self._store.lock:
-                at = self._store.position()
-                if at[0] is None:
-                    return
-                try:
-                    write_derived(self.path, self._store.tables, at)
-                except OSError:
-                    pass
+        with self._store.lock, suppress(OSError):
+            at = self._store.position()
+            if at[0] is not None:
+                write_derived(self.path, self._store.tables, at)
 
     @property
     def read_only(self) -> bool:
@@ -295,9 +284,7 @@ class AnnotationSet:
     def get(self, annotation_id: str) -> Annotation:
         """One annotation by id."""
         with self._store.lock:
-            key = self._key_of(annotation_id)
-            if key is None:
-                raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+            key = self._key_of(annotation_id, must=True)
             return dict(self._store.loaded(self.TABLE)[key])
 
     def update(self, annotation_id: str, *, start: int | None = None, end: int | None = None,
@@ -317,9 +304,7 @@ class AnnotationSet:
             self._check_entity(new["article_id"], new["start"], new["end"], new["label"], ignore=annotation_id)
         new["updated"] = now()
         with self._store.lock:
-            key = self._key_of(annotation_id)
-            if key is None:
-                raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+            key = self._key_of(annotation_id, must=True)
             self._put(key, {**self._store.loaded(self.TABLE)[key], **new})
         return new
 
@@ -339,9 +324,7 @@ class AnnotationSet:
     def remove(self, annotation_id: str) -> Annotation:
         """Delete an annotation by id and return it (so it can be restored by undo)."""
         with self._store.lock:
-            key = self._key_of(annotation_id)
-            if key is None:
-                raise ValidationError(f"no annotation with id {annotation_id!r} for {self.annotator}")
+            key = self._key_of(annotation_id, must=True)
             found = self._store.loaded(self.TABLE)[key]
             self._write([["d", self.TABLE, key]])
         return dict(found)
@@ -402,8 +385,7 @@ class AnnotationSet:
                         if (old is not None and old["kind"] == entity) or (new is not None and new["kind"] == entity)]
 
     def records(self) -> list[Annotation]:
-        """The stored records themselves, for read-only passes over many (counts, checks): no copies,
-        so do not modify them."""
+        """The stored records themselves, for read-only passes over many (counts, checks): no copies, do not modify."""
         with self._store.lock:
             return list(self._rows().values())
 

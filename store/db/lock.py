@@ -52,10 +52,11 @@ def hold(fd: int) -> Iterator[None]:
 
 @contextmanager
 def waited_for(path: Path) -> Iterator[None]:
-    """Hold lock file `path` for the block, waiting while another process holds it; a lock file that cannot be
-    opened (a read-only folder) is not waited for."""
+    """Hold an exclusive `flock` on the existing file `path` for the block, waiting while another process holds
+    one. The file is opened read-only: nothing is created or written (no lock file); a missing file is not waited
+    for."""
     try:
-        fd = open_lock(path)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         yield
         return

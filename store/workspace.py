@@ -85,6 +85,8 @@ class Workspace:
         """The app's mode: saves the disk refuses stay in memory and are retried (see AnnotationSet)."""
         self.damaged: dict[str, list[str]] = {}
         """Annotators whose damaged files were opened read-only to be shown, with what is wrong."""
+        self.on_read_whole: Callable[[str], object] | None = None
+        """Told the annotator before their records are read whole for want of a trusted summary (slow at scale)."""
         self.corpus_path = path / CORPUS_FILE
         self.labels_path = path / LABELS_FILE
         self.bodies_path = path / BODIES_FILE
@@ -310,16 +312,16 @@ class Workspace:
                 found = reader.read() if notes is None else None  # (written by the session waited for)
                 if found is not None:
                     return found
+                if notes is None and self.on_read_whole is not None and reader.db_path.exists():
+                    self.on_read_whole(annotator)
                 notes = notes or self.annotations(annotator, check=False)
                 notes.write_derived_if_stale()  # (for the next reader: see there)
         return notes.summaries()
 
     def _rewriting(self, annotator: str):
         """Held while reading `annotator`'s records to rewrite their stale derived files, waited for while another
-        session does: sessions opened at once on a copied workspace read each teammate's records once between
-        them, not once each. The lock is a flock on their database file itself (no lock file: a damaged workspace
-        is left as it is); a fold replaces that file, so a session that opens the new one meanwhile does not wait
-        and reads the records itself, as before."""
+        session does (sessions started at once on a copied workspace read them once between them): a flock on their
+        database file itself, no lock file (a session that opens the file a fold put meanwhile does not wait)."""
         return waited_for(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
 
     def _summary_reader(self, annotator: str) -> SummaryReader:

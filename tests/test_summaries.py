@@ -276,6 +276,31 @@ def test_reading_the_figures_of_an_annotator_without_a_database_writes_nothing(w
     assert files() == before
 
 
+def test_the_app_says_why_its_first_start_on_a_copied_workspace_is_slow(workspace_path: Path, tmp_path: Path) -> None:
+    """Before its screen opens, `tahqiq` on a moved or restored workspace reads the annotator's own records whole
+    (seconds at 100,000 articles): it says so, once, and never when the summary fits (teammates' figures are read
+    once the library is drawn: no line is written over the screen)."""
+    from pty_app import PtyApp
+
+    _annotate(workspace_path, "alice", [(0, "PER")], 4, "done")
+    _annotate(workspace_path, "bob", [(0, "LOC")], 2, "done")
+    copy = tmp_path / "copy"
+    shutil.copytree(workspace_path, copy)
+
+    def start(path: Path) -> str:
+        with PtyApp(["--workspace", str(path), "--annotator", "alice"], 30, 120) as app:
+            assert app.read_until("done: me".encode(), 20), bytes(app.out[-800:])  # the library is drawn
+            app.write(b"\x11")
+            app.read_to_end()
+        return bytes(app.out).decode("utf-8", "replace")
+
+    first = start(copy)
+    assert first.count("tahqiq: reading alice's annotations whole, once") == 1, first[:600]
+    assert "bob's annotations" not in first and "tahqiq doctor" in first
+    assert "annotations whole" not in start(copy)
+    assert "annotations whole" not in start(workspace_path)
+
+
 def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(workspace_path: Path) -> None:
     _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
     db = workspace_path / "annotations" / "alice.json"

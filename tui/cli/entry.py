@@ -99,11 +99,13 @@ def _run_app(args: argparse.Namespace) -> int:
     from tui.app import make_app  # not at the top: Textual costs every command ~250 ms at start
 
     workspace = open_workspace(args, seed=True)
+    workspace.on_read_whole = _say_read_whole  # (until the screen opens: see there)
     workspace.schema  # noqa: B018 - a broken labels.toml is a one-line error before the screen opens
     annotator = args.annotator or default_annotator()
     notice = None
     if not workspace.read_only:
         try:
+            workspace.summaries(annotator)  # (read whole now, saying why, if the summary does not fit the files)
             workspace.annotations(annotator).acquire()  # a second login is refused here, not at its first save
         except CorruptFileError as exc:
             if not _offer_read_only(exc):
@@ -115,6 +117,7 @@ def _run_app(args: argparse.Namespace) -> int:
             raise
         except StoreError as exc:  # a read-only folder, a full disk: work is kept in memory meanwhile
             notice = f"{exc}: changes are kept in memory and saved as soon as the disk allows"
+    workspace.on_read_whole = None  # (the screen is the terminal's from here)
     app = make_app(workspace, annotator, bidi=args.bidi, shaping=not args.no_shaping, notice=notice)
     try:
         with explicit_bidi(args.bidi == "app"):
@@ -122,6 +125,13 @@ def _run_app(args: argparse.Namespace) -> int:
     finally:
         workspace.close()  # folds the journal into annotations/<name>.json and releases the writer lock
     return app.return_code or 0
+
+
+def _say_read_whole(annotator: str) -> None:
+    """Before the screen opens: why this start takes a while (seconds at 100,000 articles). The annotator's own
+    records, or anyone's when labels.toml changed; teammates' figures are read once the library is up."""
+    print(f"tahqiq: reading {annotator}'s annotations whole, once: their summary does not fit their files (a moved "
+          "or restored workspace? `tahqiq doctor` rewrites every summary)", file=sys.stderr, flush=True)
 
 
 def _offer_read_only(exc: CorruptFileError) -> bool:

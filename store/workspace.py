@@ -19,7 +19,7 @@ from store.annotation.annotation_set import AnnotationSet
 from store.annotation.entity_counts import count_entities, fold_counts, read_entity_counts
 from store.annotation.labels import DEFAULT_LABELS_TOML, EntityLabel, Schema, load_schema, parse_schema
 from store.annotation.record import Kind
-from store.annotation.summary import Summary, SummaryReader
+from store.annotation.summary import Summary, SummaryReader, rewritten_summaries
 from store.annotators import HELP as ANNOTATOR_HELP
 from store.annotators import valid_name
 from store.corpus.article import Article
@@ -30,7 +30,7 @@ from store.corpus.intake import Batch, ImportReport, encoded, import_files, stor
 from store.corpus.reader import CorpusReader
 from store.db.atomic import remove_stale_temp_files, write_atomic
 from store.db.journal import database_names
-from store.db.lock import hold, open_lock, waited_for
+from store.db.lock import hold, open_lock
 from store.db.storage import AtomicJSONStorage, cannot_save
 from store.errors import CorruptFileError, StoreError
 from store.search.index import keep_up
@@ -300,29 +300,19 @@ class Workspace:
         """Article id -> `annotator`'s summary of it (store.annotation.summary: recorded state, counts, score,
         labels), for the articles they touched. Read from their summary file and journal, without the records,
         unless the file cannot be trusted or their annotations are open here holding saves the disk refused (or
-        opened read-only, damaged): then from the records, and the stale file is written anew for the next reader
-        (AnnotationSet.write_derived_if_stale)."""
+        opened read-only, damaged): then from the records, and a stale file is written anew for the next reader
+        (store.annotation.summary.rewritten_summaries: the records read once, not kept)."""
         notes = self._sets.get(annotator)
         if notes is None or not (notes.unsaved or notes.read_only):  # (else memory, or what is whole, is the word)
             reader = self._summary_reader(annotator)
             found = reader.read()
+            if found is None and notes is None and not self.read_only:
+                found = rewritten_summaries(reader, self.on_read_whole)
             if found is not None:
                 return found
-            with self._rewriting(annotator):
-                found = reader.read() if notes is None else None  # (written by the session waited for)
-                if found is not None:
-                    return found
-                if notes is None and self.on_read_whole is not None and reader.db_path.exists():
-                    self.on_read_whole(annotator)
-                notes = notes or self.annotations(annotator, check=False)
-                notes.write_derived_if_stale()  # (for the next reader: see there)
+            notes = notes or self.annotations(annotator, check=False)  # (damaged: read-only, as far as whole)
+            notes.write_derived_if_stale()
         return notes.summaries()
-
-    def _rewriting(self, annotator: str):
-        """Held while reading `annotator`'s records to rewrite their stale derived files, waited for while another
-        session does (sessions started at once on a copied workspace read them once between them): a flock on their
-        database file itself, no lock file (a session that opens the file a fold put meanwhile does not wait)."""
-        return waited_for(self.path / ANNOTATIONS_DIR / f"{annotator}.json")
 
     def _summary_reader(self, annotator: str) -> SummaryReader:
         """The one reader of `annotator`'s summary file in this workspace (its annotation set uses it too)."""
@@ -339,14 +329,13 @@ class Workspace:
         if notes is None:
             db = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
             found = read_entity_counts(db)
+            stale = found is None and not self.read_only
+            if stale and rewritten_summaries(self._summary_reader(annotator)) is not None:
+                found = read_entity_counts(db)  # (written with them, unless the summaries were not stale)
             if found is not None:
                 return found
-            with self._rewriting(annotator):
-                found = read_entity_counts(db)
-                if found is not None:
-                    return found
-                notes = self.annotations(annotator, check=False)
-                notes.write_derived_if_stale()
+            notes = self.annotations(annotator, check=False)
+            notes.write_derived_if_stale()
         return fold_counts(count_entities(notes.records()))
 
     def _open_set(self, annotator: str, check: bool) -> AnnotationSet:

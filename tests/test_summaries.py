@@ -97,7 +97,22 @@ def test_the_summaries_read_without_records_are_what_the_records_say(workspace_p
     assert SummaryReader(db).read() == from_records(db)[0] and seen["trusted"] == 121
 
 
-def test_a_summary_that_cannot_be_trusted_is_never_used(workspace_path: Path) -> None:
+def reading_records(monkeypatch) -> list[str]:
+    """The annotators whose records are read whole from now on to make their summaries (their names, in order)."""
+    import store.annotation.summary as summary
+
+    read: list[str] = []
+    real = summary.current_tables
+
+    def recorded(db_path: Path):
+        read.append(Path(db_path).stem)
+        return real(db_path)
+
+    monkeypatch.setattr(summary, "current_tables", recorded)
+    return read
+
+
+def test_a_summary_that_cannot_be_trusted_is_never_used(workspace_path: Path, monkeypatch) -> None:
     db = workspace_path / "annotations" / "alice.json"
     ws = Workspace.open(workspace_path)
     notes = ws.annotations("alice")
@@ -115,8 +130,9 @@ def test_a_summary_that_cannot_be_trusted_is_never_used(workspace_path: Path) ->
     db.with_suffix(".journal").write_bytes(encode_line([["p", "annotations", "99", record]]))
     assert SummaryReader(db).read() is None
     ws = Workspace.open(workspace_path)
+    read = reading_records(monkeypatch)
     assert ws.summaries("alice")[article.id].claims == 1  # from the records instead
-    assert "alice" in ws._sets
+    assert read == ["alice"] and SummaryReader(db).read() == ws.summaries("alice")  # (and written anew)
     ws.close()
 
     # Damaged, or of another version of the database: not trusted.
@@ -148,7 +164,7 @@ def _annotate(path: Path, name: str, picks: list[tuple[int, str]], score: int, s
     ws.close()
 
 
-def test_the_library_reads_teammates_summaries_not_their_records(workspace_path: Path) -> None:
+def test_the_library_reads_teammates_summaries_not_their_records(workspace_path: Path, monkeypatch) -> None:
     _annotate(workspace_path, "alice", [(0, "PER"), (2, "ORG")], 4, "done")
     _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
     ws = Workspace.open(workspace_path)
@@ -160,9 +176,10 @@ def test_the_library_reads_teammates_summaries_not_their_records(workspace_path:
     for name in ("alice", "bob"):
         summary_path(workspace_path / "annotations" / f"{name}.json").unlink()
     ws = Workspace.open(workspace_path)
+    read = reading_records(monkeypatch)
     try:
         from_records_rows = article_rows(ws, "alice")
-        assert set(ws._sets) == {"alice", "bob"}
+        assert sorted(read) == ["alice", "bob"] and not ws._sets  # read once, not kept
     finally:
         ws.close()
     assert rows == from_records_rows
@@ -178,8 +195,10 @@ import json, sys
 from store.team.stats import article_rows
 from store.workspace import Workspace
 ws = Workspace.open(sys.argv[1])
+read = []
+ws.on_read_whole = read.append
 rows = article_rows(ws, "alice")
-opened = sorted(ws._sets)
+opened = sorted(read + list(ws._sets))
 print(json.dumps({"opened": opened, "rows": [[r.id, r.state, r.entities, r.credibility, r.credibility_mean,
                                                sorted(r.annotators), sorted(r.done_by)] for r in rows]}))
 ws.close()
@@ -217,20 +236,22 @@ def test_a_copied_workspace_is_read_from_the_records_once_then_from_the_summarie
 AT_ONCE_PROBE = """
 import json, sys, time
 from pathlib import Path
-from store.annotation.annotation_set import AnnotationSet
+import store.annotation.summary as summary
 from store.team.stats import article_rows
 from store.workspace import Workspace
-slow = AnnotationSet.write_derived_if_stale
-def slowly(self):  # reading a large teammate's records takes seconds: the other sessions are started meanwhile
+slow = summary.current_tables
+def slowly(db):  # reading a large teammate's records takes seconds: the other sessions are started meanwhile
     time.sleep(1.0)
-    slow(self)
-AnnotationSet.write_derived_if_stale = slowly
+    return slow(db)
+summary.current_tables = slowly
 go = Path(sys.argv[2])
 while not go.exists():
     time.sleep(0.01)
 ws = Workspace.open(sys.argv[1])
+read = []
+ws.on_read_whole = read.append
 rows = article_rows(ws, "alice")
-print(json.dumps({"opened": sorted(ws._sets), "rows": len(rows)}))
+print(json.dumps({"opened": sorted(read + list(ws._sets)), "rows": len(rows)}))
 ws.close()
 """
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,7 +25,9 @@ from store.annotation.entity_counts import write_entity_counts
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
 from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
+from store.db.lock import waited_for
 from store.db.storage import Stamp, dumps, file_stamp, loads, quiet_gc
+from store.errors import CorruptFileError
 
 SUMMARY_SUFFIX = ".summary"
 PAUSE_EVERY = 500
@@ -136,6 +139,32 @@ def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, 
     return summaries
 
 
+def rewritten_summaries(reader: SummaryReader, before: Callable[[str], object] | None = None
+                        ) -> dict[str, Summary] | None:
+    """For a reader that cannot trust an annotator's summary file (a copied or restored workspace: new inodes; see
+    docs/storage.md part 2): their summaries, from the records read once, with the summary file and the entity
+    counts written anew for the next reader, stamped with what was read (a save or fold by their writer meanwhile
+    leaves them stale, never wrong). Nothing of the records is kept. Sessions that find the same files stale at once
+    wait for one another (an flock on the database file itself, no lock file) and take what the first wrote.
+    `before(annotator)` is told before the records behind a stale (not a missing or damaged) file are read. None
+    without a database, or when it or its journal is damaged (nothing written: the caller opens them as before,
+    which says what is wrong)."""
+    db = reader.db_path
+    with waited_for(db):
+        found = reader.read()
+        if found is not None or not db.exists():
+            return found
+        if before is not None and reader.stale:  # (not when damaged: the error that follows says what is wrong)
+            before(db.stem)
+        try:
+            tables, at = current_tables(db)
+        except (CorruptFileError, OSError):
+            return None
+        with suppress(OSError):  # (a folder that refuses: readers read the records meanwhile)
+            return write_derived(db, tables, at)
+        return summarize(tables)
+
+
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:
     """The summary file and the entity counts rewritten from the records (for tools that write databases
     themselves): `write_derived` of `current_tables`, CorruptFileError (nothing written) or OSError as there."""
@@ -153,11 +182,14 @@ class SummaryReader:
         self._db: tuple[int, int, int] | None = None
         self._j_ino: int | None = None
         self._j_off = 0
+        self.stale = False
+        """The last `read` found a whole file of other database files (a copy's: new inodes), not a damaged one."""
 
     def read(self) -> dict[str, Summary] | None:
         """Article id -> summary as of now (only the new journal lines are read when the database has not
         been folded since the last call), or None: no file, a stale or damaged one, or a journal line without
         summaries (written before they existed, or damaged)."""
+        self.stale = False
         if self._summaries is not None and self._catch_up():
             return self._summaries
         for _ in range(5):
@@ -176,6 +208,7 @@ class SummaryReader:
                 data = loads(summary_path(self.db_path).read_bytes())
                 stamp = data["stamp"]
                 if data["version"] != VERSION or db is None or stamp[0] != list(db):
+                    self.stale = data["version"] == VERSION and db is not None
                     return False
                 summaries = {k: _new(Summary, (v[0], v[1], v[2], v[3], v[4], tuple(v[5])))  # (Summary.of, inlined)
                              for k, v in data["articles"].items()}

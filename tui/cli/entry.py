@@ -105,7 +105,8 @@ def _run_app(args: argparse.Namespace) -> int:
     notice = None
     if not workspace.read_only:
         try:
-            workspace.summaries(annotator)  # (read whole now, saying why, if the summary does not fit the files)
+            if workspace.summary_is_stale(annotator):
+                _say_read_whole(annotator)
             workspace.annotations(annotator).acquire()  # a second login is refused here, not at its first save
         except CorruptFileError as exc:
             if not _offer_read_only(exc):

@@ -86,7 +86,7 @@ class Workspace:
         self.damaged: dict[str, list[str]] = {}
         """Annotators whose damaged files were opened read-only to be shown, with what is wrong."""
         self.on_read_whole: Callable[[str], object] | None = None
-        """Told the annotator before their records are read whole for want of a trusted summary (slow at scale)."""
+        """Told the annotator before their records are read whole because their summary is stale (slow at scale)."""
         self.corpus_path = path / CORPUS_FILE
         self.labels_path = path / LABELS_FILE
         self.bodies_path = path / BODIES_FILE
@@ -335,8 +335,8 @@ class Workspace:
         if notes is None:
             db = self.path / ANNOTATIONS_DIR / f"{annotator}.json"
             found = read_entity_counts(db)
-            stale = found is None and not self.read_only
-            if stale and rewritten_summaries(self._summary_reader(annotator)) is not None:
+            rewrite = found is None and not self.read_only
+            if rewrite and rewritten_summaries(self._summary_reader(annotator)) is not None:
                 found = read_entity_counts(db)  # (written with them, unless the summaries were not stale)
             if found is not None:
                 return found

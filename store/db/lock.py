@@ -53,15 +53,21 @@ def hold(fd: int) -> Iterator[None]:
 @contextmanager
 def waited_for(path: Path) -> Iterator[None]:
     """Hold an exclusive `flock` on the existing file `path` for the block, waiting while another process holds
-    one. The file is opened read-only: nothing is created or written (no lock file); a missing file is not waited
-    for."""
+    one. The file is opened read-only: nothing is created or written (no lock file). A missing file, or one that
+    cannot be locked so (NFS emulates flock with locks that need a file open for writing), is not waited for."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         yield
         return
-    with hold(fd):
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
         yield
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -102,13 +102,13 @@ def reading_records(monkeypatch) -> list[str]:
     import store.annotation.summary as summary
 
     read: list[str] = []
-    real = summary.current_tables
+    real = summary._rewrite_apart
 
-    def recorded(db_path: Path):
+    def recorded(db_path: Path) -> bool:
         read.append(Path(db_path).stem)
         return real(db_path)
 
-    monkeypatch.setattr(summary, "current_tables", recorded)
+    monkeypatch.setattr(summary, "_rewrite_apart", recorded)
     return read
 
 
@@ -239,11 +239,11 @@ from pathlib import Path
 import store.annotation.summary as summary
 from store.team.stats import article_rows
 from store.workspace import Workspace
-slow = summary.current_tables
+slow = summary._rewrite_apart
 def slowly(db):  # reading a large teammate's records takes seconds: the other sessions are started meanwhile
     time.sleep(1.0)
     return slow(db)
-summary.current_tables = slowly
+summary._rewrite_apart = slowly
 go = Path(sys.argv[2])
 while not go.exists():
     time.sleep(0.01)
@@ -344,6 +344,27 @@ def test_a_stale_summary_is_rewritten_where_its_database_cannot_be_locked(worksp
     finally:
         ws.close()
     assert SummaryReader(copy / "annotations" / "bob.json").read() is not None
+
+
+def test_a_stale_summary_is_rewritten_by_a_process_of_its_own(workspace_path: Path, tmp_path: Path) -> None:
+    """The records behind a stale summary are read by a child process (their memory and interpreter are not the
+    session's); a damaged database is left as it is, for the caller to report."""
+    from store.annotation.summary import _rewrite_apart
+
+    _annotate(workspace_path, "bob", [(0, "LOC"), (3, "PER")], 2, "done")
+    copy = tmp_path / "copy"
+    shutil.copytree(workspace_path, copy)
+    db = copy / "annotations" / "bob.json"
+    assert SummaryReader(db).read() is None and read_entity_counts(db) is None
+    assert _rewrite_apart(db)
+    assert SummaryReader(db).read() == from_records(db)[0] != {}
+    assert read_entity_counts(db) == read_entity_counts(workspace_path / "annotations" / "bob.json")
+    damaged = json.loads(db.read_bytes())
+    damaged["annotations"]["1"] = {"kind": "entity"}
+    db.write_text(json.dumps(damaged), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in db.parent.iterdir()}
+    assert not _rewrite_apart(db)
+    assert {p.name: p.read_bytes() for p in db.parent.iterdir()} == before
 
 
 def test_doctor_rewrites_a_lost_or_damaged_summary_as_a_new_process_reads(workspace_path: Path) -> None:

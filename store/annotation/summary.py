@@ -16,6 +16,8 @@ carries summaries, and otherwise answers None, so the caller reads the records (
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from pathlib import Path
@@ -27,7 +29,7 @@ from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
 from store.db.lock import waited_for
 from store.db.storage import Stamp, dumps, file_stamp, loads, quiet_gc
-from store.errors import CorruptFileError
+from store.errors import CorruptFileError, StoreError
 
 SUMMARY_SUFFIX = ".summary"
 PAUSE_EVERY = 500
@@ -142,9 +144,9 @@ def write_derived(db_path: Path, tables: Mapping[str, Mapping[str, Mapping[str, 
 def rewritten_summaries(reader: SummaryReader, before: Callable[[str], object] | None = None
                         ) -> dict[str, Summary] | None:
     """For a reader that cannot trust an annotator's summary file (a copied or restored workspace: new inodes; see
-    docs/storage.md part 2): their summaries, from the records read once, with the summary file and the entity
-    counts written anew for the next reader, stamped with what was read (a save or fold by their writer meanwhile
-    leaves them stale, never wrong). Nothing of the records is kept. Sessions that find the same files stale at once
+    docs/storage.md part 2): their summaries, with the summary file and the entity counts written anew from the
+    records for the next reader by a process of its own (`_rewrite_apart`), stamped with what it read (a save or fold
+    by their writer meanwhile leaves them stale, never wrong). Sessions that find the same files stale at once
     wait for one another (an flock on the database file itself, no lock file) and take what the first wrote.
     `before(annotator)` is told before the records behind a stale (not a missing or damaged) file are read. None
     without a database, or when it or its journal is damaged (nothing written: the caller opens them as before,
@@ -156,13 +158,32 @@ def rewritten_summaries(reader: SummaryReader, before: Callable[[str], object] |
             return found
         if before is not None and reader.stale:  # (not when damaged: the error that follows says what is wrong)
             before(db.stem)
-        try:
+        if _rewrite_apart(db) and (found := reader.read()) is not None:
+            return found
+        try:  # (here: damaged files, which the caller reports, or a folder that refuses)
             tables, at = current_tables(db)
         except (CorruptFileError, OSError):
             return None
-        with suppress(OSError):  # (a folder that refuses: readers read the records meanwhile)
+        with suppress(OSError):
             return write_derived(db, tables, at)
         return summarize(tables)
+
+
+REWRITE_WAIT = 600.0
+"""Seconds `_rewrite_apart` waits for its process (then kills it)."""
+
+
+def _rewrite_apart(db: Path) -> bool:
+    """`rebuild_summary(db)` in a process of its own (`python -m store.annotation.summary DB`), which this one waits
+    for: the records (~0.5 GB and seconds at 100,000 articles) never count in a session's memory nor hold its
+    interpreter. False if it failed (damaged files, a refusing disk, no process to start)."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "store.annotation.summary", str(db)], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=REWRITE_WAIT,
+                              cwd=Path(__file__).resolve().parents[2], check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:
@@ -251,3 +272,10 @@ class SummaryReader:
                     self._summaries[op[2]] = Summary.of(op[3])
         self._j_off += used
         return True
+
+
+if __name__ == "__main__":  # `_rewrite_apart`'s process: exit 1 if the files are damaged or the disk refuses
+    try:
+        rebuild_summary(Path(sys.argv[1]))
+    except (StoreError, OSError):
+        sys.exit(1)

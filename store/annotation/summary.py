@@ -176,7 +176,10 @@ REWRITE_WAIT = 600.0
 def _rewrite_apart(db: Path) -> bool:
     """`rebuild_summary(db)` in a process of its own (`python -m store.annotation.summary DB`), which this one waits
     for: the records (~0.5 GB and seconds at 100,000 articles) never count in a session's memory nor hold its
-    interpreter. False if it failed (damaged files, a refusing disk, no process to start)."""
+    interpreter. False if it failed (damaged files, a refusing disk, no process to start), or without trying in a
+    folder this process cannot write (it reads the records itself, once)."""
+    if not os.access(db.parent, os.W_OK):
+        return False
     try:
         done = subprocess.run([sys.executable, "-m", "store.annotation.summary", str(db)], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=REWRITE_WAIT,

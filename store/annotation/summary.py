@@ -16,7 +16,6 @@ carries summaries, and otherwise answers None, so the caller reads the records (
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
@@ -25,6 +24,7 @@ from typing import Any, NamedTuple
 
 from store.annotation.entity_counts import write_entity_counts
 from store.annotation.record import ANNOTATIONS_TABLE, PROGRESS_TABLE, Kind, stored_problem
+from store.apart import run_apart
 from store.db.atomic import write_atomic
 from store.db.journal_format import JOURNAL_SUFFIX, SUMMARY_OP, read_database, read_line, replay
 from store.db.lock import waited_for
@@ -174,19 +174,11 @@ REWRITE_WAIT = 600.0
 
 
 def _rewrite_apart(db: Path) -> bool:
-    """`rebuild_summary(db)` in a process of its own (`python -m store.annotation.summary DB`), which this one waits
-    for: the records (~0.5 GB and seconds at 100,000 articles) never count in a session's memory nor hold its
-    interpreter. False if it failed (damaged files, a refusing disk, no process to start), or without trying in a
-    folder this process cannot write (it reads the records itself, once)."""
-    if not os.access(db.parent, os.W_OK):
-        return False
-    try:
-        done = subprocess.run([sys.executable, "-m", "store.annotation.summary", str(db)], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=REWRITE_WAIT,
-                              cwd=Path(__file__).resolve().parents[2], check=False)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    """`rebuild_summary(db)` in a process of its own (`python -m store.annotation.summary DB`: store.apart), which
+    this one waits for: the records (~0.5 GB and seconds at 100,000 articles) never count in a session's memory nor
+    hold its interpreter. False if it failed (damaged files, a refusing disk, no process to start), or without
+    trying in a folder this process cannot write (it reads the records itself, once)."""
+    return os.access(db.parent, os.W_OK) and run_apart("store.annotation.summary", [str(db)], wait=REWRITE_WAIT)
 
 
 def rebuild_summary(db_path: Path) -> dict[str, Summary]:

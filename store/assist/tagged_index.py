@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import subprocess
 import sys
 import time
 import zlib
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from store.annotation.entity_counts import counts_header, read_entity_rows
+from store.apart import run_apart
 from store.db.atomic import write_atomic_chunks
 from store.db.lock import open_lock, try_lock
 from store.db.storage import dumps, loads, mapped_crc32
@@ -209,26 +209,7 @@ def _build_apart(path: Path, db_paths: dict[str, Path], sources: dict[str, Any],
     hundreds of thousands of keys added up (~4 s and ~100 MB at 100,000 articles) never count in a session's
     memory nor hold its interpreter. False if it failed (the caller then adds up the counts itself)."""
     job = json.dumps({"path": str(path), "db_paths": {k: str(v) for k, v in db_paths.items()}, "sources": sources})
-    try:
-        child = subprocess.Popen([sys.executable, "-m", "store.assist.tagged_index"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 cwd=Path(__file__).resolve().parents[2])
-    except OSError:
-        return False
-    try:
-        with child.stdin:  # (a few kB: the pipe takes it at once)
-            child.stdin.write(job.encode("utf-8"))
-    except OSError:
-        pass  # (it ended already: its exit status says how)
-    deadline = time.monotonic() + BUILD_WAIT
-    while child.poll() is None:
-        if time.monotonic() > deadline:
-            child.kill()
-            child.wait()
-            return False
-        (pause or (lambda: None))()
-        time.sleep(0.05)
-    return child.returncode == 0
+    return run_apart("store.assist.tagged_index", job=job.encode("utf-8"), wait=BUILD_WAIT, pause=pause)
 
 
 def shared_index(workspace_path: Path, db_paths: dict[str, Path],

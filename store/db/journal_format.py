@@ -166,20 +166,18 @@ def encode_tables(tables: dict[str, dict[str, dict[str, Any]]], places: list | N
         i = 0
         while items := list(islice(pending, step)):
             if places is None:
-                chunk = dumps(dict(items))[1:-1]
-                yield (b"," if i else b"") + chunk
-                i += len(items)
-                continue
-            parts = []
-            for n, (key, record) in enumerate(items):
-                value = dumps(record)
-                piece = (b"," if i or n else b"") + dumps(key) + b":"
-                at += len(piece)
-                places.append((record.get(group) if isinstance(record, dict) else None, t, key, at, len(value),
-                               zlib.crc32(value)))
-                at += len(value)
-                parts += (piece, value)
-            yield b"".join(parts)
+                yield (b"," if i else b"") + dumps(dict(items))[1:-1]
+            else:
+                parts = []
+                for n, (key, record) in enumerate(items):
+                    value = dumps(record)
+                    piece = (b"," if i or n else b"") + dumps(key) + b":"
+                    at += len(piece)
+                    places.append((record.get(group) if isinstance(record, dict) else None, t, key, at, len(value),
+                                   zlib.crc32(value)))
+                    at += len(value)
+                    parts += (piece, value)
+                yield b"".join(parts)
             i += len(items)
         yield b"}"
         at += 1

@@ -129,8 +129,8 @@ def _sections(path: Path) -> dict[str, int]:
         index.close()
 
 
-@pytest.mark.parametrize("part", ["header", "header_json", "ids", "columns", "records", "offsets", "truncated",
-                                  "empty"])
+@pytest.mark.parametrize("part", ["header", "header_json", "ids", "columns", "titles", "records", "offsets",
+                                  "truncated", "empty"])
 def test_a_damaged_index_is_never_trusted(two_imports: Path, part: str) -> None:
     """A flipped byte anywhere in corpus.idx, or the file cut short: the workspace reads corpus.json (same
     catalog, articles and texts) and writes the index again."""
@@ -152,6 +152,24 @@ def test_a_damaged_index_is_never_trusted(two_imports: Path, part: str) -> None:
     finally:
         ws.close()
     assert index_problem(path, stamp) is None  # rewritten (the lock was free)
+
+
+def test_an_index_of_the_older_format_is_read_around_and_rewritten(two_imports: Path) -> None:
+    """A corpus.idx of version 1 (its titles inside `columns`, as JSON: a workspace of an older tahqiq) is not read
+    as this version's; doctor says which it is, and the first open reads corpus.json and writes version 2."""
+    want = expected(two_imports)
+    path = two_imports / INDEX_FILE
+    data = path.read_bytes()
+    assert data.startswith(b"tahqiq-corpus-index 2 ")
+    path.write_bytes(b"tahqiq-corpus-index 1 " + data[len(b"tahqiq-corpus-index 2 "):])
+    stamp = file_stamp(two_imports / "corpus.json")
+    assert index_problem(path, stamp) == "in the format of an older tahqiq"
+    ws = Workspace.open(two_imports)
+    try:
+        assert seen(ws) == want
+    finally:
+        ws.close()
+    assert index_problem(path, stamp) is None and path.read_bytes().startswith(b"tahqiq-corpus-index 2 ")
 
 
 def test_a_fresh_index_does_not_hide_a_damaged_corpus(two_imports: Path, tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ async def test_filters_and_progress_numbers(workspace_path: Path) -> None:
         assert "date from" in str(app.screen.query_one("#error", Label).render())
         await pilot.click("#clear")
         await pilot.pause()
-        from store.team.stats import Filters
+        from store.team.rows import Filters
 
         for filters, expected in [(Filters(state="done"), [IDS[0]]), (Filters(label="PER"), [IDS[3]]),
                                   (Filters(credibility_min=1, credibility_max=3), [IDS[0]]),

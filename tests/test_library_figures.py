@@ -11,7 +11,8 @@ from pathlib import Path
 from store.annotation.record import state_of
 from store.annotation.summary import Summary
 from store.team import assign
-from store.team.stats import _SETS, NOBODY, _figures, article_rows, progress
+from store.team.rows import NOBODY
+from store.team.stats import _SETS, _figures, article_rows
 from store.workspace import Workspace
 
 WORD = re.compile(r"\w+")
@@ -112,7 +113,8 @@ def test_every_row_holds_the_summaries_of_its_article(workspace_path: Path) -> N
                     figures = (row.state, row.credibility, row.credibility_mean, row.entities, row.claims,
                                row.labels, row.annotators, row.done_by)
                     assert exact(figures) == exact(expected(annotator, summaries, own, article.id)), (annotator, team)
-                assert progress(rows, annotator)[2] == len(articles)
+                assert rows.progress(annotator) == (sum(annotator in r.done_by for r in rows),
+                                                    sum(bool(r.done_by) for r in rows), len(articles))
         mine = article_rows(ws, "alice")
         assert mine[0].annotators == {"alice", "bob"} and mine[0].credibility_mean == 4.0  # (5 + 3) / 2
         assert mine[2].labels == {"ORG", "CLAIM"} and mine[1].done_by == {"alice"} and mine[4].assigned

@@ -139,7 +139,8 @@ ws = Workspace.open(sys.argv[1])
 used = ws._reader.indexed() is not None
 c = ws.catalog()
 index = Watched(ws.path)
-out = {"catalog": [c.ids, c.titles, c.sources, c.dates], "articles": {i: ws.article(i).to_record() for i in c.ids},
+out = {"catalog": [c.ids, list(c.titles), c.sources, c.dates],
+       "articles": {i: ws.article(i).to_record() for i in c.ids},
        "search": dict(corpus_counts(index, ws, sys.argv[2])), "index_used": used, "search_added": index.added}
 ws.close()
 print(json.dumps(out, ensure_ascii=False))

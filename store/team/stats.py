@@ -1,99 +1,24 @@
-"""Per-article figures for the library: state, credibility (mine and mean), counts, labels; and filters."""
+"""Per-article figures for the library: state, credibility (mine and mean), counts, labels, read from every
+annotator's summaries into the library's rows (store.team.rows)."""
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 
-from store.annotation.record import STATES, state_of
+from store.annotation.record import state_of
 from store.annotation.summary import Summary
 from store.annotators import is_human
 from store.db.journal_format import LOCK_SUFFIX
-from store.db.storage import file_stamp, quiet_gc
+from store.db.storage import file_stamp
 from store.errors import StoreError
 from store.team import assign
+from store.team.rows import NOBODY, NOT_STARTED, ArticleRow, Rows
 from store.workspace import Workspace
-
-NOBODY: frozenset[str] = frozenset()
-
-
-@dataclass(slots=True)
-class ArticleRow:
-    """What the library shows and filters on for one article, from one annotator's point of view (one per
-    article of the corpus: kept small, the sets shared while empty)."""
-
-    id: str
-    title: str
-    source: str | None
-    date: str | None
-    state: str = "not started"
-    credibility: int | None = None
-    credibility_mean: float | None = None
-    entities: int = 0
-    claims: int = 0
-    labels: frozenset[str] = NOBODY
-    annotators: frozenset[str] = NOBODY
-    done_by: frozenset[str] = NOBODY
-    assigned: bool = False
-    """Assigned to this annotator by `tahqiq assign`."""
-
-
-@dataclass
-class Filters:
-    """Library filters; None means "any"."""
-
-    state: str | None = None
-    source: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-    credibility_min: int | None = None
-    credibility_max: int | None = None
-    label: str | None = None
-    annotator: str | None = None
-
-    def accepts(self, row: ArticleRow) -> bool:
-        if self.state and row.state != self.state:
-            return False
-        if self.source and row.source != self.source:
-            return False
-        if self.date_from and (row.date is None or row.date < self.date_from):
-            return False
-        if self.date_to and (row.date is None or row.date > self.date_to):
-            return False
-        if self.credibility_min is not None and (row.credibility is None or row.credibility < self.credibility_min):
-            return False
-        if self.credibility_max is not None and (row.credibility is None or row.credibility > self.credibility_max):
-            return False
-        if self.label and self.label not in row.labels:
-            return False
-        return not (self.annotator and self.annotator not in row.annotators)
-
-    @property
-    def active(self) -> bool:
-        """Whether any filter is set."""
-        return any(v not in (None, "") for v in vars(self).values())
-
-    def describe(self) -> str:
-        """The active filters in one line ("" when none)."""
-        return "  ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, ""))
-
-
-_STATE_ORDER = {state: n for n, state in enumerate(STATES)}
-SORT_KEYS = {
-    "state": lambda r: _STATE_ORDER[r.state],
-    "title": lambda r: r.title,
-    "source": lambda r: r.source or "",
-    "date": lambda r: r.date or "",
-    "credibility": lambda r: r.credibility or 0,
-    "mean": lambda r: r.credibility_mean or 0,
-    "entities": lambda r: r.entities,
-    "claims": lambda r: r.claims,
-}
 
 
 def article_rows(workspace: Workspace, annotator: str, team: bool = True,
-                 problems: list[str] | None = None) -> list[ArticleRow]:
+                 problems: list[str] | None = None) -> Rows:
     """One row per article in corpus order, with `annotator`'s state and counts and everyone's mean.
 
     `team=False` reads only `annotator`'s own summaries (no mean, no team progress). Given a `problems` list,
@@ -105,21 +30,19 @@ def article_rows(workspace: Workspace, annotator: str, team: bool = True,
 class LibraryRows:
     """The library's rows, kept between refreshes: `rows()` reads every annotator's summaries (cheap: files
     and new journal lines) and recomputes only the rows of articles whose summary changed for someone, so
-    a teammate's save costs a few rows, not the corpus. The whole list is rebuilt when the corpus, the
+    a teammate's save costs a few rows, not the corpus. The rows are made anew when the corpus, the
     assignment or the set of annotators changed. Thread-safe (the library refreshes from a worker)."""
 
     def __init__(self, workspace: Workspace, annotator: str, team: bool = True) -> None:
         self.workspace, self.annotator, self.team = workspace, annotator, team
         self._lock = threading.Lock()
-        self._list: list[ArticleRow] = []
-        self._at: dict[str, int] = {}
-        """Article id -> its row's place in the list (the corpus's, from `blank_rows`: set by each rebuild)."""
+        self._rows: Rows | None = None
         self._basis: tuple = ()
         self._seen: dict[str, dict[str, Summary]] = {}
 
-    def rows(self, problems: list[str] | None = None) -> list[ArticleRow]:
-        """Every article's row in corpus order (the same list while nothing forces a rebuild; a changed row is
-        replaced by a new one in its place)."""
+    def rows(self, problems: list[str] | None = None) -> Rows:
+        """Every article's row in corpus order: the same Rows while nothing changed, else new ones (Rows given
+        before are never changed: the library may be reading them in another thread)."""
         with self._lock:
             ws = self.workspace
             try:
@@ -135,9 +58,8 @@ class LibraryRows:
             own = summaries[self.annotator] if self.annotator in summaries else ws.summaries(self.annotator)
             watched = {**summaries, self.annotator: own}
             basis = (id(catalog), len(catalog.ids), stamp, tuple(names))
-            if basis != self._basis:
-                with quiet_gc(freeze=False):  # (100,000 rows, all kept: collections meanwhile double the time)
-                    self._rebuild(catalog, assignment, summaries, own)
+            if basis != self._basis or self._rows is None:
+                self._rows = self._made(catalog, assignment, summaries, own)
                 self._basis = basis
             else:
                 changed: set[str] = set()
@@ -148,62 +70,43 @@ class LibraryRows:
                     changed.update(k for k, v in now.items() if before.get(k) != v)
                     changed.update(before.keys() - now.keys())
                 if changed:
-                    self._refill(changed, summaries, own)
+                    self._rows = self._refilled(self._rows, changed, summaries, own)
             self._seen = {name: dict(now) for name, now in watched.items()}
-            return self._list
+            return self._rows
 
-    def _rebuild(self, catalog, assignment: dict[str, list[str]], summaries: dict[str, dict[str, Summary]],
-                 own: dict[str, Summary]) -> None:
-        """The list made anew: the corpus's blank rows (`blank_rows`), with a row of its own for each article
-        someone has figures for or that is assigned to this annotator."""
+    def _made(self, catalog, assignment: dict[str, list[str]], summaries: dict[str, dict[str, Summary]],
+              own: dict[str, Summary]) -> Rows:
+        """The rows made anew: a row object for each article someone has figures for or that is assigned to this
+        annotator (any other is blank: see store.team.rows)."""
         me = self.annotator
         touched = _figures(me, summaries, own)
         assigned = {i for i, names in assignment.items() if me in names}
-        blank, at = blank_rows(catalog)
-        rows = list(blank)
+        at, titles, sources, dates = catalog.positions, catalog.titles, catalog.sources, catalog.dates
+        made: dict[int, ArticleRow] = {}
         for i in touched.keys() | assigned:
             n = at.get(i)
             if n is None:
                 continue  # (figures of an article the corpus no longer lists)
-            row, figures = blank[n], touched.get(i)
+            figures = touched.get(i)
             if figures is None:  # (all arguments positional: keywords or *figures would slow many calls)
-                rows[n] = ArticleRow(i, row.title, row.source, row.date, "not started", None, None, 0, 0, NOBODY,
+                made[n] = ArticleRow(i, titles[n], sources[n], dates[n], NOT_STARTED, None, None, 0, 0, NOBODY,
                                      NOBODY, NOBODY, i in assigned)
             else:
                 state, credibility, mean, entities, claims, labels, annotators, done_by = figures
-                rows[n] = ArticleRow(i, row.title, row.source, row.date, state, credibility, mean, entities, claims,
+                made[n] = ArticleRow(i, titles[n], sources[n], dates[n], state, credibility, mean, entities, claims,
                                      labels, annotators, done_by, i in assigned)
-        self._list, self._at = rows, at
+        return Rows(catalog, made)
 
-    def _refill(self, changed: set[str], summaries: dict[str, dict[str, Summary]],
-                own: dict[str, Summary]) -> None:
-        """New rows for the articles `changed` (a reader of the list never sees one half-filled)."""
+    def _refilled(self, rows: Rows, changed: set[str], summaries: dict[str, dict[str, Summary]],
+                  own: dict[str, Summary]) -> Rows:
+        """`rows` with new rows for the articles `changed`."""
+        made = dict(rows.made)
         for article_id, figures in _figures(self.annotator, summaries, own, changed).items():
-            at = self._at.get(article_id)
-            if at is not None:
-                old = self._list[at]
-                self._list[at] = ArticleRow(old.id, old.title, old.source, old.date, *figures, old.assigned)
-
-
-_BLANK: list[tuple[object, list[ArticleRow], dict[str, int]]] = []
-"""(catalog, its blank rows, each article's place) for the catalog last asked for (`blank_rows`)."""
-_BLANK_LOCK = threading.Lock()
-
-
-def blank_rows(catalog) -> tuple[list[ArticleRow], dict[str, int]]:
-    """A row per article of `catalog` as nobody has touched it (not started, not assigned), and article id -> its
-    place, made once per catalog and shared (read only) by every LibraryRows of the process: the annotator's own
-    and the team's, and those of the sessions `tahqiq serve` forks after making them (tui.cli.serve_starter). At
-    100,000 articles, ~60 ms of each list made anew."""
-    with _BLANK_LOCK:
-        if _BLANK and _BLANK[0][0] is catalog:
-            return _BLANK[0][1], _BLANK[0][2]
-        with quiet_gc(freeze=False):  # (100,000 rows, all kept: see quiet_gc)
-            rows = [ArticleRow(i, t, s, d, "not started", None, None, 0, 0, NOBODY, NOBODY, NOBODY, False)
-                    for i, t, s, d in zip(catalog.ids, catalog.titles, catalog.sources, catalog.dates)]
-            at = {i: n for n, i in enumerate(catalog.ids)}
-        _BLANK[:] = [(catalog, rows, at)]
-        return rows, at
+            n = rows.position(article_id)
+            if n is not None:
+                old = rows[n]
+                made[n] = ArticleRow(old.id, old.title, old.source, old.date, *figures, old.assigned)
+        return Rows(rows.catalog, made)
 
 
 _SETS: dict[frozenset[str], frozenset[str]] = {}
@@ -298,8 +201,3 @@ def workspace_stamp(workspace: Workspace) -> tuple:
         except OSError:
             continue
     return tuple(stamps)
-
-
-def progress(rows: list[ArticleRow], annotator: str) -> tuple[int, int, int]:
-    """(done by me, done by anyone in the team, total)."""
-    return (sum(annotator in r.done_by for r in rows), sum(bool(r.done_by) for r in rows), len(rows))

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from store.annotation.record import STATES
 from store.corpus.importer import normalise_date
-from store.team.stats import Filters
+from store.team.rows import Filters
 from tui.bidi import display_options
 from tui.widgets.bidi_input import BidiInput
 

@@ -14,15 +14,8 @@ from textual.widgets import Header, Input, Label, ProgressBar
 from store import StoreError
 from store.search.index import SearchIndex
 from store.search.query import context, corpus_counts, first_hit
-from store.team.stats import (
-    SORT_KEYS,
-    ArticleRow,
-    Filters,
-    LibraryRows,
-    article_rows,
-    progress,
-    workspace_stamp,
-)
+from store.team.rows import EMPTY, SORT_KEYS, Filters, Rows, View, visible
+from store.team.stats import LibraryRows, article_rows, workspace_stamp
 from store.wording import counted
 from tui.background import when_a_core_is_spare
 from tui.bidi import display_options
@@ -63,7 +56,8 @@ class LibraryScreen(AppScreen):
         self.sort_reverse: bool = bool(state.get("reverse", False))
         self.filters = Filters(**{k: v for k, v in state.get("filters", {}).items()
                                   if k in Filters.__dataclass_fields__})
-        self.rows: list[ArticleRow] = []
+        self.rows: Rows | None = None
+        """Every article's row (None until the first read, in on_mount)."""
         self._team_rows = LibraryRows(self.app.workspace, self.app.annotator)
         """Everyone's figures, kept: a refresh recomputes only the rows whose summaries changed."""
         self.query_text = ""
@@ -126,10 +120,10 @@ class LibraryScreen(AppScreen):
         problems: list[str] = []
         rows = self._team_rows.rows(problems)
         view = self._view()
-        shown = (view, self._visible(rows), progress(rows, self.app.annotator))
+        shown = (view, self._visible(rows), rows.progress(self.app.annotator))
         self.app.call_from_thread(self._show_rows, rows, stamp, problems, shown)
 
-    def _show_rows(self, rows: list[ArticleRow], stamp: tuple, problems: list[str] = (), shown: tuple = ()) -> None:
+    def _show_rows(self, rows: Rows, stamp: tuple, problems: list[str] = (), shown: tuple = ()) -> None:
         self.rows, self._stamp = rows, stamp
         self._tell(problems)
         self.refresh_table(shown[1:] if shown and shown[0] == self._view() else None)  # (unless changed since)
@@ -161,24 +155,22 @@ class LibraryScreen(AppScreen):
         if self.is_current and workspace_stamp(self.app.workspace) != self._stamp:
             self._reread()
 
-    def visible_rows(self) -> list[ArticleRow]:
+    def visible_rows(self) -> View:
         """The rows the filters and the search keep, in the chosen order, those assigned to me first."""
         return self._visible(self.rows)
 
-    def _visible(self, rows: list[ArticleRow]) -> list[ArticleRow]:
-        rows = [r for r in rows if self.filters.accepts(r)] if self.filters.active else list(rows)
-        if self.query_text:
-            rows = [r for r in rows if r.id in self.hits]
-        rows.sort(key=SORT_KEYS[self.sort_key], reverse=self.sort_reverse)
-        assigned = [r for r in rows if r.assigned]  # (a stable partition: the order within each part kept)
-        return assigned + [r for r in rows if not r.assigned] if assigned else rows
+    def _visible(self, rows: Rows | None) -> View:
+        if rows is None:
+            return EMPTY
+        return visible(rows, self.filters, self.sort_key, self.sort_reverse, self.hits if self.query_text else None)
 
     def refresh_table(self, shown: tuple | None = None) -> None:
         """Show the rows of the current sort, filter and search; the cursor stays on its article. `shown`: those
         rows and the progress figures, made already (`_read_team`)."""
         table = self.query_one(ArticleTable)
-        visible, (mine, team, total) = shown or (self.visible_rows(), progress(self.rows, self.app.annotator))
-        table.show(visible, keep=table.current_id or self.app.session.get("last_article"))
+        view, (mine, team, total) = shown or (self.visible_rows(), self.rows.progress(self.app.annotator)
+                                                if self.rows is not None else (0, 0, 0))
+        table.show(view, keep=table.current_id or self.app.session.get("last_article"))
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=mine)
         self.query_one("#progress-text", Label).update(f" done: me {mine}/{total} · team {team}/{total} ")
@@ -271,7 +263,7 @@ class LibraryScreen(AppScreen):
                 self.filters = filters
                 self.refresh_table()
 
-        sources = sorted({r.source for r in self.rows if r.source})
+        sources = sorted({s for s in self.app.workspace.catalog().sources if s})
         self.app.push_screen(FilterForm(self.filters, sources, list(self.app.workspace.schema.entities) + ["CLAIM"],
                                         self.app.workspace.annotators()), apply)
 
@@ -307,7 +299,7 @@ class LibraryScreen(AppScreen):
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""
         rows = [r for r in self.visible_rows() if r.state != "done"]
-        if any(r.assigned for r in self.rows):
+        if self.rows is not None and any(r.assigned for r in self.rows.made.values()):
             rows = [r for r in rows if r.assigned]  # triage follows the assignment
         queue = [r.id for r in rows]
         triage = Triage.resume(self.app.session, queue)

@@ -1,8 +1,9 @@
 """The library's article table: any number of rows, drawn as it is scrolled (Line API).
 
-It holds the rows (`ArticleRow`, already filtered and sorted by the screen) and draws only the lines on
-screen: a title or outlet is laid out by the bidi engine when its line is first drawn, and kept per
-(text, width). The header line stays at the top; the cursor is a row index, moved by keys and clicks.
+It holds a view of the rows (store.team.rows.View, filtered and sorted by the screen) and draws only the lines
+on screen, asking the view for those rows alone: a title or outlet is laid out by the bidi engine when its line
+is first drawn, and kept per (text, width). The header line stays at the top; the cursor is a row index, moved
+by keys and clicks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from store.team.stats import ArticleRow
+from store.team.rows import EMPTY, ArticleRow, View
 from tui.bidi import display_options
 
 Column = tuple[str, str, int]
@@ -132,7 +133,7 @@ class ArticleTable(ScrollView, can_focus=True):
 
     def __init__(self, columns: list[Column], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows: list[ArticleRow] = []
+        self.rows: View = EMPTY
         self._columns = columns
         self._cells: dict[tuple[str, int], str] = {}
         self._hover: int | None = None
@@ -148,7 +149,7 @@ class ArticleTable(ScrollView, can_focus=True):
         self._columns = columns
         self._resize()
 
-    def show(self, rows: list[ArticleRow], keep: str | None = None) -> None:
+    def show(self, rows: View, keep: str | None = None) -> None:
         """Hold `rows` (any number: only the lines on screen are drawn); the cursor stays on article `keep`
         when it is among them, else goes to the first row."""
         self.rows = rows
@@ -158,7 +159,7 @@ class ArticleTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def index_of(self, article_id: str) -> int | None:
-        return next((i for i, row in enumerate(self.rows) if row.id == article_id), None)
+        return self.rows.index_of(article_id)
 
     def select(self, article_id: str) -> bool:
         """Put the cursor on an article; False when it is not in the table (filtered out)."""

@@ -196,6 +196,32 @@ def test_scan_checks_bytes_and_leaves_journal_changes_to_read(workspace_path: Pa
     _same_as_whole(path, tmp_path / "out")
 
 
+def test_a_scan_for_some_groups_gives_exactly_them(tmp_path: Path) -> None:
+    """GroupReader.scan(wanted) skips the other groups' index lines unparsed, told by the id at a line's start: ids
+    with a quote, a backslash, Arabic letters or a slash are told right (or parsed, then judged), and every subset
+    gives exactly the groups of a whole scan that it wants."""
+    ids = ['a"q', "b\\s", "ج1", "d/e", "plain", "\u00e9t\u00e9"]
+    ws = Workspace.open(tmp_path / "ws")
+    try:
+        ws.add_articles([Article(id=i, body="نص عربي قصير للاختبار فقط") for i in ids])
+        alice = ws.annotations("alice")
+        for i in ids:
+            alice.add_entity(i, 0, 2, "PER")
+    finally:
+        ws.close()
+    db = tmp_path / "ws" / "annotations" / "alice.json"
+    assert rebuild_record_index(db, GROUP_FIELD)
+    reader = GroupReader(db, GROUP_FIELD, stored_problem)
+    try:
+        every = dict(reader.scan())
+        assert set(every) == set(ids)
+        for n in range(len(ids) + 1):
+            for wanted in ({*ids[:n]}, {*ids[n:]}, set(ids[n::2])):
+                assert dict(reader.scan(wanted.__contains__)) == {g: every[g] for g in wanted}, wanted
+    finally:
+        reader.close()
+
+
 def test_a_record_indexed_under_another_article_is_not_exported_there(workspace_path: Path, tmp_path: Path) -> None:
     """An index that files a record under the wrong article (its crc32 right): the record's own article_id
     decides, as reading the whole files does."""

@@ -54,6 +54,12 @@ class Format:
     """prepare(annotator, state, rows): what `write` needs of one annotator's work on one article, made while
     that annotator's database is loaded and kept on disk (marshal) until the article's turn (store.exchange.stream); the
     writer then finds it in `Item.prepared`, the rows not kept. None: the Items carry the rows themselves."""
+    records: Callable[..., Iterator[tuple[bytes, ...]]] | None = None
+    """records(items, ctx): each item's record, UTF-8 (as pieces to join), when the output is records in `frame`
+    (store.exchange.framed) and `write` writes just that: an export may then have its helper process make the
+    last articles' records while it makes the first ones' (store.exchange.helper)."""
+    frame: tuple[bytes, bytes, bytes, bytes] = (b"", b"", b"", b"")
+    """Around `records`: (before the first, between two, after the last, the whole output when there is none)."""
     noun: str = "record"
     """What the export summary counts (`exported 3 records`): Label Studio writes one task per article."""
     epilog: str = ""

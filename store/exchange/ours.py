@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
-from typing import Any, TextIO
+from typing import Any
 
 from store.corpus.importer import Skip
 from store.db.storage import dumps
 from store.exchange.format import Format
+from store.exchange.framed import Frame, framed
 from store.exchange.incoming import CLAIM, RecordIn, SpanIn, article_fields, text_of
 from store.exchange.offsets import CODEPOINT
 from store.exchange.records import Context, Item, annotator_part, article_part, json_safe
@@ -57,7 +58,7 @@ def _head(item: Item) -> bytes:
     return _dumps(article_part(item))[:-1] + b","
 
 
-def _records(items: Iterable[Item], ctx: Context) -> Iterator[tuple[bytes, bytes]]:
+def records(items: Iterable[Item], ctx: Context) -> Iterator[tuple[bytes, bytes]]:
     """Each item's record as compact JSON, UTF-8, in two pieces: the article's part, encoded once for all its
     annotators, and the annotator's (together the same bytes as `_dumps(to_record(item))`: compact JSON is the
     concatenation of its members, and json_safe escapes character by character)."""
@@ -71,46 +72,10 @@ def _records(items: Iterable[Item], ctx: Context) -> Iterator[tuple[bytes, bytes
         yield head, (tail if tail is not None else prepare(item.annotator, item.state, item.annotations))
 
 
-def _sink(out: TextIO, ctx: Context) -> Callable[[bytes], Any]:
-    """Where the records' bytes go: the binary file under `out` when there is one to write as is (Context.binary),
-    else `out` as text."""
-    if ctx.binary is None:
-        return lambda data: out.write(data.decode("utf-8"))
-    out.flush()
-    return ctx.binary.write
-
-
-_BATCH = 192
-"""Pieces of records joined into one write (a write of each record's own takes about three times as long)."""
-
-
-def _write(pieces: Iterable[bytes], out: TextIO, ctx: Context) -> None:
-    """`pieces` written to `out` in order, `_BATCH` at a time."""
-    write, join = _sink(out, ctx), b"".join
-    batch: list[bytes] = []
-    for piece in pieces:
-        batch.append(piece)
-        if len(batch) == _BATCH:
-            write(join(batch))
-            batch = []
-    write(join(batch))
-
-
-def write_jsonl(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
-    _write((piece for head, tail in _records(items, ctx) for piece in (head, tail, b"\n")), out, ctx)
-
-
-def write_json(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
-    def pieces() -> Iterator[bytes]:
-        sep = b"[\n"
-        for head, tail in _records(items, ctx):
-            yield sep
-            yield head
-            yield tail
-            sep = b",\n"
-        yield b"[]\n" if sep == b"[\n" else b"\n]\n"
-
-    _write(pieces(), out, ctx)
+LINES: Frame = (b"", b"\n", b"\n", b"")
+ARRAY: Frame = (b"[\n", b",\n", b"\n]\n", b"[]\n")
+write_jsonl = framed(records, LINES)
+write_json = framed(records, ARRAY)
 
 
 # --- reading records back (tahqiq import) ------------------------------------------------------------
@@ -159,5 +124,6 @@ def parse(where: str, record: Any, offset_unit: str | None = None) -> Iterator[R
 
 _READS = {"read": parse, "sniff": is_ours, "imported_as": "tahqiq", "import_help": "tahqiq json/jsonl"}
 JSONL = Format("jsonl", write_jsonl, CODEPOINT, help="tahqiq records, one a line (tahqiq.schema.json)",
-               prepare=prepare, **_READS)
-JSON = Format("json", write_json, CODEPOINT, help="tahqiq records as one JSON array", prepare=prepare, **_READS)
+               prepare=prepare, records=records, frame=LINES, **_READS)
+JSON = Format("json", write_json, CODEPOINT, help="tahqiq records as one JSON array", prepare=prepare,
+              records=records, frame=ARRAY, **_READS)

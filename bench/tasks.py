@@ -260,7 +260,7 @@ def task_export(p: dict) -> dict:
     from store import Workspace
     from store.exchange import export
 
-    # The export's helper process (store.exchange.scan.Helper) runs beside it: its own peak (VmHWM, sampled
+    # The export's helper process (store.exchange.helper) runs beside it: its own peak (VmHWM, sampled
     # while it lives; not ru_maxrss, which would count this process's pages at the fork) counts too.
     helper_mb, done = [0.0], threading.Event()
 

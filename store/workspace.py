@@ -203,10 +203,10 @@ class Workspace:
         """Every article, in import order (texts are read from disk when first used)."""
         return self._reader.articles()
 
-    def article(self, article_id: str) -> Article:
-        """One article by id (its one record read from corpus.idx when that matches corpus.json); StoreError if
-        there is none."""
-        return self._reader.article(article_id)
+    def article(self, article_id: str, keep: bool = True) -> Article:
+        """One article by id (its one record read from corpus.idx when that matches corpus.json, kept unless `keep`
+        is false); StoreError if there is none."""
+        return self._reader.article(article_id, keep)
 
     def iter_bodies(self) -> Iterator[tuple[str, str]]:
         """(article id, body) of every article in import order, streamed from disk (not all held at once)."""

@@ -151,8 +151,9 @@ class CorpusReader:
                                            [a.source for a in articles], [a.date for a in articles])
         return self._loaded_catalog
 
-    def article(self, article_id: str) -> Article:
-        """One article by id (one record read from the index); StoreError if there is none."""
+    def article(self, article_id: str, keep: bool = True) -> Article:
+        """One article by id (one record read from the index, and kept for the next time unless `keep` is false:
+        a pass over many articles); StoreError if there is none."""
         index = self.indexed()
         if index is not None:
             made = self._made.get(article_id)
@@ -161,7 +162,9 @@ class CorpusReader:
             try:
                 position = index.position(article_id)
                 if position is not None:
-                    made = self._made[article_id] = make_article(index.record(position), self._bodies)
+                    made = make_article(index.record(position), self._bodies)
+                    if keep:
+                        self._made[article_id] = made
                     return made
             except IndexDamaged:
                 self._refuse(index)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +21,7 @@ from store.db.storage import quiet_gc
 from store.errors import StoreError
 from store.exchange.format import PARTIAL, Format
 from store.exchange.formats import FORMATS
+from store.exchange.framed import write_framed
 from store.exchange.labelled import LabelReport, detect, import_labelled, looks_labelled
 from store.exchange.offsets import CODEPOINT, UTF16, Utf16, direction
 from store.exchange.records import FILTER_HELP, Context, Item, parse_filter, to_record
@@ -74,7 +76,8 @@ def _write(workspace: Workspace, spec: Format, write: Callable[..., None], ctx: 
         chosen = _merged(workspace, articles, ctx)
         selection = None
     else:
-        selection = spool(workspace, annotators, articles, spec.prepare)
+        selection = spool(workspace, annotators, articles, spec.prepare,
+                          framed=spec.records is not None and write is spec.write and not spec.to_dir)
     try:
         involved = set(workspace.annotators()) if merge or not annotators else set(annotators)
         damaged = {name: lines for name, lines in sorted(workspace.damaged.items()) if name in involved and lines}
@@ -92,6 +95,13 @@ def _write(workspace: Workspace, spec: Format, write: Callable[..., None], ctx: 
             total = len(chosen)
         else:
             made, total = items(selection, ctx.paragraph_direction), selection.total
+            start = selection.split(fmt, ctx.paragraph_direction)
+            if start is not None:  # (the helper makes the records from `start` on: see store.exchange.stream)
+                made = items(selection, ctx.paragraph_direction, end=start)
+                rest = selection.rest(start, ctx.paragraph_direction, ctx, spec.records)
+
+                def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
+                    write_framed(chain(spec.records(items, ctx), rest), spec.frame, out, ctx)
 
         def stream() -> Iterable[Item]:
             for done, item in enumerate(made, 1):
@@ -115,6 +125,8 @@ def _write(workspace: Workspace, spec: Format, write: Callable[..., None], ctx: 
 
             write_atomic_text(target, fill, PARTIAL)
             ctx.written.insert(0, target)
+        if progress and total:
+            progress(total, total)  # (a helper's records come at once)
     finally:
         if selection is not None:
             selection.close()

@@ -91,6 +91,11 @@ class Filter:
                 and (self.date_min is None or (bool(date) and date >= self.date_min))
                 and (self.date_max is None or (bool(date) and date <= self.date_max)))
 
+    @property
+    def by_article(self) -> bool:
+        """Whether it keeps some articles and not others by their fields (`keeps_article`)."""
+        return any(v is not None for v in (self.source, self.date_prefix, self.date_min, self.date_max))
+
     def keeps_state(self, state: str) -> bool:
         if self.states is not None:
             return state in self.states

@@ -7,7 +7,7 @@ import marshal
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -50,12 +50,20 @@ class Spool:
         self.count = len(self._positions)
         self._size = self._ends[-1] if self.count else 0
 
-    def rewind(self) -> Iterator[int]:
-        """Make ready to read in article order: the positions of the entries in that order (`take` gives each
-        entry in turn)."""
+    @property
+    def positions(self) -> array:
+        """The position of each entry, in the order they were added."""
+        return self._positions
+
+    def rewind(self, start: int = 0, end: int | None = None) -> Iterator[int]:
+        """Make ready to read in article order the entries of the articles from position `start` to `end` (not
+        included; None: to the last): their positions in that order (`take` gives each entry in turn)."""
         self.file.flush()
         positions = self._positions
-        self._order = sorted(range(self.count), key=positions.__getitem__)
+        entries: Iterable[int] = range(self.count)
+        if start or end is not None:
+            entries = [n for n in entries if start <= positions[n] and (end is None or positions[n] < end)]
+        self._order = sorted(entries, key=positions.__getitem__)
         self._next = 0
         return map(positions.__getitem__, self._order)
 

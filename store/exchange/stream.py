@@ -8,8 +8,8 @@ two passes:
    held open as it was, the journal replayed over each article it changed, every record's crc32 checked and
    every record checked as an article read alone is checked; an article the journal changed, or any doubt, is
    read alone, which says what is wrong); when a few ids are asked for, only their articles, each read alone.
-   The last annotators are spooled by a helper process meanwhile when that pays (store.exchange.scan.Helper;
-   what it cannot spool, it hands back). Without an index it can trust, the database is loaded whole (its file
+   Every other article is spooled by a helper process meanwhile when that pays (store.exchange.helper; what it
+   cannot spool, it hands back). Without an index it can trust, the database is loaded whole (its file
    and journal, every record checked, as a read-only JournalStore reads them but with no field index) and its
    rows grouped by article. What the format's writer needs of each (article, annotator) the filter keeps
    (`Format.prepare`'s bytes, else the sorted rows) is appended to a Spool (store.exchange.spools), read back
@@ -17,6 +17,8 @@ two passes:
    does, before anything is written.
 2. `items`: the articles are walked in order, each body read once (from bodies.bin, when needed) and its
    direction worked out once; each annotator's spool is read on as far as that article; one Item per entry.
+   For a format of records in a frame, the helper makes the last articles' records meanwhile (`Selection.split`,
+   `Selection.rest`), when it spooled every annotator.
 
 Memory is one article's records (pass 1, in each process; one annotator's database when it is read whole) or one
 article and its entries (pass 2), never every record. Cyclic garbage collection is paused meanwhile
@@ -27,9 +29,10 @@ from __future__ import annotations
 
 import heapq
 import marshal
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -42,45 +45,111 @@ from store.db.journal_format import read_database, replay
 from store.db.record_index import Stale
 from store.db.storage import quiet_gc
 from store.errors import StoreError
+from store.exchange.framed import Part
+from store.exchange.helper import Helper, share
 from store.exchange.offsets import direction
-from store.exchange.records import Filter, Item, parse_filter
-from store.exchange.scan import Helper, Prepare, by_article, share, spool_scanned
+from store.exchange.records import Context, Filter, Item, parse_filter
+from store.exchange.scan import Prepare, by_article, spool_scanned
 from store.exchange.spools import Spool, spool_file
 from store.workspace import ANNOTATIONS_DIR, Workspace
+
+_ENTRY, _ARTICLE = 1, 7
+"""What pass 2 spends, roughly (measured at 100,000 articles): on each entry (~5 us: read it back, make its Item),
+and on each article (~35 us: make it from corpus.idx, read its text, its direction, its part of the record as
+JSON)."""
 
 
 @dataclass
 class Selection:
     """The articles an export covers, in output order, and the annotators (in output order), spooled."""
 
-    articles: list[Article]
+    articles: Sequence[Article]
     names: list[str]
     prepared: bool = False
     """The entries hold what the format's `prepare` made, not the rows."""
     spools: list[Spool] = field(default_factory=list)
+    helper: Helper | None = None
+    """A helper that spooled every annotator and can make pass 2's last records (`split`)."""
+    own: list[Spool] = field(default_factory=list)
+    """This process's spools, one per annotator (with `helper`)."""
 
     @property
     def total(self) -> int:
         """How many Items `items` will yield."""
         return sum(s.count for s in self.spools)
 
+    def split(self, fmt: str, paragraph_direction: str) -> int | None:
+        """Have the helper make the records (format `fmt`) of the articles from the position returned on, chosen
+        so that the two processes end at about the same time (see _ENTRY); None without a helper for it (then
+        this process makes them all)."""
+        if self.helper is None or not self.helper.rests:
+            return None
+        entries = Counter(chain.from_iterable(s.positions for s in self.spools))
+        half = (sum(entries.values()) * _ENTRY + len(entries) * _ARTICLE) / 2
+        start, before = len(self.articles), 0
+        for position in sorted(entries):
+            if before >= half:
+                start = position
+                break
+            before += entries[position] * _ENTRY + _ARTICLE
+        for s in self.own:
+            s.file.flush()
+        self.helper.write_rest(start, [s.where() for s in self.own], fmt, paragraph_direction)
+        return start
+
+    def rest(self, start: int, paragraph_direction: str, ctx: Context,
+             records: Callable[[Iterable[Item], Context], Iterable[tuple[bytes, ...]]]
+             ) -> Iterator[tuple[bytes, ...] | Part]:
+        """The records of the articles from `start` on (after `split`): the helper's, or made here from the spools
+        if it failed."""
+        made = self.helper.rest() if self.helper is not None else None
+        if made is not None:
+            part, directions = made
+            for d, count in directions.items():
+                ctx.directions[d] = ctx.directions.get(d, 0) + count
+            yield part
+        else:
+            yield from records(items(self, paragraph_direction, start=start), ctx)
+
     def close(self) -> None:
+        if self.helper is not None:
+            self.helper.stop()
+            self.helper = None
         for s in self.spools:
             s.file.close()
         self.spools.clear()
 
 
-def choose(workspace: Workspace, annotators: Iterable[str] | None = None,
-           articles: str | Filter | None = None) -> tuple[list[Article], list[str], Filter]:
-    """The articles (corpus order, or the order of the ids asked for) and annotators an export covers, and the
-    filter (states are applied per annotator by `spool`); StoreError naming an unknown annotator or id."""
-    f = articles if isinstance(articles, Filter) else parse_filter(articles)
+def chosen_annotators(workspace: Workspace, annotators: Iterable[str] | None) -> list[str]:
+    """The annotators an export covers, in output order (all of them by default); StoreError naming an unknown
+    one."""
     known = workspace.annotators()
     names = list(dict.fromkeys(annotators)) if annotators else known
     missing = [n for n in names if n not in known]
     if missing:
         raise StoreError(f"--annotator: no annotations by {', '.join(map(repr, missing))} "
                          f"(annotators: {', '.join(known) or 'none yet'})")
+    return names
+
+
+class Articles(Sequence[Article]):
+    """Every article of the corpus by position (`ids`, the catalog's), each made from corpus.idx when asked for
+    and not kept: pass 2 asks only for the articles it has entries of, and never twice (at 100,000 articles, making
+    them all before pass 1 took its process ~0.4 s, and held them all)."""
+
+    def __init__(self, workspace: Workspace, ids: list[str]) -> None:
+        self._workspace, self._ids = workspace, ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        return self._workspace.article(self._ids[position], keep=False)
+
+
+def chosen_articles(workspace: Workspace, f: Filter) -> list[Article]:
+    """The articles an export covers (corpus order, or the order of the ids asked for; states are applied per
+    annotator by `spool`); StoreError naming an unknown id."""
     corpus = workspace.articles()
     if f.ids:
         by_id = {a.id: a for a in corpus}
@@ -88,7 +157,7 @@ def choose(workspace: Workspace, annotators: Iterable[str] | None = None,
         if unknown:
             raise StoreError(f"--articles: no article with id {unknown[0]!r}")
         corpus = [by_id[i] for i in dict.fromkeys(f.ids)]
-    return [a for a in corpus if f.keeps_article(a)], names, f
+    return [a for a in corpus if f.keeps_article(a)]
 
 
 def read_annotator(workspace: Workspace, name: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
@@ -126,22 +195,30 @@ def _read_database(db: Path) -> tuple[dict[str, dict[str, dict[str, Any]]], list
 
 
 def spool(workspace: Workspace, annotators: Iterable[str] | None = None, articles: str | Filter | None = None,
-          prepare: Prepare | None = None) -> Selection:
+          prepare: Prepare | None = None, framed: bool = False) -> Selection:
     """Pass 1: every annotator spooled (see the module doc), through their record index when it can be trusted
-    (a share of the articles by a Helper, store.exchange.scan, when it pays), else whole. Close the Selection
-    when done."""
-    chosen, names, f = choose(workspace, annotators, articles)
-    selection = Selection(chosen, names, prepare is not None)
-    ids = [a.id for a in chosen]
-    every = None if f.ids else {article_id: n for n, article_id in enumerate(ids)}  # (a few ids: each read alone)
+    (a share of the articles by a Helper, store.exchange.helper, when it pays), else whole. `framed`: the format
+    writes records in a frame, which the helper may share (`Selection.split`). Close the Selection when done."""
+    f = articles if isinstance(articles, Filter) else parse_filter(articles)
+    names = chosen_annotators(workspace, annotators)
+    selection = Selection([], names, prepare is not None)
     helper = None
     theirs: list[Spool | None] = [None] * len(names)
     try:
         mine = selection.spools
         mine.extend(Spool(name, spool_file()) for name in names)
-        jobs = [n for n, name in enumerate(names) if every is not None and not _unsaved(workspace, name)]
+        if f.ids or f.by_article:
+            selection.articles = chosen_articles(workspace, f)
+            ids = [a.id for a in selection.articles]
+        else:  # (every article: made in pass 2, when its turn comes)
+            ids = list(workspace.catalog().ids)
+            selection.articles = Articles(workspace, ids)
+        jobs = [n for n, name in enumerate(names) if not f.ids and not _unsaved(workspace, name)]
         if jobs:
-            helper = Helper.start([(names[n], _database(workspace, names[n])) for n in jobs], ids, f, prepare)
+            helper = Helper.start([(names[n], _database(workspace, names[n])) for n in jobs], ids, f, prepare,
+                                  theirs=mine if framed and len(jobs) == len(names) else None,
+                                  workspace=workspace.path)
+        every = None if f.ids else {article_id: n for n, article_id in enumerate(ids)}  # (a few ids: each read alone)
         helped = set(jobs) if helper is not None else set()
         half = share(ids, helper=False) if helped else None
         whole = [not _spool_indexed(workspace, out, half if n in helped else every, ids, f, prepare)
@@ -149,7 +226,6 @@ def spool(workspace: Workspace, annotators: Iterable[str] | None = None, article
         if helper is not None:
             for n, spool in zip(jobs, helper.results()):
                 theirs[n] = spool
-            helper = None
         spools: list[Spool] = []
         for n, name in enumerate(names):
             if whole[n] or (n in helped and theirs[n] is None):  # (the whole files, which say what is wrong)
@@ -162,6 +238,11 @@ def spool(workspace: Workspace, annotators: Iterable[str] | None = None, article
             if theirs[n] is not None:
                 spools.append(theirs[n])  # (the same annotator's other articles: the article order decides)
         selection.spools = spools
+        if helper is not None and helper.rests and not any(whole) and None not in theirs:
+            selection.helper, selection.own = helper, list(mine)
+        elif helper is not None:
+            helper.stop()
+        helper = None
     except BaseException:
         if helper is not None:
             helper.stop()
@@ -234,15 +315,16 @@ def _spool_one(out: Spool, touched: Iterable[str], rows_of: Callable[[str], tupl
         out.add(position, dumps((state, rows if prepare is None else prepare(name, state, rows))))
 
 
-def items(selection: Selection, paragraph_direction: str) -> Iterator[Item]:
+def items(selection: Selection, paragraph_direction: str, start: int = 0, end: int | None = None) -> Iterator[Item]:
     """Pass 2: the Items of a spooled selection in output order (article, then the order of the spools), each
-    article's body read once."""
+    article's body read once; those of the articles from position `start` to `end` (not included; None: to the
+    last)."""
     spools = selection.spools
     articles = selection.articles
     bodies = _Bodies()
     try:
         at, article, d = -1, None, ""
-        for position, n in heapq.merge(*(zip(s.rewind(), repeat(n)) for n, s in enumerate(spools))):
+        for position, n in heapq.merge(*(zip(s.rewind(start, end), repeat(n)) for n, s in enumerate(spools))):
             if position != at:
                 at, article = position, bodies.read(articles[position])
                 d = direction(article.body, paragraph_direction)

@@ -554,7 +554,7 @@ def test_the_library_rows_follow_saves_recomputing_only_the_rows_that_changed(wo
     try:
         kept = LibraryRows(mine, "alice")
         first = kept.rows()
-        before, kept_first = list(first), dict(first.made)
+        before, kept_first = list(first), dict(first.figures)
         articles = theirs.articles()
         bob = theirs.annotations("bob")
         rng = random.Random(3)
@@ -570,9 +570,9 @@ def test_the_library_rows_follow_saves_recomputing_only_the_rows_that_changed(wo
                     pass
             now = kept.rows()
             assert now == article_rows(mine, "alice"), step  # what reading everything gives
-        changed = {row.id for n, row in now.made.items() if kept_first.get(n) is not row}
-        assert changed <= {a.id for a in articles[:4]} and changed  # the others' rows kept, not made again
-        assert list(first) == before and first.made == kept_first  # the rows given first never changed
+        changed = {now[n].id for n, f in now.figures.items() if kept_first.get(n) is not f}
+        assert changed <= {a.id for a in articles[:4]} and changed  # the others' figures kept, not made again
+        assert list(first) == before and first.figures == kept_first  # the rows given first never changed
     finally:
         mine.close()
         theirs.close()

@@ -1,16 +1,21 @@
 """The library's rows: what it shows and filters on for each article, and the order it shows them in.
 
-Every article of the corpus has a row, but only the rows of articles someone has figures for, or that are assigned,
-are kept as objects (`Rows.made`); any other row is blank (nobody's figures) and is made from the catalog when it is
-asked for. Filtering and sorting (`visible`) go over positions in the corpus, and treat the blank rows as the one
-row they are but for their title, outlet and date. So at 100,000 articles the library's first screen makes the rows
-it draws and the annotator's own, not 100,000 (~90 ms of objects, and ~60 ms more to sort them).
+Every article of the corpus has a row, but rows are made only when asked for (the ~40 drawn, or those a filter
+looks at): `Rows` keeps the figures of the articles someone has figures for, or that are assigned, as tuples by
+position in the corpus; any other row is blank (nobody's figures). Sorting (`visible`) goes over positions and
+figures, and treats the blank rows as the one row they are but for their title, outlet and date. So at 100,000
+articles the library's first screen makes the rows it draws, not 100,000 (~90 ms of objects, ~60 ms more to sort
+them), and decodes the titles it draws (store.corpus.catalog.Titles).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate, chain
+from operator import itemgetter
+from typing import Any
 
 from store.annotation.record import STATES
 from store.corpus.catalog import Catalog
@@ -84,32 +89,37 @@ class Filters:
         return "  ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, ""))
 
 
+Figures = tuple
+"""An article's figures as its row gives them, in ArticleRow's order from `state` to `assigned`."""
 _STATE_ORDER = {state: n for n, state in enumerate(STATES)}
-SORT_KEYS = {
-    "state": lambda r: _STATE_ORDER[r.state],
-    "title": lambda r: r.title,
-    "source": lambda r: r.source or "",
-    "date": lambda r: r.date or "",
-    "credibility": lambda r: r.credibility or 0,
-    "mean": lambda r: r.credibility_mean or 0,
-    "entities": lambda r: r.entities,
-    "claims": lambda r: r.claims,
+_BLANK: Figures = (NOT_STARTED, None, None, 0, 0, NOBODY, NOBODY, NOBODY, False)
+_FIGURE_KEYS: dict[str, Callable[[Figures], Any]] = {
+    "state": lambda f: _STATE_ORDER[f[0]],
+    "credibility": lambda f: f[1] or 0,
+    "mean": lambda f: f[2] or 0,
+    "entities": itemgetter(3),
+    "claims": itemgetter(4),
 }
-"""The library's sorts: each a key of a row."""
-_BLANK_ROW = ArticleRow("", "", None, None)
-_CATALOG_KEYS = {"title": lambda c: c.titles, "source": lambda c: [s or "" for s in c.sources],
-                 "date": lambda c: [d or "" for d in c.dates]}
+_CATALOG_KEYS: dict[str, Callable[[Catalog], Sequence[str]]] = {
+    "title": lambda c: c.titles,
+    "source": lambda c: [s or "" for s in c.sources],
+    "date": lambda c: [d or "" for d in c.dates],
+}
 """The sorts whose key is a column of the catalog (any row's key is its article's entry there)."""
+SORTS = ("state", "title", "source", "date", "credibility", "mean", "entities", "claims")
+"""The library's sorts, in the order `s` goes through them: by a row's figures (_FIGURE_KEYS: a credibility or
+mean that is None sorts as 0) or by its article's title, outlet or date (_CATALOG_KEYS: None as "")."""
 
 
 class Rows(Sequence[ArticleRow]):
-    """Every article's row, in corpus order: `made`'s row where there is one (position -> row), else a blank row
-    made when asked for. Never changed once made (the library reads one in its thread while another is made)."""
+    """Every article's row, in corpus order: made when asked for, from the catalog and `figures`' entry for its
+    position (Figures), or else blank. Never changed once made (the library reads one in its thread while another
+    is made)."""
 
-    __slots__ = ("catalog", "made")
+    __slots__ = ("catalog", "figures")
 
-    def __init__(self, catalog: Catalog, made: dict[int, ArticleRow]) -> None:
-        self.catalog, self.made = catalog, made
+    def __init__(self, catalog: Catalog, figures: dict[int, Figures]) -> None:
+        self.catalog, self.figures = catalog, figures
 
     def __len__(self) -> int:
         return len(self.catalog.ids)
@@ -119,11 +129,8 @@ class Rows(Sequence[ArticleRow]):
             return [self[i] for i in range(*n.indices(len(self)))]
         if n < 0:
             n += len(self)
-        row = self.made.get(n)
-        if row is None:
-            c = self.catalog
-            row = ArticleRow(c.ids[n], c.titles[n], c.sources[n], c.dates[n])
-        return row
+        c = self.catalog
+        return ArticleRow(c.ids[n], c.titles[n], c.sources[n], c.dates[n], *self.figures.get(n, _BLANK))
 
     def __eq__(self, other: object) -> bool:  # (as the lists of the same rows would be)
         return isinstance(other, Sequence) and not isinstance(other, str) and list(self) == list(other)
@@ -134,9 +141,12 @@ class Rows(Sequence[ArticleRow]):
         return self.catalog.positions.get(article_id)
 
     def progress(self, annotator: str) -> tuple[int, int, int]:
-        """(done by `annotator`, done by anyone in the team, total): only a made row can be done."""
-        made = self.made.values()
-        return sum(annotator in r.done_by for r in made), sum(bool(r.done_by) for r in made), len(self)
+        """(done by `annotator`, done by anyone in the team, total): a blank row is done by nobody."""
+        done_by = [f[7] for f in self.figures.values()]
+        return sum(annotator in d for d in done_by), sum(map(bool, done_by)), len(self)
+
+    def any_assigned(self) -> bool:
+        return any(f[8] for f in self.figures.values())
 
 
 class View(Sequence[ArticleRow]):
@@ -179,38 +189,50 @@ def visible(rows: Rows, filters: Filters, sort_key: str, reverse: bool = False,
             among: Mapping[str, object] | None = None) -> View:
     """The rows that `filters` keep (and only the articles `among`, a search's hits, if given), sorted by
     `sort_key` as a stable sort of the corpus order would sort them, those assigned to the annotator first (the
-    order within each part kept). Made without a row object for the blank rows."""
-    made, count = rows.made, len(rows)
-    if among is None:
-        touched = sorted(made)
-        blank: Sequence[int] = [n for n in range(count) if n not in made] if made else range(count)
-    else:
+    order within each part kept). No row is made, and a blank row's position is listed only where it has to be:
+    with no filter, no search and a sort by figures, the blank rows are one run in corpus order (`_Except`)."""
+    figures, count = rows.figures, len(rows)
+    touched = sorted(figures)
+    blank: Sequence[int] | None = None  # (None: every position not in `figures`)
+    if among is not None:
         wanted = sorted(n for i in among if (n := rows.position(i)) is not None)
-        touched = [n for n in wanted if n in made]
-        blank = [n for n in wanted if n not in made]
+        touched = [n for n in wanted if n in figures]
+        blank = [n for n in wanted if n not in figures]
     if filters.active:
-        touched = [n for n in touched if filters.accepts(made[n])]
+        touched = [n for n in touched if filters.accepts(rows[n])]
         if not replace(filters, source=None, date_from=None, date_to=None).accepts(_BLANK_ROW):
             blank = []
         elif filters.source or filters.date_from or filters.date_to:
             sources, dates = rows.catalog.sources, rows.catalog.dates
-            blank = [n for n in blank if filters.accepts_place(sources[n], dates[n])]
+            blank = [n for n in (range(count) if blank is None else blank)
+                     if n not in figures and filters.accepts_place(sources[n], dates[n])]
     column = _CATALOG_KEYS.get(sort_key)
     if column is not None:  # (the key of a row is its article's, in the catalog)
-        keys = column(rows.catalog)
-        order = sorted(_merged(touched, blank), key=keys.__getitem__, reverse=reverse)
+        if blank is None:
+            blank = [n for n in range(count) if n not in figures]  # (listed: every row is sorted anyway)
+        order: Sequence[int] = sorted(_merged(touched, blank), key=column(rows.catalog).__getitem__,
+                                      reverse=reverse)
     else:
-        key = SORT_KEYS[sort_key]
-        blank_key = key(_BLANK_ROW)
-        ranked = sorted(touched, key=lambda n: key(made[n]), reverse=reverse)
-        before = [n for n in ranked if (key(made[n]) > blank_key if reverse else key(made[n]) < blank_key)]
-        level = [n for n in touched if key(made[n]) == blank_key]
+        key = _FIGURE_KEYS[sort_key]
+        blank_key = key(_BLANK)
+        keyed = {n: key(figures[n]) for n in touched}
+        ranked = sorted(touched, key=keyed.__getitem__, reverse=reverse)
+        before = [n for n in ranked if (keyed[n] > blank_key if reverse else keyed[n] < blank_key)]
+        level = [n for n in touched if keyed[n] == blank_key]
         after = ranked[len(before) + len(level):]
-        order = before + _merged(level, blank) + after
-    assigned = {n for n in touched if made[n].assigned}
+        if blank is None:  # (every blank row, and the rows with figures that sort with them)
+            middle: Sequence[int] = _Except(count, sorted(figures.keys() - set(level)))
+        else:
+            middle = _merged(level, blank)
+        order = _Chain([before, middle, after])
+    assigned = [n for n in touched if figures[n][8]]
     if assigned:
-        order = [n for n in order if n in assigned] + [n for n in order if n not in assigned]
+        first = set(assigned)
+        order = [n for n in order if n in first] + [n for n in order if n not in first]
     return View(rows, order)
+
+
+_BLANK_ROW = ArticleRow("", "", None, None, *_BLANK)
 
 
 def _merged(some: list[int], others: Sequence[int]) -> list[int]:
@@ -218,3 +240,71 @@ def _merged(some: list[int], others: Sequence[int]) -> list[int]:
     if not some:
         return list(others)
     return sorted([*some, *others]) if others else some
+
+
+class _Except(Sequence[int]):
+    """The positions from 0 to `count` (not included), but those `left_out` (sorted), in order; indexed and searched
+    by bisection over what is left out, never listed."""
+
+    __slots__ = ("_count", "_left_out", "_shifted")
+
+    def __init__(self, count: int, left_out: list[int]) -> None:
+        self._count, self._left_out = count, left_out
+        self._shifted = [p - j for j, p in enumerate(left_out)]
+        """For each position left out, how many positions kept come before it."""
+
+    def __len__(self) -> int:
+        return self._count - len(self._left_out)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("position index out of range")
+        return i + bisect_right(self._shifted, i)
+
+    def index(self, position: int, *_: object) -> int:  # type: ignore[override]
+        j = bisect_left(self._left_out, position)
+        if not 0 <= position < self._count or j < len(self._left_out) and self._left_out[j] == position:
+            raise ValueError(f"{position} is not in the view")
+        return position - j
+
+    def __iter__(self) -> Iterator[int]:
+        left_out = set(self._left_out)
+        return (p for p in range(self._count) if p not in left_out)
+
+
+class _Chain(Sequence[int]):
+    """Sequences of positions one after the other, as one."""
+
+    __slots__ = ("_parts", "_starts")
+
+    def __init__(self, parts: list[Sequence[int]]) -> None:
+        self._parts = [part for part in parts if len(part)]
+        self._starts = list(accumulate((len(part) for part in self._parts), initial=0))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("position index out of range")
+        k = bisect_right(self._starts, i) - 1
+        return self._parts[k][i - self._starts[k]]
+
+    def index(self, position: int, *_: object) -> int:  # type: ignore[override]
+        for start, part in zip(self._starts, self._parts):
+            try:
+                return start + part.index(position)
+            except ValueError:
+                continue
+        raise ValueError(f"{position} is not in the view")
+
+    def __iter__(self) -> Iterator[int]:
+        return chain.from_iterable(self._parts)

@@ -13,7 +13,7 @@ from store.db.journal_format import LOCK_SUFFIX
 from store.db.storage import file_stamp
 from store.errors import StoreError
 from store.team import assign
-from store.team.rows import NOBODY, NOT_STARTED, ArticleRow, Rows
+from store.team.rows import NOBODY, NOT_STARTED, Rows
 from store.workspace import Workspace
 
 
@@ -76,37 +76,32 @@ class LibraryRows:
 
     def _made(self, catalog, assignment: dict[str, list[str]], summaries: dict[str, dict[str, Summary]],
               own: dict[str, Summary]) -> Rows:
-        """The rows made anew: a row object for each article someone has figures for or that is assigned to this
-        annotator (any other is blank: see store.team.rows)."""
+        """The rows made anew: the figures of each article someone has figures for or that is assigned to this
+        annotator, by position (any other row is blank: see store.team.rows)."""
         me = self.annotator
         touched = _figures(me, summaries, own)
         assigned = {i for i, names in assignment.items() if me in names}
-        at, titles, sources, dates = catalog.positions, catalog.titles, catalog.sources, catalog.dates
-        made: dict[int, ArticleRow] = {}
-        for i in touched.keys() | assigned:
+        at = catalog.positions
+        figures: dict[int, tuple] = {}
+        for i, f in touched.items():
             n = at.get(i)
-            if n is None:
-                continue  # (figures of an article the corpus no longer lists)
-            figures = touched.get(i)
-            if figures is None:  # (all arguments positional: keywords or *figures would slow many calls)
-                made[n] = ArticleRow(i, titles[n], sources[n], dates[n], NOT_STARTED, None, None, 0, 0, NOBODY,
-                                     NOBODY, NOBODY, i in assigned)
-            else:
-                state, credibility, mean, entities, claims, labels, annotators, done_by = figures
-                made[n] = ArticleRow(i, titles[n], sources[n], dates[n], state, credibility, mean, entities, claims,
-                                     labels, annotators, done_by, i in assigned)
-        return Rows(catalog, made)
+            if n is not None:  # (else figures of an article the corpus no longer lists)
+                figures[n] = (*f, i in assigned)
+        for i in assigned - touched.keys():
+            n = at.get(i)
+            if n is not None:
+                figures[n] = (NOT_STARTED, None, None, 0, 0, NOBODY, NOBODY, NOBODY, True)
+        return Rows(catalog, figures)
 
     def _refilled(self, rows: Rows, changed: set[str], summaries: dict[str, dict[str, Summary]],
                   own: dict[str, Summary]) -> Rows:
-        """`rows` with new rows for the articles `changed`."""
-        made = dict(rows.made)
-        for article_id, figures in _figures(self.annotator, summaries, own, changed).items():
+        """`rows` with new figures for the articles `changed`."""
+        figures = dict(rows.figures)
+        for article_id, f in _figures(self.annotator, summaries, own, changed).items():
             n = rows.position(article_id)
             if n is not None:
-                old = rows[n]
-                made[n] = ArticleRow(old.id, old.title, old.source, old.date, *figures, old.assigned)
-        return Rows(rows.catalog, made)
+                figures[n] = (*f, n in figures and figures[n][8])
+        return Rows(rows.catalog, figures)
 
 
 _SETS: dict[frozenset[str], frozenset[str]] = {}

@@ -14,7 +14,7 @@ from textual.widgets import Header, Input, Label, ProgressBar
 from store import StoreError
 from store.search.index import SearchIndex
 from store.search.query import context, corpus_counts, first_hit
-from store.team.rows import EMPTY, SORT_KEYS, Filters, Rows, View, visible
+from store.team.rows import EMPTY, SORTS, Filters, Rows, View, visible
 from store.team.stats import LibraryRows, article_rows, workspace_stamp
 from store.wording import counted
 from tui.background import when_a_core_is_spare
@@ -52,7 +52,7 @@ class LibraryScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         state = self.app.session.get("library", {})
-        self.sort_key: str = state.get("sort", "state") if state.get("sort") in SORT_KEYS else "state"
+        self.sort_key: str = state.get("sort", "state") if state.get("sort") in SORTS else "state"
         self.sort_reverse: bool = bool(state.get("reverse", False))
         self.filters = Filters(**{k: v for k, v in state.get("filters", {}).items()
                                   if k in Filters.__dataclass_fields__})
@@ -246,8 +246,7 @@ class LibraryScreen(AppScreen):
         self.refresh_table()
 
     def action_sort_next(self) -> None:
-        keys = list(SORT_KEYS)
-        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
         self.refresh_table()
 
     def action_sort_reverse(self) -> None:
@@ -299,7 +298,7 @@ class LibraryScreen(AppScreen):
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""
         rows = [r for r in self.visible_rows() if r.state != "done"]
-        if self.rows is not None and any(r.assigned for r in self.rows.made.values()):
+        if self.rows is not None and self.rows.any_assigned():
             rows = [r for r in rows if r.assigned]  # triage follows the assignment
         queue = [r.id for r in rows]
         triage = Triage.resume(self.app.session, queue)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,37 @@ def test_an_index_of_the_older_format_is_read_around_and_rewritten(two_imports: 
     finally:
         ws.close()
     assert index_problem(path, stamp) is None and path.read_bytes().startswith(b"tahqiq-corpus-index 2 ")
+
+
+def test_a_large_corpus_is_indexed_by_a_process_of_its_own(two_imports: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """corpus.idx gone, or of an older version (a moved workspace, an upgrade): the reader of a large corpus
+    (APART_BYTES, 0 here) has `python -m store.corpus.reader` write it, and reads that; corpus.json is never parsed
+    in the reader itself. When that process cannot run, the reader parses corpus.json and writes the index, as
+    before."""
+    from store.corpus import reader
+
+    monkeypatch.setattr(reader, "APART_BYTES", 0)
+    want = expected(two_imports)
+    path, stamp = two_imports / INDEX_FILE, file_stamp(two_imports / "corpus.json")
+    data = path.read_bytes()
+    for older in (None, b"tahqiq-corpus-index 1 " + data[len(b"tahqiq-corpus-index 2 "):]):
+        path.unlink()
+        if older is not None:
+            path.write_bytes(older)
+        ws = Workspace.open(two_imports)
+        try:
+            assert seen(ws) == want and ws._reader._loaded is None  # (the index only: no corpus.json here)
+        finally:
+            ws.close()
+        assert index_problem(path, stamp) is None
+    path.unlink()
+    monkeypatch.setattr(sys, "executable", str(two_imports / "no-such-python"))
+    ws = Workspace.open(two_imports)
+    try:
+        assert seen(ws) == want and ws._reader._loaded is not None  # (parsed here)
+    finally:
+        ws.close()
+    assert index_problem(path, stamp) is None
 
 
 def test_a_fresh_index_does_not_hide_a_damaged_corpus(two_imports: Path, tmp_path: Path) -> None:

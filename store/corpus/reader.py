@@ -5,19 +5,31 @@ Either way what is returned was checked: the index when it was written (every re
 checksums as it is read; corpus.json's records as it is parsed; and bodies.bin against the corpus each time
 corpus.json changes (`examine`), so a corpus.json emptied, cut short or replaced by an older copy is refused
 on both paths. A reader that had to parse corpus.json writes the index for the next one when it can take the
-corpus lock without waiting (a workspace written before the index existed gets one on its first open).
+corpus lock without waiting (a workspace written before the index existed gets one on its first open). For a large
+corpus (APART_BYTES) a process of its own parses it and writes the index first (store.apart), so the reader's
+own memory never holds every article (~0.6 GB at 100,000): a workspace moved with `cp -a` (new inodes make its
+index stale), or one whose index an older tahqiq wrote.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
+from store.apart import run_apart
 from store.corpus.article import Article
 from store.corpus.bodies import BodyStore, examine, examine_counts, make_article, record_problem
 from store.corpus.catalog import INDEX_FILE, Catalog, CorpusIndex, IndexDamaged, write_index
 from store.db.lock import try_locked
 from store.db.storage import AtomicJSONStorage, Stamp, file_stamp
 from store.errors import CorruptFileError, StoreError
+
+APART_BYTES = 8 << 20
+"""From this size of corpus.json (~25,000 articles), a missing or stale index is written by a process of its own
+before this one reads it."""
+APART_WAIT = 600.0
+"""Seconds a reader waits for that process (then kills it, and parses corpus.json itself)."""
 
 
 class CorpusReader:
@@ -42,6 +54,7 @@ class CorpusReader:
         self._loaded: dict[str, Article] | None = None  # articles parsed from corpus.json, by id
         self._loaded_generation: object = None
         self._loaded_catalog: Catalog | None = None
+        self._apart_tried: Stamp | None = None
 
     def indexed(self) -> CorpusIndex | None:
         """corpus.idx if it was built from corpus.json as it is now (bodies.bin checked against it once per
@@ -56,6 +69,8 @@ class CorpusReader:
             if stamp is None or stamp == self._no_index:
                 return None
             found = CorpusIndex.open(self.index_path, stamp)
+            if found is None and self._indexed_apart(stamp):
+                found = CorpusIndex.open(self.index_path, stamp)
             if found is None or found.file_stamp == self._refused:
                 if found is not None:
                     found.close()
@@ -70,6 +85,17 @@ class CorpusReader:
             self._index = found
             return found
         raise StoreError(f"{self.corpus_path}: changing too fast to read (imports running?)")
+
+    def _indexed_apart(self, stamp: Stamp) -> bool:
+        """Whether a process of its own (`main`) wrote corpus.idx for the corpus.json of `stamp`: tried once per
+        version of corpus.json, for a large one, by a reader that may write (not read only, not during its own
+        import, in a folder it can write to). False: read corpus.json here, as before."""
+        if (self.read_only or self.writing or stamp[2] < APART_BYTES or self._apart_tried == stamp
+                or not os.access(self.index_path.parent, os.W_OK)):
+            return False
+        self._apart_tried = stamp
+        return run_apart("store.corpus.reader", [str(self.index_path.parent), str(self.corpus_path),
+                                                 str(self.bodies_path), str(self.lock_path)], wait=APART_WAIT)
 
     def _refuse(self, index: CorpusIndex) -> None:
         """Stop using a corpus.idx found damaged: read corpus.json until another one is written."""
@@ -192,3 +218,27 @@ class CorpusReader:
         if self._index is not None:
             self._index.close()
             self._index = None
+
+
+def main(argv: list[str]) -> int:
+    """`python -m store.corpus.reader FOLDER CORPUS BODIES LOCK` (`CorpusReader._indexed_apart`'s process): corpus.json
+    parsed and checked, and corpus.idx written into FOLDER when the corpus lock is free; 0 when an index that fits
+    corpus.json is there, else 1 (damaged files, the lock taken by an import, a refusing disk)."""
+    folder, corpus, bodies, lock = map(Path, argv)
+    reader = CorpusReader(folder, AtomicJSONStorage(corpus, create=False), BodyStore(bodies), lock, read_only=False)
+    reader._apart_tried = file_stamp(corpus)  # (this is the process apart)
+    try:
+        reader.load()
+        index = CorpusIndex.open(reader.index_path, file_stamp(corpus))
+    except (StoreError, OSError):
+        return 1
+    finally:
+        reader.close()
+    if index is None:
+        return 1
+    index.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

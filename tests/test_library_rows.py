@@ -179,7 +179,8 @@ def _reference_order(rows: list, filters, key: str, reverse: bool, hits: set[str
 def test_the_order_over_positions_is_the_order_of_every_row_sorted(tmp_path: Path) -> None:
     """`visible` sorts and filters positions, never making the blank rows: for random catalogs (titles, outlets and
     dates missing or repeated), random figures on some articles (some "not started" with figures, some assigned),
-    every sort both ways, random filters and random search hits, it gives exactly the ids the old way did."""
+    every sort both ways, random filters and random search hits, it gives exactly the ids the old way did (and
+    triage's queue of them, too)."""
     import random
 
     from store.corpus.catalog import Catalog, CorpusIndex, write_index
@@ -221,5 +222,10 @@ def test_the_order_over_positions_is_the_order_of_every_row_sorted(tmp_path: Pat
                 assert [view[k].id for k in range(len(view))] == want == [r.id for r in view[:]]
                 assert all(view.index_of(i) == want.index(i) for i in want)
                 assert view.index_of("gone") is None and len(view) == len(want)
+                by_id = {r.id: r for r in every}  # (triage's queue: not done; only the assigned when any is)
+                queue = [by_id[i] for i in want if by_id[i].state != "done"]
+                if any(r.assigned for r in every):
+                    queue = [r for r in queue if r.assigned]
+                assert rows.unfinished(view.order) == [r.id for r in queue]
         if trial % 2:
             index.close()

@@ -11,7 +11,7 @@ them), and decodes the titles it draws (store.corpus.catalog.Titles).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate, chain
 from operator import itemgetter
@@ -147,6 +147,14 @@ class Rows(Sequence[ArticleRow]):
 
     def any_assigned(self) -> bool:
         return any(f[8] for f in self.figures.values())
+
+    def unfinished(self, order: Iterable[int]) -> list[str]:
+        """The ids of the articles at the positions `order` that are not done, and only those assigned to the
+        annotator when any is (what triage goes through), without making their rows."""
+        figures, ids = self.figures, self.catalog.ids
+        if self.any_assigned():
+            return [ids[n] for n in order if (f := figures.get(n)) is not None and f[8] and f[0] != "done"]
+        return [ids[n] for n in order if (f := figures.get(n)) is None or f[0] != "done"]
 
 
 class View(Sequence[ArticleRow]):

@@ -297,10 +297,8 @@ class LibraryScreen(AppScreen):
 
     def action_triage(self) -> None:
         """Go through the unfinished articles (of the current filter and search) one key per decision."""
-        rows = [r for r in self.visible_rows() if r.state != "done"]
-        if self.rows is not None and self.rows.any_assigned():
-            rows = [r for r in rows if r.assigned]  # triage follows the assignment
-        queue = [r.id for r in rows]
+        # (not done; only those assigned to me when any is: triage follows the assignment)
+        queue = self.rows.unfinished(self.visible_rows().order) if self.rows is not None else []
         triage = Triage.resume(self.app.session, queue)
         if triage.current is None:
             self.notify("Nothing left to triage here", severity="information")

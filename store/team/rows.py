@@ -92,7 +92,8 @@ class Filters:
 Figures = tuple
 """An article's figures as its row gives them, in ArticleRow's order from `state` to `assigned`."""
 _STATE_ORDER = {state: n for n, state in enumerate(STATES)}
-_BLANK: Figures = (NOT_STARTED, None, None, 0, 0, NOBODY, NOBODY, NOBODY, False)
+BLANK: Figures = (NOT_STARTED, None, None, 0, 0, NOBODY, NOBODY, NOBODY, False)
+"""The figures of a blank row: nobody worked on the article, nor is it assigned."""
 _FIGURE_KEYS: dict[str, Callable[[Figures], Any]] = {
     "state": lambda f: _STATE_ORDER[f[0]],
     "credibility": lambda f: f[1] or 0,
@@ -130,7 +131,7 @@ class Rows(Sequence[ArticleRow]):
         if n < 0:
             n += len(self)
         c = self.catalog
-        return ArticleRow(c.ids[n], c.titles[n], c.sources[n], c.dates[n], *self.figures.get(n, _BLANK))
+        return ArticleRow(c.ids[n], c.titles[n], c.sources[n], c.dates[n], *self.figures.get(n, BLANK))
 
     def __eq__(self, other: object) -> bool:  # (as the lists of the same rows would be)
         return isinstance(other, Sequence) and not isinstance(other, str) and list(self) == list(other)
@@ -222,7 +223,7 @@ def visible(rows: Rows, filters: Filters, sort_key: str, reverse: bool = False,
                                       reverse=reverse)
     else:
         key = _FIGURE_KEYS[sort_key]
-        blank_key = key(_BLANK)
+        blank_key = key(BLANK)
         keyed = {n: key(figures[n]) for n in touched}
         ranked = sorted(touched, key=keyed.__getitem__, reverse=reverse)
         before = [n for n in ranked if (keyed[n] > blank_key if reverse else keyed[n] < blank_key)]
@@ -240,7 +241,7 @@ def visible(rows: Rows, filters: Filters, sort_key: str, reverse: bool = False,
     return View(rows, order)
 
 
-_BLANK_ROW = ArticleRow("", "", None, None, *_BLANK)
+_BLANK_ROW = ArticleRow("", "", None, None, *BLANK)
 
 
 def _merged(some: list[int], others: Sequence[int]) -> list[int]:

@@ -13,7 +13,7 @@ from store.db.journal_format import LOCK_SUFFIX
 from store.db.storage import file_stamp
 from store.errors import StoreError
 from store.team import assign
-from store.team.rows import NOBODY, NOT_STARTED, Rows
+from store.team.rows import BLANK, NOBODY, Rows
 from store.workspace import Workspace
 
 
@@ -90,7 +90,7 @@ class LibraryRows:
         for i in assigned - touched.keys():
             n = at.get(i)
             if n is not None:
-                figures[n] = (NOT_STARTED, None, None, 0, 0, NOBODY, NOBODY, NOBODY, True)
+                figures[n] = (*BLANK[:-1], True)
         return Rows(catalog, figures)
 
     def _refilled(self, rows: Rows, changed: set[str], summaries: dict[str, dict[str, Summary]],

@@ -82,7 +82,7 @@ class Selection:
         """Have the helper make the records (format `fmt`) of the articles from the position returned on, chosen
         so that the two processes end at about the same time (see _ENTRY); None without a helper for it (then
         this process makes them all)."""
-        if self.helper is None or not self.helper.rests:
+        if self.helper is None:
             return None
         entries = Counter(chain.from_iterable(s.positions for s in self.spools))
         half = (sum(entries.values()) * _ENTRY + len(entries) * _ARTICLE) / 2

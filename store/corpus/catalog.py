@@ -34,6 +34,7 @@ from typing import Any
 from store.corpus.bodies import TEXT_AT, record_problem, referenced_end
 from store.db.atomic import write_atomic_chunks
 from store.db.storage import Stamp, dumps, loads
+from store.sequences import LazySequence
 
 INDEX_FILE = "corpus.idx"
 _MAGIC = b"tahqiq-corpus-index 2 "
@@ -51,7 +52,7 @@ class IndexDamaged(ValueError):
     """corpus.idx is not what it says (a checksum fails, a section is cut short or malformed)."""
 
 
-class Titles(Sequence[str]):
+class Titles(LazySequence[str]):
     """The titles of a corpus.idx, each decoded from its UTF-8 when asked for. At 100,000 articles the titles are
     ~10 MB of mostly Arabic text: decoding them all as JSON took ~55 ms of every start, for the ~40 drawn."""
 
@@ -63,13 +64,7 @@ class Titles(Sequence[str]):
     def __len__(self) -> int:
         return len(self._ends) - 1
 
-    def __getitem__(self, n):  # type: ignore[override]
-        if isinstance(n, slice):
-            return [self[i] for i in range(*n.indices(len(self)))]
-        if n < 0:
-            n += len(self)
-        if not 0 <= n < len(self):
-            raise IndexError("title index out of range")
+    def _item(self, n: int) -> str:
         return self._utf8[self._ends[n]:self._ends[n + 1]].decode("utf-8", "replace")
 
     def __eq__(self, other: object) -> bool:  # (as a list of the same titles would be)

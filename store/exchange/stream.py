@@ -51,6 +51,7 @@ from store.exchange.offsets import direction
 from store.exchange.records import Context, Filter, Item, parse_filter
 from store.exchange.scan import Prepare, by_article, spool_scanned
 from store.exchange.spools import Spool, spool_file
+from store.sequences import LazySequence
 from store.workspace import ANNOTATIONS_DIR, Workspace
 
 _ENTRY, _ARTICLE = 1, 7
@@ -132,7 +133,7 @@ def chosen_annotators(workspace: Workspace, annotators: Iterable[str] | None) ->
     return names
 
 
-class Articles(Sequence[Article]):
+class Articles(LazySequence[Article]):
     """Every article of the corpus by position (`ids`, the catalog's), each made from corpus.idx when asked for
     and not kept: pass 2 asks only for the articles it has entries of, and never twice (at 100,000 articles, making
     them all before pass 1 took its process ~0.4 s, and held them all)."""
@@ -143,7 +144,7 @@ class Articles(Sequence[Article]):
     def __len__(self) -> int:
         return len(self._ids)
 
-    def __getitem__(self, position):  # type: ignore[override]
+    def _item(self, position: int) -> Article:
         return self._workspace.article(self._ids[position], keep=False)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from store.annotation.record import STATES
 from store.corpus.catalog import Catalog
+from store.sequences import LazySequence
 
 NOBODY: frozenset[str] = frozenset()
 NOT_STARTED = "not started"
@@ -112,7 +113,7 @@ SORTS = ("state", "title", "source", "date", "credibility", "mean", "entities", 
 mean that is None sorts as 0) or by its article's title, outlet or date (_CATALOG_KEYS: None as "")."""
 
 
-class Rows(Sequence[ArticleRow]):
+class Rows(LazySequence[ArticleRow]):
     """Every article's row, in corpus order: made when asked for, from the catalog and `figures`' entry for its
     position (Figures), or else blank. Never changed once made (the library reads one in its thread while another
     is made)."""
@@ -125,11 +126,7 @@ class Rows(Sequence[ArticleRow]):
     def __len__(self) -> int:
         return len(self.catalog.ids)
 
-    def __getitem__(self, n):  # type: ignore[override]
-        if isinstance(n, slice):
-            return [self[i] for i in range(*n.indices(len(self)))]
-        if n < 0:
-            n += len(self)
+    def _item(self, n: int) -> ArticleRow:
         c = self.catalog
         return ArticleRow(c.ids[n], c.titles[n], c.sources[n], c.dates[n], *self.figures.get(n, BLANK))
 
@@ -158,7 +155,7 @@ class Rows(Sequence[ArticleRow]):
         return [ids[n] for n in order if (f := figures.get(n)) is None or f[0] != "done"]
 
 
-class View(Sequence[ArticleRow]):
+class View(LazySequence[ArticleRow]):
     """Some of the rows of a `Rows`, in an order: `order` holds their positions in the corpus."""
 
     __slots__ = ("rows", "order")
@@ -169,9 +166,7 @@ class View(Sequence[ArticleRow]):
     def __len__(self) -> int:
         return len(self.order)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self.rows[n] for n in self.order[i]]
+    def _item(self, i: int) -> ArticleRow:
         return self.rows[self.order[i]]
 
     def __iter__(self) -> Iterator[ArticleRow]:
@@ -251,7 +246,7 @@ def _merged(some: list[int], others: Sequence[int]) -> list[int]:
     return sorted([*some, *others]) if others else some
 
 
-class _Except(Sequence[int]):
+class _Except(LazySequence[int]):
     """The positions from 0 to `count` (not included), but those `left_out` (sorted), in order; indexed and searched
     by bisection over what is left out, never listed."""
 
@@ -265,13 +260,7 @@ class _Except(Sequence[int]):
     def __len__(self) -> int:
         return self._count - len(self._left_out)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("position index out of range")
+    def _item(self, i: int) -> int:
         return i + bisect_right(self._shifted, i)
 
     def index(self, position: int, *_: object) -> int:  # type: ignore[override]
@@ -285,7 +274,7 @@ class _Except(Sequence[int]):
         return (p for p in range(self._count) if p not in left_out)
 
 
-class _Chain(Sequence[int]):
+class _Chain(LazySequence[int]):
     """Sequences of positions one after the other, as one."""
 
     __slots__ = ("_parts", "_starts")
@@ -297,13 +286,7 @@ class _Chain(Sequence[int]):
     def __len__(self) -> int:
         return self._starts[-1]
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("position index out of range")
+    def _item(self, i: int) -> int:
         k = bisect_right(self._starts, i) - 1
         return self._parts[k][i - self._starts[k]]
 

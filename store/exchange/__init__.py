@@ -94,14 +94,13 @@ def _write(workspace: Workspace, spec: Format, write: Callable[..., None], ctx: 
                                     for a, name, state, rows in chosen)
             total = len(chosen)
         else:
-            made, total = items(selection, ctx.paragraph_direction), selection.total
-            start = selection.split(fmt, ctx.paragraph_direction)
+            total, start = selection.total, selection.split(fmt, ctx.paragraph_direction)
+            made = items(selection, ctx.paragraph_direction, end=start)
             if start is not None:  # (the helper makes the records from `start` on: see store.exchange.stream)
-                made = items(selection, ctx.paragraph_direction, end=start)
                 rest = selection.rest(start, ctx.paragraph_direction, ctx, spec.records)
 
-                def write(items: Iterable[Item], out: TextIO, ctx: Context) -> None:
-                    write_framed(chain(spec.records(items, ctx), rest), spec.frame, out, ctx)
+                def write(first: Iterable[Item], out: TextIO, ctx: Context) -> None:
+                    write_framed(chain(spec.records(first, ctx), rest), spec.frame, out, ctx)
 
         def stream() -> Iterable[Item]:
             for done, item in enumerate(made, 1):
